@@ -1,0 +1,221 @@
+"""Charging park topology (what the controller backend reports) and charge point configuration.
+
+A station is one server or client module with its extension modules; a charge point is one
+charging interface at backplane position 1 (the head module) to 12. A charge point without a
+``ChargePointConfig`` is in factory default: not configured, not on the dashboard.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from chargepoints import choices as c
+
+MAX_POSITIONS = 12                 # backplane positions per station
+HARDWARE_MAX_CURRENT_A = 32        # what the charge point hardware can deliver, per phase
+MIN_CHARGE_CURRENT_A = 6           # IEC 61851-1: the lowest PWM current a vehicle accepts
+
+
+class Station(models.Model):
+    """One server or client module (the head module) and the extension modules behind it."""
+
+    kind = models.CharField(_("module kind"), max_length=10, choices=c.ModuleKind.choices)
+    hostname = models.CharField(_("host name"), max_length=63)
+    head_ip = models.GenericIPAddressField(_("head module IP address"), protocol="IPv4")
+    head_mac = models.CharField(_("head module MAC address"), max_length=17)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("charging station")
+
+    def __str__(self) -> str:
+        return self.hostname
+
+
+class ChargePoint(models.Model):
+    """One charging interface as the hardware reports it; its energy register only grows."""
+
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="chargepoints")
+    position = models.PositiveSmallIntegerField(
+        _("backplane bus position"),
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_POSITIONS)],
+    )
+    device_uid = models.CharField(_("device UID"), max_length=32, unique=True)
+    device_name = models.CharField(_("device name"), max_length=40)
+    hardware_version = models.CharField(_("hardware version"), max_length=20)
+    firmware_version = models.CharField(_("firmware version"), max_length=20)
+    supports_hlc = models.BooleanField(_("supports ISO 15118"), default=False)
+    # Operator's Disable/Enable: a disabled charge point is in state F and shown as Error.
+    enabled = models.BooleanField(_("enabled"), default=True)
+    # Persisted by the runtime so the register survives restarts.
+    energy_register_wh = models.BigIntegerField(_("energy register (Wh)"), default=0)
+
+    class Meta:
+        ordering = ["station_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "position"], name="cp_unique_position"),
+        ]
+        verbose_name = _("charging point")
+
+    def __str__(self) -> str:
+        config = getattr(self, "config", None)
+        if config is not None:
+            return config.name
+        return f"{self.station.hostname} #{self.position}"
+
+    @property
+    def is_configured(self) -> bool:
+        return hasattr(self, "config")
+
+
+evse_id_validator = RegexValidator(
+    r"^[A-Z]{2}\*?[A-Z0-9]{3}\*?E[A-Z0-9][A-Z0-9*]{0,30}$",
+    _("Enter an EVSE ID as country code + operator ID + “E” + station ID, e.g. DE123E4567."),
+)
+
+
+class ChargePointConfig(models.Model):
+    """The configuration of one charge point: every field of the manual's configuration page."""
+
+    chargepoint = models.OneToOneField(
+        ChargePoint, on_delete=models.CASCADE, primary_key=True, related_name="config"
+    )
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    location = models.CharField(_("location"), max_length=80)
+    controller_uid = models.CharField(_("assigned controller UID"), max_length=32)
+
+    # Charging Connection
+    connection_type = models.CharField(
+        _("connection type"), max_length=20, choices=c.ConnectionType.choices,
+        default=c.ConnectionType.SOCKET_OUTLET,
+    )
+    standard = models.CharField(
+        _("standard"), max_length=20, choices=c.ChargingStandard.choices,
+        default=c.ChargingStandard.IEC_62196, blank=True,
+    )
+    socket_outlet_type = models.CharField(
+        _("socket outlet type"), max_length=20, choices=c.SocketOutletType.choices,
+        default=c.SocketOutletType.MARQUARDT_4, blank=True,
+    )
+    locking_mode = models.CharField(
+        _("locking mode"), max_length=20, choices=c.LockingMode.choices,
+        default=c.LockingMode.EV_CONNECTED, blank=True,
+    )
+    plug_rejection = models.CharField(
+        _("plug rejection"), max_length=20, choices=c.PlugRejection.choices,
+        default=c.PlugRejection.NONE, blank=True,
+    )
+    status_d_rejection = models.CharField(
+        _("status D vehicle rejection"), max_length=10, choices=c.StatusDRejection.choices,
+        default=c.StatusDRejection.REJECT,
+    )
+
+    # Energy | Charge Currents (amps, per phase; seconds)
+    current_min_a = models.PositiveSmallIntegerField(_("charge current minimum (A)"), default=6)
+    current_max_a = models.PositiveSmallIntegerField(_("charge current maximum (A)"), default=16)
+    fallback_current_a = models.PositiveSmallIntegerField(_("fallback charging current (A)"), default=6)
+    fallback_time_s = models.PositiveIntegerField(_("fallback time (s)"), default=60)
+    # Energy | Energy measuring device
+    meter_type = models.CharField(
+        _("energy measuring device type"), max_length=20, choices=c.MeterType.choices,
+        default=c.MeterType.NONE, blank=True,
+    )
+    phase_rotation = models.CharField(
+        _("connector phase rotation"), max_length=10, choices=c.PhaseRotation.choices,
+        default=c.PhaseRotation.NOT_SET, blank=True,
+    )
+    # Calibration Law
+    calibration_abbreviation = models.CharField(
+        _("charge point abbreviation for screen"), max_length=8, blank=True
+    )
+    calibration_selection = models.CharField(
+        _("selection of the charging point"), max_length=10,
+        choices=c.CalibrationSelection.choices, default=c.CalibrationSelection.RFID,
+    )
+
+    # Monitoring | Protection
+    contactor_monitoring_input = models.PositiveSmallIntegerField(
+        _("contactor monitoring input"), default=0,
+        validators=[MaxValueValidator(4)], help_text=_("0 = no contactor monitoring"),
+    )
+    aux_contact_type = models.CharField(
+        _("auxiliary contact"), max_length=4, choices=c.AuxContactType.choices,
+        default=c.AuxContactType.NC, blank=True,
+    )
+    dc_residual_monitoring = models.BooleanField(_("DC residual current monitoring"), default=True)
+    # Monitoring | Charge Current Monitoring (needs a meter)
+    overcurrent_detection = models.CharField(
+        _("over current detection"), max_length=20, choices=c.OverCurrentDetection.choices,
+        default=c.OverCurrentDetection.DISABLED, blank=True,
+    )
+    out_of_balance_suppression = models.BooleanField(_("out-of-balance suppression"), default=False)
+    # Monitoring | Derating
+    derating_sensor = models.CharField(
+        _("sensor type"), max_length=10, choices=c.DeratingSensor.choices,
+        default=c.DeratingSensor.NONE, blank=True,
+    )
+    derating_start_temp_c = models.SmallIntegerField(_("start temperature (°C)"), default=60)
+    derating_stop_temp_c = models.SmallIntegerField(_("stop temperature (°C)"), default=80)
+    derating_start_current_a = models.PositiveSmallIntegerField(_("start current (A)"), default=16)
+    derating_stop_current_a = models.PositiveSmallIntegerField(_("stop current (A)"), default=6)
+    ptc_terminating_resistor = models.BooleanField(_("terminating resistor"), default=False)
+
+    # Allow Charging
+    release_mode = models.CharField(
+        _("release mode"), max_length=12, choices=c.ReleaseMode.choices,
+        default=c.ReleaseMode.DASHBOARD,
+    )
+    rfid_reader = models.ForeignKey(
+        ChargePoint, verbose_name=_("RFID reader"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    rfid_reader_type = models.CharField(
+        _("type of RFID reader"), max_length=20, choices=c.RfidReaderType.choices,
+        default=c.RfidReaderType.ELATEC_TWN4, blank=True,
+    )
+    rfid_timeout_s = models.PositiveIntegerField(_("RFID timeout (s)"), default=60)
+    ocpp_connector_id = models.IntegerField(_("OCPP connector ID"), default=-1)
+
+    # ISO 15118
+    hlc_mode = models.CharField(
+        _("high level communication"), max_length=10, choices=c.HlcMode.choices,
+        default=c.HlcMode.DISABLED,
+    )
+    evse_id = models.CharField(_("EVSE ID"), max_length=40, blank=True, validators=[evse_id_validator])
+    free_charge_service = models.BooleanField(_("free EVSE charge service"), default=False)
+    payment_options = models.CharField(
+        _("payment options"), max_length=10, choices=c.PaymentOption.choices,
+        default=c.PaymentOption.EXTERNAL,
+    )
+
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("charging point configuration")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_meter(self) -> bool:
+        return bool(self.meter_type)
+
+
+class ChargingSession(models.Model):
+    """One plug-in: from vehicle connected to vehicle disconnected."""
+
+    chargepoint = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="sessions")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    meter_start_wh = models.BigIntegerField()
+    meter_stop_wh = models.BigIntegerField(null=True, blank=True)
+    id_tag = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    @property
+    def energy_wh(self) -> int | None:
+        return None if self.meter_stop_wh is None else self.meter_stop_wh - self.meter_start_wh

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views import View
+
+from chargepoints import selectors, services
+from chargepoints.models import ChargePoint
+from wbm.access import RoleRequiredMixin
+from wbm.audit import Actor
+from wbm.roles import Perm, allowed_perms
+from wbm.runtime.bus import read_snapshot
+from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
+from wbm.runtime.errors import describe
+
+
+def _chargepoint(pk: int) -> ChargePoint:
+    try:
+        return selectors.chargepoint_get(pk=pk)
+    except ChargePoint.DoesNotExist:
+        raise Http404 from None
+
+
+class OverviewView(RoleRequiredMixin, View):
+    """Charging park → stations → charge points, each with its live status."""
+
+    required = Perm.PARK_VIEW
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        snapshot = read_snapshot()
+        stations = []
+        for station in selectors.station_list():
+            points = [(cp, snapshot.chargepoint(cp.pk) if snapshot else None) for cp in station.chargepoints.all()]
+            stations.append((station, points))
+        return render(request, "chargepoints/overview.html", {"stations": stations, "snapshot": snapshot})
+
+
+class ReleaseView(RoleRequiredMixin, View):
+    """Allow / Prohibit charging. htmx gets the refreshed dashboard card, with the refusal in it."""
+
+    required = Perm.CHARGEPOINT_RELEASE
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        chargepoint = _chargepoint(pk)
+        allow = request.POST.get("allow") == "1"
+        error = ""
+        try:
+            services.chargepoint_release_set(chargepoint=chargepoint, allow=allow, actor=Actor.from_request(request))
+        except (CommandRejected, RuntimeUnavailable) as exc:
+            error = describe(exc)
+        if not request.htmx:
+            if error:
+                messages.error(request, error)
+            return redirect(request.POST.get("next") or "dashboard:index")
+        snapshot = read_snapshot()
+        cp = snapshot.chargepoint(pk) if snapshot else None
+        context: dict[str, Any] = {"cp": cp, "action_error": error, "can": allowed_perms(request.user)}
+        # 200 with the refusal inside the card: htmx swaps it in place
+        return render(request, "dashboard/index.html#card", context)

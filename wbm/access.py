@@ -1,0 +1,69 @@
+"""Enforcement of the permission map for views, API endpoints and templates.
+
+A view or endpoint that does not declare what it requires is refused (deny by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ClassVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from rest_framework.permissions import BasePermission
+
+from wbm.roles import Perm, Role, allows, role_of
+
+
+def required_perm(view: Any, method: str) -> Perm:
+    """What a view requires for an HTTP method: ``required_by_method`` wins over ``required``."""
+    by_method: dict[str, Perm] = getattr(view, "required_by_method", {}) or {}
+    perm = by_method.get(method.upper()) or getattr(view, "required", None)
+    if perm is None:
+        raise ImproperlyConfigured(f"{type(view).__name__} declares no required permission")
+    return perm
+
+
+def _deny(request: HttpRequest) -> HttpResponse:
+    if role_of(request.user) == Role.GUEST:
+        return redirect_to_login(request.get_full_path())
+    raise PermissionDenied
+
+
+class RoleRequiredMixin:
+    """For class-based views: set ``required`` (and optionally ``required_by_method``)."""
+
+    required: ClassVar[Perm]
+    required_by_method: ClassVar[dict[str, Perm]] = {}
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not allows(request.user, required_perm(self, request.method or "GET")):
+            return _deny(request)
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+def role_required(perm: Perm) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """For function views."""
+
+    def decorator(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(func)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not allows(request.user, perm):
+                return _deny(request)
+            return func(request, *args, **kwargs)
+
+        wrapper.required = perm  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+class HasPerm(BasePermission):
+    """DRF permission: the view's ``required`` / ``required_by_method`` from the one map."""
+
+    message = "Your role does not allow this operation."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return allows(request.user, required_perm(view, request.method or "GET"))

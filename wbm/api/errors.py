@@ -1,0 +1,30 @@
+"""API errors are JSON: ``{"detail": "...", "code": "..."}`` plus field errors where they apply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
+from wbm.runtime.errors import describe
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, CommandRejected):
+        code = status.HTTP_404_NOT_FOUND if exc.code == "unknown_chargepoint" else status.HTTP_409_CONFLICT
+        return Response({"detail": describe(exc), "code": exc.code}, status=code)
+    if isinstance(exc, RuntimeUnavailable):
+        return Response({"detail": describe(exc), "code": "runtime_unavailable"}, status=503)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"detail": _("Some values are not valid."), "code": "invalid", "errors": response.data}
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        detail = response.data["detail"]
+        response.data = {"detail": str(detail), "code": getattr(detail, "code", "error")}
+    return response

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from wbm.menu import navigation
+from wbm.roles import allowed_perms, role_of
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    """What the base layout needs: the menu for this role and what the role may do."""
+    user = getattr(request, "user", None)
+    return {
+        "nav": navigation(user, request.path),
+        "role": role_of(user),
+        "can": allowed_perms(user),
+        "LANGUAGES": settings.LANGUAGES,
+        "idle_minutes": settings.SESSION_IDLE_MINUTES,
+    }

@@ -1,0 +1,94 @@
+"""Live pages: the browser's htmx WebSocket receives out-of-band swaps of the same partials the
+page rendered first. Consumers only forward and render; they never touch the database after
+connecting."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from wbm.roles import Perm, allowed_perms
+from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
+from wbm.runtime.snapshot import ChargePointState, ParkSummary
+
+
+def _language(scope: dict[str, Any]) -> str:
+    lang = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
+    return lang if lang in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """Base: checks the role, joins groups, sends a full picture on connect and a heartbeat
+    with every update so the page can tell when it is stale."""
+
+    required: Perm = Perm.DASHBOARD_VIEW
+    groups_to_join: tuple[str, ...] = (PARK_GROUP,)
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.can = await database_sync_to_async(allowed_perms)(user)
+        if self.required.value not in self.can:
+            await self.close(code=4403)
+            return
+        self.language = _language(self.scope)
+        for group in self.groups_to_join:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+        await self.send_full()
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_to_join:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    def render(self, template: str, context: dict[str, Any]) -> str:
+        with translation.override(self.language):
+            return render_to_string(template, {"can": self.can, "oob": True, **context})
+
+    def heartbeat(self, generated_at: float) -> str:
+        return self.render("components/live_heartbeat.html", {"generated_at": generated_at, "now": time.time()})
+
+    async def send_full(self) -> None:
+        """Send the whole picture this page shows (subclasses)."""
+
+    async def park_update(self, event: dict[str, Any]) -> None:
+        pass
+
+    async def system_update(self, event: dict[str, Any]) -> None:
+        pass
+
+
+class DashboardConsumer(LiveConsumer):
+    required = Perm.DASHBOARD_VIEW
+
+    async def send_full(self) -> None:
+        snapshot = read_snapshot()
+        if snapshot is None:
+            return
+        self.shown = {cp.id for cp in snapshot.configured}
+        html = [self.render("dashboard/index.html#summary", {"summary": snapshot.summary})]
+        html.append(self.render("dashboard/index.html#cards", {"cps": snapshot.configured}))
+        html.append(self.heartbeat(snapshot.generated_at))
+        await self.send(text_data="".join(html))
+
+    async def park_update(self, event: dict[str, Any]) -> None:
+        if not hasattr(self, "shown"):
+            await self.send_full()
+            return
+        html = [self.render("dashboard/index.html#summary", {"summary": ParkSummary(**event["summary"])})]
+        for data in event["changed"]:
+            cp = ChargePointState.from_dict(data)
+            if cp.configured:
+                swap = "true" if cp.id in self.shown else "beforeend:#cp-cards"
+                self.shown.add(cp.id)
+                html.append(self.render("dashboard/index.html#card", {"cp": cp, "swap": swap}))
+            elif cp.id in self.shown:
+                self.shown.discard(cp.id)
+                html.append(f'<div id="cp-{cp.id}" hx-swap-oob="delete"></div>')
+        html.append(self.heartbeat(event["generated_at"]))
+        await self.send(text_data="".join(html))

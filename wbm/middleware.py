@@ -1,0 +1,37 @@
+"""Shell middleware: reject oversized request bodies before anything reads them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+
+UPLOAD_PATH_MARKERS = ("/import", "/upload", "/software")
+
+
+class RequestSizeLimitMiddleware:
+    """413 for a body larger than the limit: 1 MiB, uploads ``WBM_MAX_UPLOAD_BYTES``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        is_upload = any(m in request.path for m in UPLOAD_PATH_MARKERS)
+        limit = settings.WBM_MAX_UPLOAD_BYTES if is_upload else settings.WBM_MAX_REQUEST_BYTES
+        if length > limit:
+            message = _("The request is too large (%(size)s bytes; at most %(limit)s bytes are accepted).") % {
+                "size": length, "limit": limit}
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message, "code": "too_large"}, status=413)
+            response = TemplateResponse(request, "errors/error.html",
+                                        {"status": 413, "title": _("Request too large"), "message": message},
+                                        status=413)
+            return response.render()
+        return self.get_response(request)

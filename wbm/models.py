@@ -1,0 +1,26 @@
+"""Shell-wide models: the audit trail of who changed what."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ChangeRecord(models.Model):
+    """One change made through a service, from any source (page, API, import, OCPP, ...)."""
+
+    at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    username = models.CharField(_("user"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=20, blank=True)
+    source = models.CharField(_("source"), max_length=20)
+    action = models.CharField(_("action"), max_length=60)
+    object_type = models.CharField(_("object type"), max_length=60, blank=True)
+    object_id = models.CharField(_("object"), max_length=60, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action}"

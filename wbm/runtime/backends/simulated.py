@@ -1,0 +1,224 @@
+"""A faithful simulation of the charge point hardware: vehicles, PWM, meters, I/O, faults."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from wbm.runtime.backends.controller import (
+    ANALOG_INPUTS,
+    DIGITAL_INPUTS,
+    DIGITAL_OUTPUTS,
+    BackendEvent,
+    ControllerBackend,
+    HardwarePoint,
+    HardwareReading,
+    SimulatorControl,
+)
+from wbm.runtime.snapshot import MeterReading, Vehicle
+
+NOMINAL_V = 230.0
+NOMINAL_HZ = 50.0
+AMBIENT_C = 22.0
+MIN_PWM_A = 6.0            # below this a vehicle does not charge (IEC 61851-1)
+VEHICLE_DRAW = 0.97        # vehicles stay a little below the offered current
+
+
+@dataclass
+class _Point:
+    hw: HardwarePoint
+    energy_wh: float
+    meter_installed: bool
+    vehicle: Vehicle | None = None
+    pwm_a: float = 0.0
+    available: bool = True
+    locked: bool = False
+    fault_code: str = "NoError"
+    fault_info: str = ""
+    temperature_override: float | None = None
+    temperature_c: float = AMBIENT_C
+    inputs: list[bool] = field(default_factory=lambda: [False] * DIGITAL_INPUTS)
+    outputs: list[str] = field(default_factory=lambda: ["low"] * DIGITAL_OUTPUTS)
+    analog_v: list[float] = field(default_factory=lambda: [0.0] * ANALOG_INPUTS)
+    currents: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    voltages: tuple[float, float, float] = (NOMINAL_V, NOMINAL_V, NOMINAL_V)
+    pending: list[BackendEvent] = field(default_factory=list)
+
+    @property
+    def faulted(self) -> bool:
+        # An EV communication error suspends charging but is not a charge point fault.
+        return self.fault_code not in ("NoError", "EVCommunicationError")
+
+    def iec_state(self) -> str:
+        if not self.available or self.faulted:
+            return "F"
+        if self.vehicle is None:
+            return "A"
+        if self.drawing:
+            return "D" if self.vehicle.ventilation else "C"
+        return "B"
+
+    @property
+    def drawing(self) -> bool:
+        return (
+            self.vehicle is not None
+            and self.available
+            and not self.faulted
+            and self.fault_code != "EVCommunicationError"
+            and self.vehicle.mode == "requesting"
+            and self.pwm_a >= MIN_PWM_A
+        )
+
+
+class SimulatedBackend(ControllerBackend, SimulatorControl):
+    """Hardware in memory. ``poll()`` advances the physics by the time since the last poll."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._points: dict[int, _Point] = {}
+        self._rng = random.Random(seed)
+        self._last_poll: float | None = None
+
+    # --- ControllerBackend ------------------------------------------------------------------
+    async def open(self, points: list[HardwarePoint]) -> None:
+        for hw in points:
+            existing = self._points.get(hw.id)
+            if existing is None:
+                self._points[hw.id] = _Point(hw=hw, energy_wh=float(hw.energy_register_wh),
+                                             meter_installed=hw.meter_installed)
+            else:
+                existing.hw = hw
+
+    async def close(self) -> None:
+        self._last_poll = None
+
+    def point_ids(self) -> list[int]:
+        return list(self._points)
+
+    def _p(self, cp_id: int) -> _Point:
+        try:
+            return self._points[cp_id]
+        except KeyError:
+            raise LookupError(cp_id) from None
+
+    def read(self, cp_id: int) -> HardwareReading:
+        p = self._p(cp_id)
+        meter = None
+        if p.meter_installed and p.fault_code != "PowerMeterFailure":
+            power = sum(u * i for u, i in zip(p.voltages, p.currents, strict=True)) * self._pf(p)
+            meter = MeterReading(
+                currents_a=p.currents, voltages_v=p.voltages, power_w=round(power, 1),
+                energy_wh=round(p.energy_wh, 1), power_factor=self._pf(p), frequency_hz=NOMINAL_HZ,
+            )
+        return HardwareReading(
+            iec_state=p.iec_state(),
+            pwm_limit_a=p.pwm_a if p.vehicle is not None else 0.0,
+            currents_a=p.currents,
+            meter=meter,
+            vehicle=p.vehicle,
+            locked=p.locked,
+            temperature_c=round(p.temperature_c, 1),
+            fault_code=p.fault_code,
+            fault_info=p.fault_info,
+            digital_inputs=tuple(p.inputs),
+            digital_outputs=tuple(p.outputs),
+            analog_inputs_v=tuple(p.analog_v),
+            bus_connected=True,
+        )
+
+    @staticmethod
+    def _pf(p: _Point) -> float:
+        return 0.99 if p.drawing else 1.0
+
+    async def poll(self, now: float) -> list[BackendEvent]:
+        dt = 0.0 if self._last_poll is None else max(0.0, min(now - self._last_poll, 60.0))
+        self._last_poll = now
+        events: list[BackendEvent] = []
+        for p in self._points.values():
+            self._advance(p, dt)
+            events.extend(p.pending)
+            p.pending.clear()
+        return events
+
+    def _advance(self, p: _Point, dt: float) -> None:
+        jitter = self._rng.uniform
+        p.voltages = tuple(round(NOMINAL_V + jitter(-1.5, 1.5), 1) for _ in range(3))  # type: ignore[assignment]
+        if p.drawing:
+            assert p.vehicle is not None
+            amps = min(p.vehicle.max_current_a, p.pwm_a) * VEHICLE_DRAW
+            amps = round(max(0.0, amps + jitter(-0.05, 0.05)), 2)
+            p.currents = (amps, amps, amps) if p.vehicle.phases == 3 else (amps, 0.0, 0.0)
+        else:
+            p.currents = (0.0, 0.0, 0.0)
+        power_w = sum(u * i for u, i in zip(p.voltages, p.currents, strict=True)) * self._pf(p)
+        p.energy_wh += power_w * dt / 3600.0
+        if p.temperature_override is not None:
+            p.temperature_c = p.temperature_override
+        else:   # warms a little under load, cools back to ambient
+            target = AMBIENT_C + power_w / 1500.0
+            p.temperature_c += (target - p.temperature_c) * min(1.0, dt / 120.0)
+
+    async def set_pwm(self, cp_id: int, amps: float) -> None:
+        self._p(cp_id).pwm_a = float(amps)
+
+    async def set_available(self, cp_id: int, available: bool) -> None:
+        self._p(cp_id).available = available
+
+    async def set_locked(self, cp_id: int, locked: bool) -> None:
+        self._p(cp_id).locked = locked
+
+    async def set_digital_output(self, cp_id: int, index: int, mode: str) -> None:
+        self._p(cp_id).outputs[index - 1] = mode
+
+    async def set_meter_installed(self, cp_id: int, installed: bool) -> None:
+        self._p(cp_id).meter_installed = installed
+
+    def energy_registers(self) -> dict[int, float]:
+        return {cp_id: p.energy_wh for cp_id, p in self._points.items()}
+
+    # --- SimulatorControl ---------------------------------------------------------------------
+    def plug_in(self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool) -> None:
+        p = self._p(cp_id)
+        p.vehicle = Vehicle(phases=phases, max_current_a=float(max_current_a),
+                            ventilation=ventilation, mode="requesting")
+        p.pending.append(BackendEvent(kind="plugged", cp_id=cp_id))
+
+    def unplug(self, cp_id: int) -> None:
+        p = self._p(cp_id)
+        p.vehicle = None
+        p.currents = (0.0, 0.0, 0.0)
+        p.pending.append(BackendEvent(kind="unplugged", cp_id=cp_id))
+
+    def vehicle_mode(self, cp_id: int, mode: str) -> None:
+        p = self._p(cp_id)
+        assert p.vehicle is not None
+        p.vehicle = Vehicle(phases=p.vehicle.phases, max_current_a=p.vehicle.max_current_a,
+                            ventilation=p.vehicle.ventilation, mode=mode)
+
+    def present_rfid(self, cp_id: int, tag: str) -> None:
+        self._p(cp_id).pending.append(BackendEvent(kind="rfid", cp_id=cp_id, value=tag))
+
+    def set_digital_input(self, cp_id: int, index: int, value: bool) -> None:
+        p = self._p(cp_id)
+        if p.inputs[index - 1] != value:
+            p.inputs[index - 1] = value
+            kind = "input_rising" if value else "input_falling"
+            p.pending.append(BackendEvent(kind=kind, cp_id=cp_id, value=str(index)))
+
+    def set_analog_input(self, cp_id: int, index: int, volts: float) -> None:
+        self._p(cp_id).analog_v[index - 1] = float(volts)
+
+    def inject_fault(self, cp_id: int, code: str, info: str) -> None:
+        p = self._p(cp_id)
+        p.fault_code, p.fault_info = code, info
+        p.pending.append(BackendEvent(kind="fault", cp_id=cp_id, value=code))
+
+    def clear_fault(self, cp_id: int) -> None:
+        p = self._p(cp_id)
+        p.fault_code, p.fault_info = "NoError", ""
+        p.pending.append(BackendEvent(kind="fault_cleared", cp_id=cp_id))
+
+    def set_temperature(self, cp_id: int, celsius: float | None) -> None:
+        p = self._p(cp_id)
+        p.temperature_override = celsius
+        if celsius is not None:
+            p.temperature_c = celsius

@@ -1,0 +1,43 @@
+"""Runtime refusals translated into the user's language, at one boundary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
+
+
+def _messages() -> dict[str, str]:
+    return {
+        "unknown_chargepoint": _("There is no charging point %(cp)s."),
+        "not_configured": _("The charging point is not configured."),
+        "no_vehicle": _("No vehicle is plugged in at %(cp)s."),
+        "already_plugged": _("A vehicle is already plugged in at %(cp)s."),
+        "vehicle_already": _("The vehicle at %(cp)s is already in this state."),
+        "release_mode_forbids": _(
+            "The release mode of %(cp)s does not allow a charging release from the web page."),
+        "disabled": _("%(cp)s is disabled. Enable it first."),
+        "no_fault": _("There is no fault at %(cp)s to clear."),
+        "bad_rfid": _("“%(tag)s” is not an RFID tag: use 4 to 32 hexadecimal digits."),
+        "out_of_range": _("%(field)s must be between %(min)s and %(max)s."),
+        "bad_choice": _("%(field)s is not one of the allowed choices."),
+        "unknown_agent": _("There is no service named “%(name)s”."),
+        "agent_protected": _("The service “%(name)s” cannot be stopped from here."),
+        "controller_stopped": _("The controller agent is not running. Start it under System Control."),
+        "not_simulated": _("This controller has real hardware; the simulator is not available."),
+        "bad_argument": _("The request is missing a value or has one of the wrong type."),
+        "unknown_command": _("The runtime does not know this operation."),
+    }
+
+
+def describe(exc: CommandRejected | RuntimeUnavailable) -> str:
+    if isinstance(exc, RuntimeUnavailable):
+        return _("The controller runtime is not reachable. Try again in a moment.")
+    template = _messages().get(exc.code, _("The operation was refused (%(code)s).") % {"code": exc.code})
+    params: dict[str, Any] = {k: v for k, v in exc.params.items()}
+    try:
+        return template % params
+    except (KeyError, TypeError, ValueError):
+        return template.split("%(")[0].strip() or exc.code

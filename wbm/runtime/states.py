@@ -1,0 +1,151 @@
+"""Pure rules of the charge point state machine: PWM setpoint, OCPP status, dashboard status.
+
+No I/O here, so every rule is unit-tested directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chargepoints.choices import (
+    DashboardStatus,
+    DeratingSensor,
+    LockingMode,
+    OcppStatus,
+    ReleaseMode,
+    StatusDRejection,
+)
+from wbm.runtime.backends.controller import HardwareReading
+
+PTC_TRIP_C = 80.0   # a PTC chain trips at its rated temperature
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpConfig:
+    """What the runtime needs of a charge point's configuration."""
+
+    name: str
+    location: str
+    release_mode: str
+    current_min_a: int
+    current_max_a: int
+    fallback_current_a: int
+    fallback_time_s: int
+    meter_type: str
+    status_d_rejection: str
+    connection_type: str
+    locking_mode: str
+    rfid_reader_id: int | None
+    rfid_timeout_s: int
+    derating_sensor: str
+    derating_start_temp_c: int
+    derating_stop_temp_c: int
+    derating_start_current_a: int
+    derating_stop_current_a: int
+    hlc_mode: str
+    ocpp_connector_id: int
+
+    @property
+    def has_meter(self) -> bool:
+        return bool(self.meter_type)
+
+    @property
+    def locks_on_connect(self) -> bool:
+        return self.connection_type == "socket_outlet" and self.locking_mode == LockingMode.EV_CONNECTED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Control:
+    """What the controller software has decided for a charge point (not hardware)."""
+
+    enabled: bool
+    release: bool
+    had_release: bool         # charging was released during this plug-in
+    unlock_enforced: bool
+    reserved: bool
+    external_limit_a: float | None
+
+
+def derating_limit(cfg: CpConfig, temperature_c: float) -> float | None:
+    """Current allowed by temperature derating, or None when derating does not limit."""
+    if cfg.derating_sensor == DeratingSensor.PT1000:
+        start, stop = cfg.derating_start_temp_c, cfg.derating_stop_temp_c
+        if temperature_c <= start:
+            return None
+        if temperature_c >= stop:
+            return 0.0
+        share = (temperature_c - start) / (stop - start)
+        return cfg.derating_start_current_a - share * (cfg.derating_start_current_a - cfg.derating_stop_current_a)
+    if cfg.derating_sensor == DeratingSensor.PTC and temperature_c >= PTC_TRIP_C:
+        return 0.0
+    return None
+
+
+def ventilation_rejected(cfg: CpConfig | None, hw: HardwareReading) -> bool:
+    return (
+        cfg is not None
+        and hw.vehicle is not None
+        and hw.vehicle.ventilation
+        and cfg.status_d_rejection == StatusDRejection.REJECT
+    )
+
+
+def pwm_setpoint(cfg: CpConfig | None, ctl: Control, hw: HardwareReading) -> float:
+    """The current (A per phase) to offer the vehicle; 0 means no PWM, the vehicle waits in B."""
+    if cfg is None or hw.vehicle is None or not ctl.enabled or not ctl.release or ctl.unlock_enforced:
+        return 0.0
+    if hw.fault_code != "NoError" or ventilation_rejected(cfg, hw):
+        return 0.0
+    limit = float(cfg.current_max_a)
+    if ctl.external_limit_a is not None:
+        limit = min(limit, ctl.external_limit_a)
+    derated = derating_limit(cfg, hw.temperature_c)
+    if derated is not None:
+        limit = min(limit, derated)
+    if limit < cfg.current_min_a:
+        return 0.0
+    return round(limit, 1)
+
+
+def ocpp_status(cfg: CpConfig | None, ctl: Control, hw: HardwareReading) -> str:
+    if cfg is None or not ctl.enabled:
+        return OcppStatus.UNAVAILABLE
+    if hw.fault_code not in ("NoError", "EVCommunicationError"):
+        return OcppStatus.FAULTED
+    if hw.vehicle is None:
+        return OcppStatus.RESERVED if ctl.reserved else OcppStatus.AVAILABLE
+    if hw.iec_state in ("C", "D"):
+        return OcppStatus.CHARGING
+    if hw.fault_code == "EVCommunicationError":
+        return OcppStatus.SUSPENDED_EVSE
+    if not ctl.release:
+        return OcppStatus.FINISHING if ctl.had_release else OcppStatus.PREPARING
+    if hw.vehicle.mode == "finished":
+        return OcppStatus.FINISHING
+    if hw.vehicle.mode == "paused":
+        return OcppStatus.SUSPENDED_EV
+    return OcppStatus.SUSPENDED_EVSE     # the vehicle wants current the EVSE does not offer
+
+
+_DASHBOARD = {
+    OcppStatus.AVAILABLE: DashboardStatus.AVAILABLE,
+    OcppStatus.RESERVED: DashboardStatus.RESERVED,
+    OcppStatus.CHARGING: DashboardStatus.CHARGING,
+    OcppStatus.UNAVAILABLE: DashboardStatus.ERROR,
+    OcppStatus.FAULTED: DashboardStatus.ERROR,
+}
+
+
+def dashboard_status(ocpp: str) -> str:
+    """Preparing, SuspendedEV/EVSE and Finishing are all "Occupied" on the dashboard."""
+    return _DASHBOARD.get(OcppStatus(ocpp), DashboardStatus.OCCUPIED)
+
+
+def release_allowed_from_web(cfg: CpConfig) -> bool:
+    """The manual: by OCPP and via Modbus no additional release from the web page is possible;
+    a permanent release cannot be withdrawn there."""
+    return cfg.release_mode in (ReleaseMode.DASHBOARD, ReleaseMode.WHITELIST, ReleaseMode.REMOTE)
+
+
+def release_survives_unplug(cfg: CpConfig) -> bool:
+    return cfg.release_mode in (ReleaseMode.PERMANENT, ReleaseMode.REMOTE, ReleaseMode.MODBUS)

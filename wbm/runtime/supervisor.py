@@ -1,0 +1,122 @@
+"""The supervisor starts, stops and restarts named agents and reports how each one is doing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wbm.runtime.agent import Agent
+from wbm.runtime.snapshot import AgentStatus
+
+log = logging.getLogger(__name__)
+
+BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+@dataclass
+class _Slot:
+    factory: Callable[[], Agent]
+    name: str
+    title: str
+    task: asyncio.Task[None] | None = None
+    state: str = "stopped"
+    started_at: float | None = None
+    restarts: int = 0
+    last_error: str = ""
+    wanted: bool = False
+
+
+class Supervisor:
+    """Owns one task per agent. A crashed agent is restarted with back-off; a stopped one
+    stays stopped until started again."""
+
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
+        self._slots: dict[str, _Slot] = {}
+        self._on_change = on_change or (lambda: None)
+
+    def register(self, agent_cls: type[Agent], factory: Callable[[], Agent]) -> None:
+        self._slots[agent_cls.name] = _Slot(factory=factory, name=agent_cls.name, title=agent_cls.title)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._slots)
+
+    def status(self) -> tuple[AgentStatus, ...]:
+        return tuple(
+            AgentStatus(
+                name=s.name, title=s.title, state=s.state, started_at=s.started_at,
+                restarts=s.restarts, last_error=s.last_error,
+            )
+            for s in self._slots.values()
+        )
+
+    def _slot(self, name: str) -> _Slot:
+        try:
+            return self._slots[name]
+        except KeyError:
+            raise LookupError(name) from None
+
+    async def start(self, name: str) -> None:
+        slot = self._slot(name)
+        if slot.task is not None and not slot.task.done():
+            return
+        slot.wanted = True
+        slot.state = "starting"
+        slot.task = asyncio.get_running_loop().create_task(self._keep_running(slot), name=f"agent:{name}")
+        self._on_change()
+
+    async def stop(self, name: str) -> None:
+        slot = self._slot(name)
+        slot.wanted = False
+        if slot.task is not None:
+            slot.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await slot.task
+        slot.task = None
+        slot.state = "stopped"
+        slot.started_at = None
+        self._on_change()
+
+    async def restart(self, name: str) -> None:
+        slot = self._slot(name)
+        await self.stop(name)
+        slot.restarts += 1
+        slot.state = "restarting"
+        await self.start(name)
+
+    async def start_all(self) -> None:
+        for name in self._slots:
+            await self.start(name)
+
+    async def stop_all(self) -> None:
+        for name in reversed(list(self._slots)):
+            await self.stop(name)
+
+    async def _keep_running(self, slot: _Slot) -> None:
+        failures = 0
+        while slot.wanted:
+            agent = slot.factory()
+            slot.state = "running"
+            slot.started_at = time.time()
+            self._on_change()
+            try:
+                await agent.run()
+                slot.last_error = ""
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("agent %s failed", slot.name)
+                slot.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                failures += 1
+            if not slot.wanted:
+                break
+            slot.state = "failed" if slot.last_error else "restarting"
+            slot.restarts += 1
+            self._on_change()
+            await asyncio.sleep(BACKOFF_S[min(failures, len(BACKOFF_S)) - 1] if failures else 1.0)
+        slot.state = "stopped"

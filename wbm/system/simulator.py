@@ -1,0 +1,81 @@
+"""Simulator operations: what a person does at a charge point, validated once for page and API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from chargepoints.choices import INJECTABLE_ERROR_CODES
+from wbm.runtime.backends.controller import ANALOG_INPUTS, DIGITAL_INPUTS
+
+
+class NoArgsForm(forms.Form):
+    pass
+
+
+class PlugInForm(forms.Form):
+    phases = forms.TypedChoiceField(label=_("Phases"), choices=[(1, _("1-phase")), (3, _("3-phase"))],
+                                    coerce=int, initial=3)
+    max_current_a = forms.IntegerField(label=_("Vehicle maximum current (A)"), min_value=6, max_value=80, initial=16)
+    ventilation = forms.BooleanField(label=_("Requests ventilation (status D)"), required=False)
+
+
+class VehicleForm(forms.Form):
+    action = forms.ChoiceField(label=_("Vehicle"), choices=[
+        ("start", _("Start charging")), ("pause", _("Pause charging")), ("finish", _("Finish charging")),
+    ])
+
+
+class RfidForm(forms.Form):
+    tag = forms.CharField(label=_("RFID tag (hex)"), max_length=32, min_length=4, validators=[
+        RegexValidator(r"^[0-9A-Fa-f]+$", _("Use hexadecimal digits only (0–9, A–F)."))])
+
+    def clean_tag(self) -> str:
+        return self.cleaned_data["tag"].upper()
+
+
+class DigitalInputForm(forms.Form):
+    index = forms.TypedChoiceField(label=_("Digital input"), coerce=int,
+                                   choices=[(i, str(i)) for i in range(1, DIGITAL_INPUTS + 1)])
+    value = forms.TypedChoiceField(label=_("Level"), coerce=lambda v: v == "high",
+                                   choices=[("high", _("High")), ("low", _("Low"))])
+
+
+class AnalogInputForm(forms.Form):
+    index = forms.TypedChoiceField(label=_("Analog input"), coerce=int,
+                                   choices=[(i, str(i)) for i in range(1, ANALOG_INPUTS + 1)])
+    volts = forms.FloatField(label=_("Voltage (V)"), min_value=0, max_value=10)
+
+
+class FaultForm(forms.Form):
+    code = forms.ChoiceField(label=_("OCPP error code"), choices=[(c.value, c.value) for c in INJECTABLE_ERROR_CODES])
+    info = forms.CharField(label=_("Info"), max_length=50, required=False)
+
+
+class TemperatureForm(forms.Form):
+    celsius = forms.FloatField(label=_("Temperature (°C)"), min_value=-40, max_value=150, required=False,
+                               help_text=_("Leave empty to follow the simulated load again."))
+
+
+@dataclass(frozen=True)
+class SimOp:
+    command: str
+    form: type[forms.Form]
+    title: Any
+
+
+OPS: dict[str, SimOp] = {
+    "plug_in": SimOp("sim.plug_in", PlugInForm, _("Plug in vehicle")),
+    "unplug": SimOp("sim.unplug", NoArgsForm, _("Unplug vehicle")),
+    "vehicle": SimOp("sim.vehicle", VehicleForm, _("Vehicle")),
+    "rfid": SimOp("sim.rfid", RfidForm, _("Present RFID tag at this reader")),
+    "input": SimOp("sim.input", DigitalInputForm, _("Set digital input")),
+    "analog": SimOp("sim.analog", AnalogInputForm, _("Set analog input")),
+    "fault": SimOp("sim.fault", FaultForm, _("Inject fault")),
+    "clear_fault": SimOp("sim.clear_fault", NoArgsForm, _("Clear fault")),
+    "temperature": SimOp("sim.temperature", TemperatureForm, _("Set temperature")),
+}
