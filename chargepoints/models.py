@@ -216,6 +216,9 @@ class ChargingSession(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
+    def __str__(self) -> str:
+        return f"{self.chargepoint_id} {self.started_at:%Y-%m-%d %H:%M}"
+
     @property
     def energy_wh(self) -> int | None:
         return None if self.meter_stop_wh is None else self.meter_stop_wh - self.meter_start_wh

@@ -96,7 +96,7 @@ MIN_ROLE: Final[dict[Perm, Role]] = {
     Perm.SIMULATOR_USE: Role.MANUFACTURER,
 }
 
-assert set(MIN_ROLE) == set(Perm), "every permission needs a minimum role"  # noqa: S101
+assert set(MIN_ROLE) == set(Perm), "every permission needs a minimum role"
 
 
 def role_of(user: object) -> Role:

@@ -36,7 +36,7 @@ def describe(exc: CommandRejected | RuntimeUnavailable) -> str:
     if isinstance(exc, RuntimeUnavailable):
         return _("The controller runtime is not reachable. Try again in a moment.")
     template = _messages().get(exc.code, _("The operation was refused (%(code)s).") % {"code": exc.code})
-    params: dict[str, Any] = {k: v for k, v in exc.params.items()}
+    params: dict[str, Any] = dict(exc.params.items())
     try:
         return template % params
     except (KeyError, TypeError, ValueError):

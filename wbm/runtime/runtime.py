@@ -311,10 +311,7 @@ class Runtime:
                 recent_rfids=tuple(self.recent_rfids),
             )
             self.snapshot = snapshot
-            if previous is None:
-                changed = states_
-            else:
-                changed = [s for s in states_ if previous.chargepoint(s.id) != s]
+            changed = states_ if previous is None else [s for s in states_ if previous.chargepoint(s.id) != s]
             system_changed, self.system_dirty = self.system_dirty, False
             await bus.publish(snapshot, changed, system_changed=system_changed)
             return snapshot

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.test import Client
+
+from chargepoints.demo import load_demo_park
+from wbm.accounts.models import Profile
+from wbm.roles import Role
+from wbm.runtime import local
+from wbm.runtime.backends.simulated import SimulatedBackend
+from wbm.runtime.runtime import Runtime
+
+PASSWORD = "S3cure-test-pass!"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_snapshot() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(role: Role, *, username: str | None = None, must_change: bool = False) -> User:
+    username = username or f"{role.label.lower()}-t"
+    user, _ = User.objects.get_or_create(username=username)
+    user.set_password(PASSWORD)
+    user.save()
+    Profile.objects.update_or_create(user=user, defaults={"role": role, "must_change_password": must_change})
+    return user
+
+
+@pytest.fixture
+def client_as(db) -> Callable[[Role], Client]:
+    """A logged-in test client for a role (Guest: not logged in)."""
+
+    def make(role: Role) -> Client:
+        client = Client()
+        if role != Role.GUEST:
+            client.force_login(make_user(role))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def park(db) -> None:
+    load_demo_park()
+
+
+class RuntimeThread:
+    """A runtime on its own event loop in a thread, as in embedded mode; ``step()`` advances it."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.runtime = Runtime(SimulatedBackend(seed=7), tick_s=3600, serve_commands=False)
+        self.run(self.runtime.start())
+
+    def run(self, coro):  # type: ignore[no-untyped-def]
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=15)
+
+    def step(self):  # type: ignore[no-untyped-def]
+        return self.run(self.runtime.step())
+
+    def call(self, name: str, **args):  # type: ignore[no-untyped-def]
+        return self.run(self.runtime.handle(name, args))
+
+    def close(self) -> None:
+        self.run(self.runtime.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
+@pytest.fixture
+def runtime(transactional_db) -> Iterator[RuntimeThread]:
+    """The demo park with a running runtime (committed data: the runtime reads from threads)."""
+    load_demo_park()
+    rt = RuntimeThread()
+    try:
+        yield rt
+    finally:
+        rt.close()
+        local.set_current(None)
+
+
+def cp_id(name: str) -> int:
+    from chargepoints.models import ChargePoint
+
+    return ChargePoint.objects.get(config__name=name).pk

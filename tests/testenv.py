@@ -1,0 +1,17 @@
+"""Loaded with ``-p tests.testenv`` before Django settings are read: a private state directory
+and test-only switches, so a test run never touches ./var."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+_state = tempfile.mkdtemp(prefix="wbm-test-")
+os.makedirs(os.path.join(_state, "static"), exist_ok=True)
+os.environ["WBM_STATE_DIR"] = _state
+os.environ["WBM_STATICFILES_STORAGE"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+os.environ["WBM_TEST_FAST_HASHING"] = "1"
+os.environ.pop("REDIS_URL", None)
+os.environ.pop("DATABASE_URL", None)
+# Playwright's sync API keeps a loop running in the main thread; the ORM must still work there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
