@@ -83,6 +83,21 @@ class _Cp:
 # --- database access (runs in a worker thread) ---------------------------------------------------
 
 
+def _db(func):  # type: ignore[no-untyped-def]
+    """Runtime DB work runs in worker threads: drop connections the server has closed."""
+    from functools import wraps
+
+    from django.db import close_old_connections
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        close_old_connections()
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_db
 def _load_park() -> tuple[list[HardwarePoint], dict[int, CpConfig], dict[int, bool]]:
     from chargepoints.models import ChargePoint
 
@@ -115,6 +130,7 @@ def _load_park() -> tuple[list[HardwarePoint], dict[int, CpConfig], dict[int, bo
     return points, configs, enabled
 
 
+@_db
 def _persist_registers(registers: dict[int, float]) -> None:
     from chargepoints.models import ChargePoint
 
@@ -122,6 +138,7 @@ def _persist_registers(registers: dict[int, float]) -> None:
     ChargePoint.objects.bulk_update(rows, ["energy_register_wh"], batch_size=200)
 
 
+@_db
 def _session_open(cp_id: int, started: float, meter_wh: float) -> int:
     from datetime import UTC, datetime
 
@@ -133,6 +150,7 @@ def _session_open(cp_id: int, started: float, meter_wh: float) -> int:
     ).pk
 
 
+@_db
 def _session_close(pk: int, ended: float, meter_wh: float, id_tag: str) -> None:
     from datetime import UTC, datetime
 
@@ -143,6 +161,7 @@ def _session_close(pk: int, ended: float, meter_wh: float, id_tag: str) -> None:
     )
 
 
+@_db
 def _tag_authorized(tag: str) -> bool:
     from whitelist.selectors import tag_authorized
 
