@@ -1,0 +1,3 @@
+"""Browser tests: Playwright driving Debian's chromium against a real ``runwbm`` server."""
+
+from __future__ import annotations
