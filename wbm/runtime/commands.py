@@ -35,8 +35,10 @@ class CommandRejected(Exception):
         self.params = params or {}
 
 
-def call(name: str, **args: Any) -> dict[str, Any]:
-    """Run a command in the runtime and return its result; raises on refusal."""
+def call(name: str, /, **args: Any) -> dict[str, Any]:
+    """Run a command in the runtime and return its result; raises on refusal.
+
+    ``name`` is positional-only: commands take a ``name`` argument of their own (agent.restart)."""
     if settings.WBM_RUNTIME_TRANSPORT == "local":
         result = _call_local(name, args)
     else:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -101,7 +102,10 @@ class SimulatorView(RoleRequiredMixin, View):
     template_name = "system/simulator.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template_name, self._context(request, self._selected(request.GET.get("cp"))))
+        chargepoint = self._selected(request.GET.get("cp"))
+        if chargepoint is None and request.GET.get("cp"):
+            raise Http404   # an unknown charge point, not an empty park
+        return render(request, self.template_name, self._context(request, chargepoint))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         chargepoint = self._selected(request.POST.get("cp"))
@@ -109,7 +113,7 @@ class SimulatorView(RoleRequiredMixin, View):
             raise Http404
         op = request.POST.get("op", "")
         if op not in OPS:
-            raise Http404
+            raise BadRequest("unknown simulator operation")   # the page exists; the form is wrong
         form = OPS[op].form(request.POST, prefix=op)
         forms_override = {op: form}
         error = ""
