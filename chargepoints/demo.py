@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from django.db import transaction
 
-from chargepoints.choices import MeterType, ModuleKind, ReleaseMode, RfidReaderType
+from chargepoints.choices import HlcMode, MeterType, ModuleKind, ReleaseMode, RfidReaderType
 from chargepoints.models import ChargePoint, ChargePointConfig, Station
 from whitelist.models import WhitelistEntry
 
@@ -54,6 +54,7 @@ def load_demo_park(*, extra_chargepoints: int = 0) -> int:
                 chargepoint=cp, name=spec["name"], location=spec["location"], controller_uid=cp.device_uid,
                 release_mode=spec["release_mode"], meter_type=spec["meter_type"],
                 current_max_a=spec["current_max_a"],
+                hlc_mode=HlcMode.OPTIONAL if spec.get("hlc") else HlcMode.DISABLED,
             )
             if spec.get("rfid"):
                 config.rfid_reader = cp

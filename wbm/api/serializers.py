@@ -17,6 +17,20 @@ class VehicleSerializer(serializers.Serializer):
     max_current_a = serializers.FloatField()
     ventilation = serializers.BooleanField()
     mode = serializers.ChoiceField(choices=["requesting", "paused", "finished"])
+    hlc = serializers.BooleanField()
+    evcc_id = serializers.CharField()
+
+
+class Iso15118Serializer(serializers.Serializer):
+    start_charging_utc = serializers.CharField()
+    departure_utc = serializers.CharField()
+    progress = serializers.CharField()
+    session_id = serializers.CharField()
+    evcc_id = serializers.CharField()
+    energy_transfer_mode = serializers.CharField()
+    tcp_status = serializers.CharField()
+    qca_link_status = serializers.CharField()
+    error = serializers.CharField()
 
 
 class ChargePointStateSerializer(serializers.Serializer):
@@ -45,11 +59,14 @@ class ChargePointStateSerializer(serializers.Serializer):
     vehicle = VehicleSerializer(allow_null=True)
     rfid = serializers.CharField()
     temperature_c = serializers.FloatField()
+    temperature_configured = serializers.BooleanField()
     error_code = serializers.CharField()
     error_info = serializers.CharField()
     digital_inputs = serializers.ListField(child=serializers.BooleanField())
     digital_outputs = serializers.ListField(child=serializers.CharField())
     analog_inputs_v = serializers.ListField(child=serializers.FloatField())
+    iso15118 = Iso15118Serializer(allow_null=True)
+    rfid_board_firmware = serializers.CharField()
 
 
 class SummarySerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import re
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -45,6 +46,13 @@ INJECTABLE = {
     "WeakSignal", "Unknown",
 }
 VEHICLE_MODES = {"start": "requesting", "pause": "paused", "finish": "finished"}
+ISO15118_ERRORS = {
+    "SLAC_FAILED", "PROTOCOL_HANDSHAKE_FAILED", "SSL_HANDSHAKE_FAILED", "SEQUENCE_ERROR",
+    "SESSION_SETUP_TIMEOUT", "SEQUENCE_TIMEOUT", "UNKNOWN_SESSION", "TARIFF_SELECTION_INVALID",
+    "CHARGING_PROFILE_INVALID",
+}
+EVCC_ID_RE = re.compile(r"^[0-9A-F]{12}$")
+RFID_EVENT_S = 1.0      # "RFID accepted / not accepted" is shown for one second
 
 
 class Rejected(Exception):
@@ -71,6 +79,9 @@ class _Cp:
     charging_s: float = 0.0
     session_start_wh: float | None = None
     session_pk: int | None = None
+    hlc_session_id: str = ""           # ISO 15118 session of this plug-in
+    rfid_event: str = ""               # last card read at this reader: accepted | rejected
+    rfid_event_at: float | None = None
 
     def control(self) -> Control:
         return Control(
@@ -367,6 +378,9 @@ class Runtime:
         error_code, error_info = hw.fault_code, hw.fault_info
         if error_code == "NoError" and states.ventilation_rejected(cfg, hw):
             error_info = "ventilation_rejected"
+        if error_code == "NoError" and not error_info and states.hlc_refused(cfg, hw):
+            error_info = "hlc_required"
+        rfid_event = cp.rfid_event if cp.rfid_event_at is not None and now - cp.rfid_event_at <= RFID_EVENT_S else ""
         session_wh = None
         if hw.meter is not None and cp.session_start_wh is not None:
             session_wh = round(hw.meter.energy_wh - cp.session_start_wh, 1)
@@ -387,7 +401,10 @@ class Runtime:
             temperature_configured=bool(cfg and cfg.derating_sensor),
             error_code=error_code, error_info=error_info,
             digital_inputs=hw.digital_inputs, digital_outputs=hw.digital_outputs,
-            analog_inputs_v=hw.analog_inputs_v, iso15118=None,
+            analog_inputs_v=hw.analog_inputs_v,
+            iso15118=states.iso15118_state(cfg, hw, session_id=cp.hlc_session_id,
+                                           plugged_since=cp.plugged_since, charged=cp.charging_s > 0),
+            rfid_board_firmware=hw.rfid_board_firmware, rfid_event=rfid_event,
         )
 
     async def _on_event(self, kind: str, cp_id: int, value: str, now: float) -> None:
@@ -397,6 +414,8 @@ class Runtime:
         cfg = self.configs.get(cp_id)
         if kind == "plugged":
             cp.plugged_since, cp.charging_s, cp.had_release = now, 0.0, False
+            vehicle = self.backend.read(cp_id).vehicle
+            cp.hlc_session_id = secrets.token_hex(8).upper() if vehicle is not None and vehicle.hlc else ""
             meter = self.backend.read(cp_id).meter
             cp.session_start_wh = meter.energy_wh if meter else None
             registers = self.backend.energy_registers()
@@ -411,6 +430,7 @@ class Runtime:
                         cp.session_pk, now, registers.get(cp_id, 0.0), cp.rfid)
             cp.plugged_since, cp.charging_s, cp.session_start_wh, cp.session_pk = None, 0.0, None, None
             cp.rfid, cp.had_release, cp.release_by_rfid_at = "", False, None
+            cp.hlc_session_id = ""
             if cfg is None or not states.release_survives_unplug(cfg):
                 cp.release = False
         elif kind == "rfid":
@@ -425,6 +445,8 @@ class Runtime:
                     if authorized and target.enabled:
                         target.release, target.had_release = True, True
                         target.release_by_rfid_at = now
+                    cp.rfid_event = "accepted" if authorized and target.enabled else "rejected"
+                    cp.rfid_event_at = now
 
     # --- commands ----------------------------------------------------------------------------
     async def handle(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -507,16 +529,20 @@ class Runtime:
         state.external_limit_a = None if amps is None else float(amps)
 
     async def cmd_plug_in(self, *, cp: int, phases: int = 3, max_current_a: float = 16,
-                          ventilation: bool = False) -> None:
+                          ventilation: bool = False, hlc: bool = False, evcc_id: str = "") -> None:
         self._cp(cp)
         sim = self._sim()
         if phases not in (1, 3):
             raise Rejected("out_of_range", field="phases", min=1, max=3)
         if not 6 <= float(max_current_a) <= 80:
             raise Rejected("out_of_range", field="max_current_a", min=6, max=80)
+        evcc_id = str(evcc_id or "").strip().upper().replace(":", "").replace("-", "")
+        if evcc_id and not EVCC_ID_RE.match(evcc_id):
+            raise Rejected("bad_evcc_id", evcc_id=evcc_id[:40])
         if self.backend.read(cp).vehicle is not None:
             raise Rejected("already_plugged", cp=self._label(cp))
-        sim.plug_in(cp, phases=phases, max_current_a=float(max_current_a), ventilation=bool(ventilation))
+        sim.plug_in(cp, phases=phases, max_current_a=float(max_current_a), ventilation=bool(ventilation),
+                    hlc=bool(hlc), evcc_id=evcc_id)
 
     async def cmd_unplug(self, *, cp: int) -> None:
         self._cp(cp)
@@ -583,6 +609,22 @@ class Runtime:
             raise Rejected("out_of_range", field="celsius", min=-40, max=150)
         sim.set_temperature(cp, None if celsius is None else float(celsius))
 
+    async def cmd_iso_error(self, *, cp: int, error: str) -> None:
+        """Make the ISO 15118 communication of the plugged vehicle fail ("" clears the error)."""
+        self._cp(cp)
+        sim = self._sim()
+        if error and error not in ISO15118_ERRORS:
+            raise Rejected("bad_choice", field="error", choices=sorted(ISO15118_ERRORS))
+        cfg = self.configs.get(cp)
+        if cfg is None or cfg.hlc_mode == "disabled":
+            raise Rejected("hlc_disabled", cp=self._label(cp))
+        vehicle = self.backend.read(cp).vehicle
+        if vehicle is None:
+            raise Rejected("no_vehicle", cp=self._label(cp))
+        if not vehicle.hlc:
+            raise Rejected("no_hlc_vehicle", cp=self._label(cp))
+        sim.set_hlc_error(cp, error)
+
     async def _agent_op(self, name: str, op: str) -> None:
         if name not in self.supervisor.names:
             raise Rejected("unknown_agent", name=name)
@@ -624,6 +666,7 @@ _COMMANDS = {
     "sim.fault": Runtime.cmd_fault,
     "sim.clear_fault": Runtime.cmd_clear_fault,
     "sim.temperature": Runtime.cmd_temperature,
+    "sim.iso_error": Runtime.cmd_iso_error,
     "agent.restart": Runtime.cmd_agent_restart,
     "agent.stop": Runtime.cmd_agent_stop,
     "agent.start": Runtime.cmd_agent_start,

@@ -31,6 +31,8 @@ class Vehicle:
     max_current_a: float      # per phase
     ventilation: bool         # requests status D
     mode: str                 # "requesting" | "paused" | "finished"
+    hlc: bool = False         # speaks ISO 15118 (high level communication)
+    evcc_id: str = ""         # ISO 15118 EVCC ID (hex), when hlc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +86,8 @@ class ChargePointState:
     digital_outputs: tuple[str, ...]
     analog_inputs_v: tuple[float, ...]
     iso15118: Iso15118State | None
+    rfid_board_firmware: str = ""      # CHARX RFID/NFC board at this charge point, "" when none
+    rfid_event: str = ""               # "accepted" | "rejected" for one second after a card read here
 
     @property
     def power_w(self) -> float | None:

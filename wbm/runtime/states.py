@@ -6,16 +6,24 @@ No I/O here, so every rule is unit-tested directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from chargepoints.choices import (
     DashboardStatus,
     DeratingSensor,
+    EnergyTransferMode,
+    HlcMode,
+    Iso15118Error,
+    Iso15118Progress,
     LockingMode,
     OcppStatus,
+    QcaLinkStatus,
     ReleaseMode,
     StatusDRejection,
+    TcpStatus,
 )
 from wbm.runtime.backends.controller import HardwareReading
+from wbm.runtime.snapshot import Iso15118State
 
 PTC_TRIP_C = 80.0   # a PTC chain trips at its rated temperature
 
@@ -94,7 +102,7 @@ def pwm_setpoint(cfg: CpConfig | None, ctl: Control, hw: HardwareReading) -> flo
     """The current (A per phase) to offer the vehicle; 0 means no PWM, the vehicle waits in B."""
     if cfg is None or hw.vehicle is None or not ctl.enabled or not ctl.release or ctl.unlock_enforced:
         return 0.0
-    if hw.fault_code != "NoError" or ventilation_rejected(cfg, hw):
+    if hw.fault_code != "NoError" or ventilation_rejected(cfg, hw) or hlc_refused(cfg, hw):
         return 0.0
     limit = float(cfg.current_max_a)
     if ctl.external_limit_a is not None:
@@ -149,3 +157,73 @@ def release_allowed_from_web(cfg: CpConfig) -> bool:
 
 def release_survives_unplug(cfg: CpConfig) -> bool:
     return cfg.release_mode in (ReleaseMode.PERMANENT, ReleaseMode.REMOTE, ReleaseMode.MODBUS)
+
+
+# --- ISO 15118 -----------------------------------------------------------------------------------
+
+DEPARTURE_AFTER_S = 8 * 3600      # what a simulated vehicle announces as its departure
+# Errors before a session exists (SLAC, handshakes, setup) leave no session ID behind.
+_NO_SESSION_ERRORS = {
+    Iso15118Error.SLAC_FAILED, Iso15118Error.PROTOCOL_HANDSHAKE_FAILED,
+    Iso15118Error.SSL_HANDSHAKE_FAILED, Iso15118Error.SESSION_SETUP_TIMEOUT,
+    Iso15118Error.UNKNOWN_SESSION,
+}
+
+
+def hlc_refused(cfg: CpConfig | None, hw: HardwareReading) -> bool:
+    """HLC "Required": only vehicles that complete ISO 15118 communication may charge."""
+    return (
+        cfg is not None
+        and cfg.hlc_mode == HlcMode.REQUIRED
+        and hw.vehicle is not None
+        and (not hw.vehicle.hlc or bool(hw.hlc_error))
+    )
+
+
+def _utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso15118_state(cfg: CpConfig | None, hw: HardwareReading, *, session_id: str,
+                   plugged_since: float | None, charged: bool) -> Iso15118State | None:
+    """The ISO 15118 section of the status page; None when HLC is not configured.
+
+    ``charged``: the vehicle drew current earlier in this plug-in (progress "Stop" after it)."""
+    if cfg is None or cfg.hlc_mode == HlcMode.DISABLED:
+        return None
+    vehicle = hw.vehicle
+    if vehicle is None or not vehicle.hlc:
+        # nothing on the powerline: no SLAC, no TCP
+        return Iso15118State(
+            start_charging_utc="", departure_utc="", progress="", session_id="", evcc_id="",
+            energy_transfer_mode="", tcp_status=TcpStatus.DISCONNECTED.value,
+            qca_link_status=QcaLinkStatus.DOWN.value, error="",
+        )
+    error = hw.hlc_error
+    mode = (EnergyTransferMode.AC_THREE if vehicle.phases == 3 else EnergyTransferMode.AC_SINGLE).value
+    if error:
+        has_session = error not in _NO_SESSION_ERRORS
+        return Iso15118State(
+            start_charging_utc="", departure_utc="",
+            progress=Iso15118Progress.STOP.value if has_session else "",
+            session_id=session_id if has_session else "",
+            evcc_id=vehicle.evcc_id if has_session else "",
+            energy_transfer_mode=mode if has_session else "",
+            tcp_status=TcpStatus.DISCONNECTED.value,    # high-level communication aborted by the EVSE
+            qca_link_status=QcaLinkStatus.DOWN.value if error == Iso15118Error.SLAC_FAILED else QcaLinkStatus.UP.value,
+            error=str(error),
+        )
+    start = plugged_since or 0.0
+    if hw.iec_state in ("C", "D"):
+        progress = Iso15118Progress.START.value
+    elif charged:
+        progress = Iso15118Progress.STOP.value
+    else:
+        progress = ""
+    return Iso15118State(
+        start_charging_utc=_utc(start) if plugged_since else "",
+        departure_utc=_utc(start + DEPARTURE_AFTER_S) if plugged_since else "",
+        progress=progress, session_id=session_id, evcc_id=vehicle.evcc_id,
+        energy_transfer_mode=mode, tcp_status=TcpStatus.CONNECTED.value,
+        qca_link_status=QcaLinkStatus.UP.value, error="",
+    )

@@ -9,7 +9,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from chargepoints.choices import INJECTABLE_ERROR_CODES
+from chargepoints.choices import INJECTABLE_ERROR_CODES, Iso15118Error
 from wbm.runtime.backends.controller import ANALOG_INPUTS, DIGITAL_INPUTS
 
 
@@ -22,6 +22,15 @@ class PlugInForm(forms.Form):
                                     coerce=int, initial=3)
     max_current_a = forms.IntegerField(label=_("Vehicle maximum current (A)"), min_value=6, max_value=80, initial=16)
     ventilation = forms.BooleanField(label=_("Requests ventilation (status D)"), required=False)
+    hlc = forms.BooleanField(label=_("Communicates via ISO 15118 (HLC)"), required=False, initial=True)
+    evcc_id = forms.CharField(
+        label=_("EVCC ID (hex)"), max_length=17, required=False,
+        help_text=_("12 hexadecimal digits; empty: the vehicle makes one up."),
+        validators=[RegexValidator(r"^([0-9A-Fa-f]{2}[:-]?){5}[0-9A-Fa-f]{2}$",
+                                   _("Use 12 hexadecimal digits, e.g. 00A0C9142A3F."))])
+
+    def clean_evcc_id(self) -> str:
+        return self.cleaned_data["evcc_id"].upper().replace(":", "").replace("-", "")
 
 
 class VehicleForm(forms.Form):
@@ -56,6 +65,11 @@ class FaultForm(forms.Form):
     info = forms.CharField(label=_("Info"), max_length=50, required=False)
 
 
+class IsoErrorForm(forms.Form):
+    error = forms.ChoiceField(label=_("ISO 15118 error"), required=False,
+                              choices=[("", _("No error (clear)")), *[(e.value, e.value) for e in Iso15118Error]])
+
+
 class TemperatureForm(forms.Form):
     celsius = forms.FloatField(label=_("Temperature (°C)"), min_value=-40, max_value=150, required=False,
                                help_text=_("Leave empty to follow the simulated load again."))
@@ -78,4 +92,5 @@ OPS: dict[str, SimOp] = {
     "fault": SimOp("sim.fault", FaultForm, _("Inject fault")),
     "clear_fault": SimOp("sim.clear_fault", NoArgsForm, _("Clear fault")),
     "temperature": SimOp("sim.temperature", TemperatureForm, _("Set temperature")),
+    "iso_error": SimOp("sim.iso_error", IsoErrorForm, _("Set ISO 15118 error")),
 }

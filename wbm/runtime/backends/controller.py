@@ -46,6 +46,8 @@ class HardwareReading:
     digital_outputs: tuple[str, ...]
     analog_inputs_v: tuple[float, ...]
     bus_connected: bool
+    hlc_error: str = ""                  # ISO 15118 error of the current session, "" when fine
+    rfid_board_firmware: str = ""        # firmware of a CHARX RFID/NFC board wired here, "" when none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,7 +112,8 @@ class SimulatorControl(ABC):
     """Operations only a simulated backend offers: what a person does at the charge point."""
 
     @abstractmethod
-    def plug_in(self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool) -> None: ...
+    def plug_in(self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool,
+                hlc: bool = False, evcc_id: str = "") -> None: ...
 
     @abstractmethod
     def unplug(self, cp_id: int) -> None: ...
@@ -135,3 +138,7 @@ class SimulatorControl(ABC):
 
     @abstractmethod
     def set_temperature(self, cp_id: int, celsius: float | None) -> None: ...
+
+    @abstractmethod
+    def set_hlc_error(self, cp_id: int, error: str) -> None:
+        """Make the ISO 15118 communication with the plugged vehicle fail ("" clears)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ NOMINAL_HZ = 50.0
 AMBIENT_C = 22.0
 MIN_PWM_A = 6.0            # below this a vehicle does not charge (IEC 61851-1)
 VEHICLE_DRAW = 0.97        # vehicles stay a little below the offered current
+RFID_BOARD_FIRMWARE = "1.2.4"   # every simulated charge point has a CHARX RFID/NFC board wired
 
 
 @dataclass
@@ -35,6 +37,7 @@ class _Point:
     locked: bool = False
     fault_code: str = "NoError"
     fault_info: str = ""
+    hlc_error: str = ""
     temperature_override: float | None = None
     temperature_c: float = AMBIENT_C
     inputs: list[bool] = field(default_factory=lambda: [False] * DIGITAL_INPUTS)
@@ -123,6 +126,8 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             digital_outputs=tuple(p.outputs),
             analog_inputs_v=tuple(p.analog_v),
             bus_connected=True,
+            hlc_error=p.hlc_error,
+            rfid_board_firmware=RFID_BOARD_FIRMWARE,
         )
 
     @staticmethod
@@ -176,23 +181,28 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         return {cp_id: p.energy_wh for cp_id, p in self._points.items()}
 
     # --- SimulatorControl ---------------------------------------------------------------------
-    def plug_in(self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool) -> None:
+    def plug_in(self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool,
+                hlc: bool = False, evcc_id: str = "") -> None:
         p = self._p(cp_id)
+        if hlc and not evcc_id:   # the MAC address of the vehicle's communication controller
+            evcc_id = "".join(f"{self._rng.randrange(256):02X}" for _ in range(6))
         p.vehicle = Vehicle(phases=phases, max_current_a=float(max_current_a),
-                            ventilation=ventilation, mode="requesting")
+                            ventilation=ventilation, mode="requesting",
+                            hlc=hlc, evcc_id=evcc_id if hlc else "")
+        p.hlc_error = ""
         p.pending.append(BackendEvent(kind="plugged", cp_id=cp_id))
 
     def unplug(self, cp_id: int) -> None:
         p = self._p(cp_id)
         p.vehicle = None
+        p.hlc_error = ""
         p.currents = (0.0, 0.0, 0.0)
         p.pending.append(BackendEvent(kind="unplugged", cp_id=cp_id))
 
     def vehicle_mode(self, cp_id: int, mode: str) -> None:
         p = self._p(cp_id)
         assert p.vehicle is not None
-        p.vehicle = Vehicle(phases=p.vehicle.phases, max_current_a=p.vehicle.max_current_a,
-                            ventilation=p.vehicle.ventilation, mode=mode)
+        p.vehicle = dataclasses.replace(p.vehicle, mode=mode)
 
     def present_rfid(self, cp_id: int, tag: str) -> None:
         self._p(cp_id).pending.append(BackendEvent(kind="rfid", cp_id=cp_id, value=tag))
@@ -222,3 +232,6 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         p.temperature_override = celsius
         if celsius is not None:
             p.temperature_c = celsius
+
+    def set_hlc_error(self, cp_id: int, error: str) -> None:
+        self._p(cp_id).hlc_error = error
