@@ -6,6 +6,15 @@
   var lastMessage = 0;
   var open = false;
 
+  // Reconnect soon after the server is back: at most 5 s between attempts (htmx's own
+  // "full-jitter" backs off to random waits of up to 64 s).
+  if (window.htmx) {
+    window.htmx.config.wsReconnectDelay = function (retries) {
+      var ceiling = Math.min(1000 * Math.pow(2, retries), 5000);
+      return ceiling / 2 + Math.random() * ceiling / 2;
+    };
+  }
+
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function hhmmss(t) { var d = new Date(t); return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
 
