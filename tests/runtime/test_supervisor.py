@@ -56,7 +56,7 @@ class Modbus(Worker):
 
 async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
     async with asyncio.timeout(timeout_s):
-        while not condition():
+        while not condition():  # noqa: ASYNC110 - the supervisor offers no event to wait on
             await asyncio.sleep(0.005)
 
 
