@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from wbm.roles import Perm, Role, allows, role_of
@@ -63,7 +64,7 @@ def role_required(perm: Perm) -> Callable[[Callable[..., HttpResponse]], Callabl
 class HasPerm(BasePermission):
     """DRF permission: the view's ``required`` / ``required_by_method`` from the one map."""
 
-    message = "Your role does not allow this operation."
+    message = _("Your role does not allow this operation.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return allows(request.user, required_perm(view, request.method or "GET"))
