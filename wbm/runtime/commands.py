@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 import uuid
 from typing import Any
 
@@ -68,10 +69,13 @@ def _call_local(name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 async def _call_channel(name: str, args: dict[str, Any]) -> dict[str, Any]:
     layer = get_channel_layer()
-    reply_to = await layer.new_channel("wbm-reply!")
+    # The default prefix matters: channels_redis delivers all of this process's specific channels
+    # through one receive loop, which a waiting WebSocket consumer may hold; a reply channel with
+    # another prefix would never be read while it does (and "!" in a prefix is invalid).
+    reply_to = await layer.new_channel()
     await layer.send(COMMAND_CHANNEL, {
         "type": "runtime.command", "id": uuid.uuid4().hex, "name": name, "args": args,
-        "reply_to": reply_to,
+        "reply_to": reply_to, "deadline": time.time() + TIMEOUT_S,
     })
     try:
         async with asyncio.timeout(TIMEOUT_S):

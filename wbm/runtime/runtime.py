@@ -242,6 +242,11 @@ class CommandServerAgent(Agent):
         layer = get_channel_layer()
         while True:
             message = await layer.receive(COMMAND_CHANNEL)
+            if time.time() > float(message.get("deadline") or "inf"):
+                # the caller has given up and told its user the runtime was not reachable:
+                # doing it now would surprise them (e.g. a command queued while we were down)
+                log.warning("dropped expired command %s", message.get("name"))
+                continue
             result = await self.runtime.handle(message.get("name", ""), message.get("args") or {})
             await layer.send(message["reply_to"], {"type": "runtime.reply", "result": result})
 
