@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from chargepoints import views
+from chargepoints import views, views_status
 
 app_name = "chargepoints"
 urlpatterns = [
     path("", views.OverviewView.as_view(), name="overview"),
+    path("<int:pk>/", views_status.StatusView.as_view(), name="status"),
     path("<int:pk>/release/", views.ReleaseView.as_view(), name="release"),
+    path("<int:pk>/availability/", views_status.AvailabilityView.as_view(), name="availability"),
+    path("<int:pk>/unlock/", views_status.UnlockView.as_view(), name="unlock"),
 ]

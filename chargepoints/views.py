@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
 
-from chargepoints import selectors, services
+from chargepoints import selectors, services, views_status
 from chargepoints.models import ChargePoint
 from wbm.access import RoleRequiredMixin
 from wbm.audit import Actor
@@ -51,6 +51,9 @@ class ReleaseView(RoleRequiredMixin, View):
             services.chargepoint_release_set(chargepoint=chargepoint, allow=allow, actor=Actor.from_request(request))
         except (CommandRejected, RuntimeUnavailable) as exc:
             error = describe(exc)
+        if request.POST.get("view") == "status":    # the button on the charge point's status page
+            done = "" if error else views_status.release_done_message(allow)
+            return views_status.operation_response(request, chargepoint, done=done, error=error)
         if not request.htmx:
             if error:
                 messages.error(request, error)

@@ -1,0 +1,107 @@
+"""The status page's WebSocket: the groups and buttons of one charge point, live."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from chargepoints.demo import load_demo_park
+from tests.conftest import cp_id, make_user
+from wbm.asgi import application
+from wbm.roles import Role
+from wbm.runtime import local
+from wbm.runtime.backends.simulated import SimulatedBackend
+from wbm.runtime.runtime import Runtime
+
+SAME_ORIGIN = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest_asyncio.fixture
+async def live_runtime() -> AsyncIterator[Runtime]:
+    await get_channel_layer().flush()
+    await database_sync_to_async(load_demo_park)()
+    runtime = Runtime(SimulatedBackend(seed=1), tick_s=3600, serve_commands=False)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+        local.set_current(None)
+
+
+def _cookie(role: Role) -> list[tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(make_user(role))
+    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+
+async def _connect(path: str, role: Role | None):
+    headers = list(SAME_ORIGIN)
+    if role is not None:
+        headers += await database_sync_to_async(_cookie)(role)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+async def _until(communicator: WebsocketCommunicator, pattern: str) -> str:
+    async with asyncio.timeout(5):
+        while True:
+            frame = await communicator.receive_from(timeout=5)
+            if re.search(pattern, frame, re.S):
+                return frame
+
+
+async def test_status_socket_sends_groups_and_buttons_then_follows_the_charge_point(live_runtime):
+    pk = await database_sync_to_async(cp_id)("P1-01")
+    communicator, connected, _ = await _connect(f"/ws/chargepoints/{pk}/", Role.MANUFACTURER)
+    assert connected
+    try:
+        frame = await communicator.receive_from(timeout=5)
+        assert 'id="cp-status-groups" class="cp-groups" hx-swap-oob="true"' in frame
+        assert 'id="cp-operations" class="cp-ops" hx-swap-oob="true"' in frame
+        assert 'data-iec="A"' in frame and 'data-testid="op-disable"' in frame
+        assert 'id="live-heartbeat"' in frame
+        result = await live_runtime.handle("sim.plug_in", {"cp": pk, "phases": 3, "max_current_a": 16, "hlc": True})
+        assert result["ok"], result
+        frame = await _until(communicator, r'data-iec="B"')
+        assert 'data-testid="op-allow"' in frame        # a vehicle arrived: the release button appears
+        assert re.search(r'data-testid="iso-evcc">[0-9A-F]{12}<', frame)
+        await live_runtime.handle("cp.availability", {"cp": pk, "enabled": False})
+        frame = await _until(communicator, r'data-iec="F"')
+        assert 'data-status="error"' in frame and 'data-testid="op-enable"' in frame
+    finally:
+        await communicator.disconnect()
+
+
+async def test_a_user_socket_shows_only_this_charge_point_with_a_users_buttons(live_runtime):
+    pk = await database_sync_to_async(cp_id)("P1-01")
+    other = await database_sync_to_async(cp_id)("Visitor-01")
+    communicator, connected, _ = await _connect(f"/ws/chargepoints/{pk}/", Role.USER)
+    assert connected
+    try:
+        await communicator.receive_from(timeout=5)
+        await live_runtime.handle("sim.plug_in", {"cp": other, "phases": 3, "max_current_a": 16})
+        frame = await _until(communicator, r'id="live-heartbeat"')
+        assert "Visitor-01" not in frame
+        assert 'data-testid="op-disable"' not in frame      # a User's buttons, rendered for a User
+    finally:
+        await communicator.disconnect()
+
+
+async def test_guest_is_refused_and_an_unknown_charge_point_closes(live_runtime):
+    pk = await database_sync_to_async(cp_id)("P1-01")
+    _c, connected, code = await _connect(f"/ws/chargepoints/{pk}/", None)
+    assert not connected and code == 4403
+    _c, connected, code = await _connect("/ws/chargepoints/9999/", Role.USER)
+    assert not connected and code == 4404
