@@ -230,6 +230,34 @@ def test_every_string_has_a_german_translation(regenerated_po: list[PoEntry]) ->
     assert len(regenerated_po) > 300   # the catalogue really was built from the source
 
 
+def _source_files(suffix: str) -> list[Path]:
+    return [p for p in ROOT.rglob(f"*{suffix}") if not NOT_SOURCE & set(p.relative_to(ROOT).parts)]
+
+
+def test_gettext_aliases_are_extracted() -> None:
+    """xgettext finds strings only by function name: an alias such as ``gettext_lazy as _lazy``
+    must be a keyword of our makemessages, or its strings silently stay English."""
+    from wbm.management.commands.makemessages import EXTRA_KEYWORDS
+
+    known = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext",
+             "pgettext_lazy", "npgettext", "npgettext_lazy"}
+    singular = {"gettext", "gettext_lazy", "gettext_noop"}   # what `_` may stand for (one argument)
+    unknown = []
+    for path in _source_files(".py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"):
+                continue
+            for alias in node.names:
+                name = alias.asname or alias.name
+                if not alias.name.endswith("gettext") and "gettext_" not in alias.name:
+                    continue
+                if (name == "_" and alias.name not in singular) or (
+                        name not in known and name not in EXTRA_KEYWORDS):
+                    unknown.append(f"{path.relative_to(ROOT)}: {alias.name} as {name}")
+    assert not unknown, ("gettext imported under a name makemessages does not extract; add it to "
+                         "wbm/management/commands/makemessages.py EXTRA_KEYWORDS or use `_`:\n" + "\n".join(unknown))
+
+
 def test_placeholders_survive_translation() -> None:
     """A translation keeps exactly the %(name)s placeholders of its English text."""
     placeholder = re.compile(r"%%|%\((\w+)\)[sdif]|%[sdif]")
