@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from django.db import transaction
 
-from chargepoints.models import ChargePoint
+from chargepoints.forms import CONFIG_FIELDS, ChargePointConfigForm, Peers
+from chargepoints.importexport import ImportPlan, config_to_dict, import_plan
+from chargepoints.models import ChargePoint, ChargePointConfig
 from wbm.audit import Actor, record_change
 from wbm.runtime import commands
+
+log = logging.getLogger(__name__)
 
 
 def chargepoint_release_set(*, chargepoint: ChargePoint, allow: bool, actor: Actor) -> None:
@@ -32,3 +41,121 @@ def chargepoint_unlock_set(*, chargepoint: ChargePoint, enforce: bool, actor: Ac
     commands.call("cp.unlock", cp=chargepoint.pk, enforce=enforce)
     record_change(actor=actor, action="chargepoint.unlock.enforce" if enforce else "chargepoint.unlock.revert",
                   obj=chargepoint)
+
+
+# --- configuration (create, edit, import, delete) ---------------------------------------------
+
+
+class ConfigInvalid(Exception):
+    """The configuration was refused; ``form`` holds the values and the errors at their fields."""
+
+    def __init__(self, form: ChargePointConfigForm) -> None:
+        super().__init__(form.errors.as_text())
+        self.form = form
+
+
+class NotConfigured(Exception):
+    """The charge point has no configuration (it is in factory default)."""
+
+
+class ImportRejected(Exception):
+    """An import was refused; ``plan`` names the errors per charge point. Nothing was written."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        super().__init__("import rejected")
+        self.plan = plan
+
+
+class ImportOutdated(Exception):
+    """The charge points changed between the preview and the confirmation; nothing was written."""
+
+    def __init__(self, plan: ImportPlan) -> None:
+        super().__init__("import outdated")
+        self.plan = plan
+
+
+def _reload_runtime() -> None:
+    """Tell the runtime to re-read the configuration; a stopped runtime reads it when it starts."""
+    try:
+        commands.call("config.reload")
+    except (commands.RuntimeUnavailable, commands.CommandRejected) as exc:
+        log.warning("configuration saved, runtime not reloaded: %r", exc)
+
+
+_READ = object()
+
+
+def _config_write(*, chargepoint: ChargePoint, values: Mapping[str, Any], actor: Actor,
+                  action: str | None = None, before: Any = _READ) -> ChargePointConfig:
+    """Write validated values (cleaned data of the configuration form); audited as ``action``
+    (default: create or update) with ``before`` (default: as stored now). The caller reloads
+    the runtime."""
+    existing = (ChargePointConfig.objects.select_for_update().select_related("chargepoint__station")
+                .filter(pk=chargepoint.pk).first())
+    if before is _READ:
+        before = config_to_dict(existing) if existing is not None else None
+    config = existing or ChargePointConfig(chargepoint=chargepoint)
+    for name in CONFIG_FIELDS:
+        setattr(config, name, values[name])
+    config.save()
+    chargepoint.config = config
+    after = config_to_dict(config)
+    if after != before:
+        action = action or ("chargepoint.config.create" if existing is None else "chargepoint.config.update")
+        record_change(actor=actor, action=action, obj=chargepoint, before=before, after=after)
+    return config
+
+
+@transaction.atomic
+def chargepoint_config_save(*, chargepoint: ChargePoint, data: Mapping[str, Any], actor: Actor,
+                            peers: Peers | None = None) -> ChargePointConfig:
+    """Create or update the configuration of a charge point from form data (the page's POST, or
+    values from the API). Validated with ``ChargePointConfigForm``; raises ``ConfigInvalid``.
+    Takes effect in the runtime as soon as the transaction commits."""
+    form = ChargePointConfigForm(data=data, chargepoint=chargepoint, peers=peers)
+    if not form.is_valid():
+        raise ConfigInvalid(form)
+    config = _config_write(chargepoint=chargepoint, values=form.cleaned_data, actor=actor)
+    transaction.on_commit(_reload_runtime)
+    return config
+
+
+@transaction.atomic
+def chargepoint_config_delete(*, chargepoint: ChargePoint, actor: Actor) -> None:
+    """Restore the factory default: the charge point is no longer configured (not on the
+    dashboard, no charging). Raises ``NotConfigured`` when there is nothing to delete."""
+    config = (ChargePointConfig.objects.select_for_update().select_related("chargepoint__station")
+              .filter(pk=chargepoint.pk).first())
+    if config is None:
+        raise NotConfigured
+    before = config_to_dict(config)
+    config.delete()
+    chargepoint._state.fields_cache.pop("config", None)
+    record_change(actor=actor, action="chargepoint.config.delete", obj=chargepoint, before=before, after=None)
+    transaction.on_commit(_reload_runtime)
+
+
+def chargepoint_config_import(*, document: dict[str, Any], targets: Sequence[ChargePoint], suffix: bool,
+                              actor: Actor, fingerprint: str | None = None) -> ImportPlan:
+    """Write one parsed configuration file to every target, or to none: every target is
+    validated first (against the park as it will be afterwards), then all are written in one
+    transaction. With ``fingerprint`` (from the preview) the import is refused when anything
+    changed since the preview. Raises ``ImportRejected`` / ``ImportOutdated``."""
+    actor = dataclasses.replace(actor, source="import") if actor.source == "web" else actor
+    with transaction.atomic():
+        # lock the targets' configurations so the plan stays true until written
+        list(ChargePointConfig.objects.select_for_update().filter(pk__in=[cp.pk for cp in targets]))
+        plan = import_plan(document=document, targets=targets, suffix=suffix)
+        if not plan.ok:
+            raise ImportRejected(plan)
+        if fingerprint is not None and fingerprint != plan.fingerprint:
+            raise ImportOutdated(plan)
+        # names are unique in the database: park the old names so targets may swap names
+        for target in plan.targets:
+            ChargePointConfig.objects.filter(pk=target.chargepoint.pk).update(name=f"~import~{target.chargepoint.pk}")
+        for target in plan.targets:
+            assert target.form is not None
+            _config_write(chargepoint=target.chargepoint, values=target.form.cleaned_data, actor=actor,
+                          action="chargepoint.config.import", before=target.before)
+        transaction.on_commit(_reload_runtime)
+    return plan

@@ -9,6 +9,10 @@ urlpatterns = [
     path("", views.OverviewView.as_view(), name="overview"),
     path("<int:pk>/", views_status.StatusView.as_view(), name="status"),
     path("<int:pk>/release/", views.ReleaseView.as_view(), name="release"),
+    path("<int:pk>/config/", views_config.ConfigView.as_view(), name="config"),
+    path("<int:pk>/export.json", views_config.export_config, name="export"),
+    path("<int:pk>/delete/", views_config.DeleteView.as_view(), name="delete"),
+    path("import/", views_config.ImportView.as_view(), name="import"),
     path("<int:pk>/availability/", views_status.AvailabilityView.as_view(), name="availability"),
     path("<int:pk>/unlock/", views_status.UnlockView.as_view(), name="unlock"),
 ]

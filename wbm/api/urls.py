@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from chargepoints.api import config as cp_config
 from wbm.access import RoleRequiredMixin
 from wbm.api import views
 from wbm.roles import Perm
@@ -26,6 +27,10 @@ urlpatterns = [
     path("park/", views.ParkApi.as_view(), name="park"),
     path("chargepoints/<int:pk>/", views.ChargePointStateApi.as_view(), name="chargepoint"),
     path("chargepoints/<int:pk>/release/", views.ChargePointReleaseApi.as_view(), name="chargepoint-release"),
+    path("chargepoints/<int:pk>/config/", cp_config.ChargePointConfigApi.as_view(), name="chargepoint-config"),
+    path("chargepoints/<int:pk>/config/export/", cp_config.ChargePointConfigExportApi.as_view(),
+         name="chargepoint-config-export"),
+    path("chargepoints/config/import/", cp_config.ChargePointConfigImportApi.as_view(), name="chargepoint-config-import"),
     path("simulator/chargepoints/<int:pk>/<str:op>/", views.SimulatorApi.as_view(), name="simulator"),
     path("system/agents/", views.AgentListApi.as_view(), name="agents"),
     path("system/agents/<str:name>/restart/", views.AgentRestartApi.as_view(), name="agent-restart"),

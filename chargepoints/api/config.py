@@ -1,0 +1,211 @@
+"""/api/v1 for charge point configuration: read, create/replace, change, delete, export, import.
+
+The same services and the same form validate as on the pages; values are those of the
+configuration file's ``config`` object (see ``chargepoints.importexport``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import Http404, HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chargepoints import importexport, services
+from chargepoints.models import ChargePoint, ChargePointConfig
+from wbm.audit import Actor
+from wbm.roles import Perm
+
+
+def _chargepoint(pk: int) -> ChargePoint:
+    try:
+        return ChargePoint.objects.select_related("station", "config").get(pk=pk)
+    except ChargePoint.DoesNotExist:
+        raise Http404 from None
+
+
+def _invalid(errors: list[importexport.FieldError], **extra: Any) -> Response:
+    by_path: dict[str, list[str]] = {}
+    for e in errors:
+        by_path.setdefault(e.path, []).append(e.message)
+    return Response({"detail": _("Some values are not valid; nothing was written."), "code": "invalid",
+                     "errors": by_path, **extra}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _not_configured() -> Response:
+    return Response({"detail": _("This charging point is not configured."), "code": "not_configured"},
+                    status=status.HTTP_404_NOT_FOUND)
+
+
+def _config_payload(chargepoint: ChargePoint) -> dict[str, Any]:
+    config = ChargePointConfig.objects.select_related("chargepoint__station", "rfid_reader__station").filter(
+        pk=chargepoint.pk).first()
+    return {"chargepoint": chargepoint.pk, "configured": config is not None,
+            "config": importexport.config_to_dict(config) if config else None}
+
+
+class ConfigOutputSerializer(serializers.Serializer):
+    chargepoint = serializers.IntegerField()
+    configured = serializers.BooleanField()
+    config = serializers.JSONField(allow_null=True, help_text="every configuration field; null when not configured")
+
+
+class ChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()
+    before = serializers.CharField()
+    after = serializers.CharField()
+
+
+class ImportTargetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    station = serializers.CharField()
+    position = serializers.IntegerField()
+    name = serializers.CharField(help_text="the name it gets (with the extension when asked for)")
+    configured_before = serializers.BooleanField()
+    changes = ChangeSerializer(many=True)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    document = serializers.JSONField(help_text="the configuration file (an exported envelope)")
+    targets = serializers.ListField(child=serializers.IntegerField(), allow_empty=False,
+                                    help_text="charge point IDs; the order decides the name extensions")
+    suffix = serializers.BooleanField(default=False, help_text="add “-1”, “-2”, … to the name")
+    dry_run = serializers.BooleanField(default=False, help_text="only validate and show the changes")
+
+
+class ImportResultSerializer(serializers.Serializer):
+    written = serializers.BooleanField()
+    chargepoints = ImportTargetSerializer(many=True)
+
+
+class ChargePointConfigApi(APIView):
+    """The configuration of one charge point. GET (User and up); PUT = create or replace with
+    every field, PATCH = change some fields, DELETE = factory default (Manufacturer)."""
+
+    required = Perm.CHARGEPOINT_CONFIG_EXPORT
+    required_by_method = {"PUT": Perm.CHARGEPOINT_CONFIGURE, "PATCH": Perm.CHARGEPOINT_CONFIGURE,
+                          "DELETE": Perm.CHARGEPOINT_CONFIGURE}
+
+    @extend_schema(responses=ConfigOutputSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_config_payload(_chargepoint(pk)))
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: ConfigOutputSerializer, 201: ConfigOutputSerializer})
+    def put(self, request: Request, pk: int) -> Response:
+        chargepoint = _chargepoint(pk)
+        return self._save(request, chargepoint, request.data)
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=ConfigOutputSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        chargepoint = _chargepoint(pk)
+        current = _config_payload(chargepoint)["config"]
+        if current is None:
+            return _not_configured()
+        if not isinstance(request.data, dict):
+            return _invalid([importexport.FieldError("", _("Expected an object with configuration fields."))])
+        unknown = [importexport.FieldError(k, _("Unknown field.")) for k in request.data if k not in current]
+        if unknown:
+            return _invalid(unknown)
+        return self._save(request, chargepoint, {**current, **request.data})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        chargepoint = _chargepoint(pk)
+        try:
+            services.chargepoint_config_delete(chargepoint=chargepoint, actor=Actor.from_request(request))
+        except services.NotConfigured:
+            return _not_configured()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @staticmethod
+    def _save(request: Request, chargepoint: ChargePoint, values: Any) -> Response:
+        errors = importexport.check_config_dict(values, path="")
+        if errors:
+            return _invalid(errors)
+        data, problems = importexport.form_data_for(values, target=chargepoint)
+        created = not chargepoint.is_configured
+        try:
+            services.chargepoint_config_save(chargepoint=chargepoint, data=data, actor=Actor.from_request(request))
+        except services.ConfigInvalid as exc:
+            return _invalid(importexport.form_errors(exc.form, problems, path=""))
+        chargepoint.refresh_from_db()
+        return Response(_config_payload(chargepoint), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ChargePointConfigExportApi(APIView):
+    """The configuration file (versioned JSON envelope) of one charge point."""
+
+    required = Perm.CHARGEPOINT_CONFIG_EXPORT
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, pk: int) -> Response | HttpResponse:
+        chargepoint = _chargepoint(pk)
+        config = getattr(chargepoint, "config", None)
+        if config is None:
+            return _not_configured()
+        response = Response(importexport.config_export(config))
+        response["Content-Disposition"] = f'attachment; filename="{importexport.export_filename(config)}"'
+        return response
+
+
+class ChargePointConfigImportApi(APIView):
+    """Import a configuration file to one or several charge points: all or none. With
+    ``dry_run`` only the validation and the changes per charge point are returned."""
+
+    required = Perm.CHARGEPOINT_CONFIGURE
+
+    @extend_schema(request=ImportRequestSerializer, responses=ImportResultSerializer)
+    def post(self, request: Request) -> Response:
+        incoming = ImportRequestSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        args = incoming.validated_data
+        raw = json.dumps(args["document"], ensure_ascii=False).encode()
+        try:
+            document = importexport.parse_document(raw)
+        except importexport.ConfigFileInvalid as exc:
+            return _invalid([importexport.FieldError(f"document.{e.path}" if e.path != "file" else "document",
+                                                     e.message) for e in exc.errors])
+        ids: list[int] = args["targets"]
+        if len(set(ids)) != len(ids):
+            return _invalid([importexport.FieldError("targets", _("A charging point is listed twice."))])
+        by_id = ChargePoint.objects.select_related("station", "config").in_bulk(ids)
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            return _invalid([importexport.FieldError("targets", _("There is no charging point %(id)s.") % {"id": i})
+                             for i in missing])
+        targets = [by_id[i] for i in ids]
+        if args["dry_run"]:
+            plan = importexport.import_plan(document=document, targets=targets, suffix=args["suffix"])
+            if not plan.ok:
+                return _invalid([], chargepoints=_targets_out(plan))
+            return Response({"written": False, "chargepoints": _targets_out(plan)})
+        try:
+            plan = services.chargepoint_config_import(document=document, targets=targets, suffix=args["suffix"],
+                                                      actor=Actor.from_request(request))
+        except services.ImportRejected as exc:
+            return _invalid([], chargepoints=_targets_out(exc.plan))
+        return Response({"written": True, "chargepoints": _targets_out(plan)})
+
+
+def _targets_out(plan: importexport.ImportPlan) -> list[dict[str, Any]]:
+    out = []
+    for t in plan.targets:
+        errors: dict[str, list[str]] = {}
+        for e in t.errors:
+            errors.setdefault(f"document.{e.path}", []).append(e.message)
+        out.append({
+            "id": t.chargepoint.pk, "station": t.chargepoint.station.hostname, "position": t.chargepoint.position,
+            "name": t.name, "configured_before": not t.is_new,
+            "changes": [{"field": c.field, "label": c.label, "before": c.before, "after": c.after} for c in t.changes],
+            "errors": errors,
+        })
+    return out
