@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from chargepoints import views, views_status
+from chargepoints import views, views_config, views_status
 
 app_name = "chargepoints"
 urlpatterns = [
