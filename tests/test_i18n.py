@@ -14,15 +14,24 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from chargepoints.demo import load_demo_park
 from tests.conftest import cp_id, make_user
+from wbm.asgi import application
 from wbm.roles import Role
+from wbm.runtime import local
+from wbm.runtime.backends.simulated import SimulatedBackend
+from wbm.runtime.runtime import Runtime
 
 ROOT = Path(settings.BASE_DIR)
 PO_PATH = Path("locale") / "de" / "LC_MESSAGES" / "django.po"
@@ -434,3 +443,48 @@ def test_too_large_request_is_german(db) -> None:
                                      CONTENT_LENGTH=str(settings.WBM_MAX_REQUEST_BYTES + 1))
     assert response.status_code == 413
     assert response.json()["detail"].startswith("Die Anfrage ist zu groß")
+
+
+# --- live updates in the page's language -------------------------------------------------------
+
+@pytest_asyncio.fixture
+async def live_park() -> AsyncIterator[Runtime]:
+    """The demo park with a runtime on the test's own event loop, as under Daphne."""
+    await database_sync_to_async(load_demo_park)()
+    runtime = Runtime(SimulatedBackend(seed=3), tick_s=3600, serve_commands=False)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+        local.set_current(None)
+
+
+async def _first_dashboard_frame(headers: list[tuple[bytes, bytes]]) -> str:
+    communicator = WebsocketCommunicator(
+        application, "/ws/dashboard/", headers=[(b"origin", b"http://testserver"), (b"host", b"testserver"), *headers])
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    try:
+        return await communicator.receive_from(timeout=5)
+    finally:
+        await communicator.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("headers", [
+    [(b"cookie", b"wbm_language=de")],
+    [(b"accept-language", b"de-DE,de;q=0.9,en;q=0.5")],      # no cookie: the browser's language, as the page
+], ids=["cookie", "accept-language"])
+async def test_live_updates_come_in_the_language_of_the_page(live_park, headers) -> None:
+    frame = await _first_dashboard_frame(headers)
+    assert "Gesamtleistung" in frame and "Belegt, lädt nicht" in frame
+    assert "Total power" not in frame
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_live_updates_are_english_by_default(live_park) -> None:
+    frame = await _first_dashboard_frame([(b"accept-language", b"fr-FR,fr;q=0.9")])
+    assert "Total power" in frame and "Gesamtleistung" not in frame

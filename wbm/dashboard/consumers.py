@@ -12,6 +12,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from wbm.roles import Perm, allowed_perms
 from wbm.runtime.bus import PARK_GROUP, read_snapshot
@@ -19,8 +20,19 @@ from wbm.runtime.snapshot import ChargePointState, ParkSummary
 
 
 def _language(scope: dict[str, Any]) -> str:
+    """The page's language, chosen as LocaleMiddleware chose it: the cookie, else Accept-Language."""
     lang = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
-    return lang if lang in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    if lang in dict(settings.LANGUAGES):
+        return lang
+    accept = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+    for code, _q in parse_accept_lang_header(accept):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
