@@ -12,10 +12,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
 from wbm.runtime.errors import describe
 
+NOT_FOUND_CODES = frozenset({"unknown_chargepoint", "unknown_agent"})   # refusals that mean "no such thing"
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, CommandRejected):
-        code = status.HTTP_404_NOT_FOUND if exc.code == "unknown_chargepoint" else status.HTTP_409_CONFLICT
+        code = status.HTTP_404_NOT_FOUND if exc.code in NOT_FOUND_CODES else status.HTTP_409_CONFLICT
         return Response({"detail": describe(exc), "code": exc.code}, status=code)
     if isinstance(exc, RuntimeUnavailable):
         return Response({"detail": describe(exc), "code": "runtime_unavailable"}, status=503)

@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,7 +38,7 @@ def _chargepoint(pk: int) -> ChargePoint:
     try:
         return ChargePoint.objects.get(pk=pk)
     except ChargePoint.DoesNotExist:
-        raise Http404 from None
+        raise NotFound(_("There is no charging point %(cp)s.") % {"cp": pk}) from None
 
 
 class TokenApi(APIView):
@@ -156,7 +156,7 @@ class SimulatorApi(APIView):
     )
     def post(self, request: Request, pk: int, op: str) -> Response:
         if op not in OPS:
-            raise Http404
+            raise NotFound(_("The runtime does not know this operation."))
         chargepoint = _chargepoint(pk)
         data = request.data if isinstance(request.data, dict) else {}
         form = OPS[op].form(data={k: ("" if v is None else v) for k, v in data.items()})
