@@ -35,3 +35,23 @@ class RequestSizeLimitMiddleware:
                                         status=413)
             return response.render()
         return self.get_response(request)
+
+
+class ServerTimingMiddleware:
+    """``Server-Timing: app;dur=<ms>``: the time Django spent on the request (all middleware and
+    the view), for the benchmark and browser dev tools. Off unless ``WBM_SERVER_TIMING`` is set."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        from django.core.exceptions import MiddlewareNotUsed
+
+        if not settings.WBM_SERVER_TIMING:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        import time
+
+        started = time.perf_counter()
+        response = self.get_response(request)
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.3f}"
+        return response

@@ -68,6 +68,7 @@ WBM_CONTROLLER_BACKEND = os.environ.get(
 )
 WBM_TICK_S = float(os.environ.get("WBM_TICK_S", "1.0"))          # physics + publish period
 WBM_PERSIST_EVERY_S = float(os.environ.get("WBM_PERSIST_EVERY_S", "10"))
+WBM_SERVER_TIMING = _env_bool("WBM_SERVER_TIMING")   # Server-Timing header (benchmark, dev tools)
 
 # --- apps ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "wbm.middleware.ServerTimingMiddleware",       # first: times everything below (off by default)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from wbm.dashboard.views import DashboardView
+from wbm.health import HealthView
 
 urlpatterns = [
     path("", DashboardView.as_view(), name="home"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("network/", include("network.urls")),
     path("system/", include("wbm.system.urls")),
     path("api/v1/", include("wbm.api.urls")),
+    path("healthz", HealthView.as_view(), name="health"),
 ]
 
 handler400 = "wbm.errors.bad_request"
