@@ -337,6 +337,8 @@ def test_dashboard_as_guest_is_german(runtime) -> None:
         assert text in body, text
     for english in ("Total power", "Plug-in duration", ">Login<"):
         assert english not in body, english
+    assert 'data-testid="sum-power">0,00 kW<' in body   # German number format
+    assert 'data-label-stale="Veraltet seit %(time)s"' in body   # the live indicator's text for live.js
 
 
 def test_english_stays_the_default(runtime) -> None:
