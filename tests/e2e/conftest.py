@@ -32,6 +32,7 @@ Contexts default to a 1280x800 viewport and English; pass ``viewport=``/``locale
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -225,8 +226,8 @@ def account(wbm_server: WbmServer, request: pytest.FixtureRequest) -> Callable[.
     made: list[str] = []
 
     def make(role: Role, **kwargs: Any) -> Account:
-        base = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40]
-        username = f"{role.label.lower()}-{base}-{len(made)}"
+        test = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]   # unique per test
+        username = f"{role.label.lower()}-{test}-{len(made)}"
         made.append(username)
         return wbm_server.create_user(username, role, **kwargs)
 
@@ -241,10 +242,8 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 800}, "locale": "en-US",
-            "timezone_id": "UTC"}
+# Defaults of every context; ``new_context(viewport=...)`` overrides them one by one.
+CONTEXT_DEFAULTS: dict[str, Any] = {"viewport": {"width": 1280, "height": 800}, "locale": "en-US", "timezone_id": "UTC"}
 
 
 @dataclass
@@ -275,7 +274,7 @@ def new_context(new_context: Callable[..., BrowserContext], page_problems: PageP
     """pytest-playwright's factory plus the offline guard and the JavaScript error check."""
 
     def make(**kwargs: Any) -> BrowserContext:
-        context = new_context(**kwargs)
+        context = new_context(**{**CONTEXT_DEFAULTS, **kwargs})
         page_problems.guard(context)
         return context
 
