@@ -18,7 +18,7 @@ from django.urls.resolvers import RegexPattern
 
 from wbm.roles import Perm
 
-# Example values for URL keyword arguments other than ``pk`` (see ``pk_example``).
+# Example values for URL keyword arguments other than ``pk`` (see ``pk_candidates``).
 KWARG_EXAMPLES: dict[str, str] = {
     "name": "controller",   # a runtime service (agent) name
     "op": "unplug",         # a simulator operation
@@ -106,8 +106,9 @@ class Route:
     def kwarg_names(self) -> tuple[str, ...]:
         return tuple(m.group("name") for m in _PARAM.finditer(self.route))
 
-    def example_url(self) -> str:
-        """A concrete URL for this route, with example values for its keyword arguments."""
+    def example_url(self, *, pk: int | None = None) -> str:
+        """A concrete URL for this route, with example values for its keyword arguments
+        (``pk``: the given one, else the first of ``pk_candidates``)."""
         if self.regex:
             raise MissingExample(
                 f"route {self} is a regular expression ({self.route!r}); declare it with path() "
@@ -116,7 +117,10 @@ class Route:
 
         def fill(match: re.Match[str]) -> str:
             kwarg = match.group("name")
-            value = pk_example(self) if kwarg == "pk" else kwarg_example(self, kwarg)
+            if kwarg == "pk":
+                value: object = pk if pk is not None else pk_candidates(self)[0]
+            else:
+                value = kwarg_example(self, kwarg)
             converter = converters.get(kwarg)
             return converter.to_url(value) if converter is not None else str(value)
 
@@ -148,18 +152,20 @@ def _model_of(route: Route) -> type[models.Model]:
     return apps.get_model("chargepoints.ChargePoint")
 
 
-def pk_example(route: Route) -> int:
-    """An existing object's id, looked up at call time (an earlier write may have deleted one)."""
+def pk_candidates(route: Route) -> list[int]:
+    """Ids of existing objects the route's ``pk`` may name, looked up at call time (an earlier
+    write may have deleted one); for charge points the configured ones come first. A caller
+    that can tell which one the view accepts (e.g. the one with an RFID board) picks from these."""
     model = _model_of(route)
-    queryset = model._default_manager.order_by("pk")
+    pks = list(model._default_manager.order_by("pk").values_list("pk", flat=True))
     if model._meta.label == "chargepoints.ChargePoint":
-        queryset = queryset.filter(config__isnull=False)   # a configured charge point
-    obj = queryset.first()
-    if obj is None:
+        configured = set(model._default_manager.filter(config__isnull=False).values_list("pk", flat=True))
+        pks.sort(key=lambda pk: pk not in configured)
+    if not pks:
         raise MissingExample(
             f"route {route} ({route.route}) needs a {model._meta.label} id but the demo park has none: "
             f"load one in the demo park or map the route in PK_MODELS_BY_PREFIX (tests/routes.py)")
-    return int(obj.pk)
+    return [int(pk) for pk in pks]
 
 
 def _walk(patterns: list[Any], prefix: str, namespace: str, converters: dict[str, Any],
