@@ -238,3 +238,50 @@ class Iso15118Error(models.TextChoices):
     CHARGING_PROFILE_INVALID = "CHARGING_PROFILE_INVALID", _(
         "The charging profile sent by the EVCC violates a power limitation of the EVSE."
     )
+
+
+# --- CHARX RFID/NFC board (manual: Charging Stations / CHARX RFID/NFC Board) -------------------
+
+
+class BoardConnectionType(models.TextChoices):
+    """Operating modes of a CHARX RFID/NFC board: which LED profiles it uses."""
+
+    STANDALONE = "standalone", _("CHARX SEC-1000 (stand-alone)")
+    ONE_TO_ONE = "1:1", _("CHARX SEC-3xx0 (1:1)")
+    ONE_TO_N = "1:n", _("Group of several CHARX SEC-3xx0 modules (1:n)")
+
+
+class LedMode(models.TextChoices):
+    OFF = "off", _("Off")
+    ON = "on", _("On")
+    FLASHING = "flashing", _("Flashing")
+    FADE = "fade", _("Fade In/Out")
+
+
+class LedColor(models.TextChoices):
+    WHITE = "white", _("White")
+    RED = "red", _("Red")
+    GREEN = "green", _("Green")
+    BLUE = "blue", _("Blue")
+
+
+class RfidBoardProfile(models.TextChoices):
+    """The board's profiles, in the manual's order. "Controller booting" is listed there as not
+    currently used, so it is not offered."""
+
+    READY = "ready", _("Ready for operation, no vehicle connected")
+    BACKEND_ONLINE = "backend_online", _("Backend online")
+    BACKEND_ONLINE_AVAILABLE = "backend_online_available", _("Backend online and charging point available")
+    BACKEND_OFFLINE_AVAILABLE = "backend_offline_available", _("Backend offline, but charging point available")
+    CHARGING = "charging", _("Vehicle connected, charging process active")
+    WAITING_AUTHORIZATION = "waiting_authorization", _("Vehicle connected, waiting for authorization")
+    AUTHORIZATION_ONGOING = "authorization_ongoing", _("Authorization request ongoing")
+    COMPLETED = "completed", _("Vehicle connected, charging process completed")
+    RESERVED = "reserved", _("Charging point locked, reserved")
+    SUSPENDED_EV = "suspended_ev", _("SuspendedEV")
+    SUSPENDED_EVSE = "suspended_evse", _("SuspendedEVSE")
+    OFFLINE = "offline", _("Charging point offline")
+    NOT_READY = "not_ready", _("Not ready for operation")
+    WAITING_CARD = "waiting_card", _("Waiting for RFID card to add/delete")
+    RFID_ACCEPTED = "rfid_accepted", _("RFID accepted")
+    RFID_REJECTED = "rfid_rejected", _("RFID not accepted")

@@ -9,11 +9,12 @@ from channels.db import database_sync_to_async
 
 from chargepoints import selectors
 from chargepoints.models import ChargePoint
+from chargepoints.rfidboard import RFIDBOARD_GROUP, BoardInfo, board_live
 from chargepoints.status import DeviceInfo, device_info, status_context
 from wbm.dashboard.consumers import LiveConsumer
 from wbm.roles import Perm
-from wbm.runtime.bus import read_snapshot
-from wbm.runtime.snapshot import ChargePointState
+from wbm.runtime.bus import PARK_GROUP, read_snapshot
+from wbm.runtime.snapshot import ChargePointState, ParkSnapshot
 
 STATUS_TEMPLATE = "chargepoints/status.html"
 
@@ -63,3 +64,45 @@ class ChargePointConsumer(LiveConsumer):
             if data["id"] == self.device.pk:
                 html = self._render_state(ChargePointState.from_dict(data))
         await self.send(text_data=html + self.heartbeat(event["generated_at"]))
+
+
+RFIDBOARD_TEMPLATE = "chargepoints/rfidboard.html"
+
+
+class RfidBoardConsumer(LiveConsumer):
+    """ws/chargepoints/rfid-board/: the active profile of every board, as the simulated board
+    shows it for the live state; board settings are re-read when someone saves them."""
+
+    required = Perm.RFID_BOARD_VIEW
+    groups_to_join = (PARK_GROUP, RFIDBOARD_GROUP)
+
+    async def connect(self) -> None:
+        self.boards: list[BoardInfo] = await database_sync_to_async(selectors.rfid_board_list)()
+        self.shown: dict[int, str] = {}
+        await super().connect()
+
+    def _render_boards(self, snapshot: ParkSnapshot | None, only_changed: bool) -> str:
+        html = []
+        for board in self.boards:
+            part = self.render(f"{RFIDBOARD_TEMPLATE}#active", {"board": board, "live": board_live(board, snapshot)})
+            if not only_changed or self.shown.get(board.pk) != part:
+                self.shown[board.pk] = part
+                html.append(part)
+        return "".join(html)
+
+    async def send_full(self) -> None:
+        snapshot = read_snapshot()
+        if snapshot is None:
+            return
+        await self.send(text_data=self._render_boards(snapshot, only_changed=False)
+                        + self.heartbeat(snapshot.generated_at))
+
+    async def park_update(self, event: dict[str, Any]) -> None:
+        # the event carries the changed charge points only; a board needs all it serves
+        html = self._render_boards(read_snapshot(), only_changed=True)
+        await self.send(text_data=html + self.heartbeat(event["generated_at"]))
+
+    async def rfidboard_changed(self, event: dict[str, Any]) -> None:
+        self.boards = await database_sync_to_async(selectors.rfid_board_list)()
+        snapshot = read_snapshot()
+        await self.send(text_data=self._render_boards(snapshot, only_changed=True))

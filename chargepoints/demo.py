@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from chargepoints.choices import HlcMode, MeterType, ModuleKind, ReleaseMode, RfidReaderType
-from chargepoints.models import ChargePoint, ChargePointConfig, Station
+from chargepoints.models import ChargePoint, ChargePointConfig, RfidBoard, Station
 from whitelist.models import WhitelistEntry
 
 # (hostname, kind, ip, mac, [(position, device, hw, hlc, config or None)])
@@ -61,6 +61,8 @@ def load_demo_park(*, extra_chargepoints: int = 0) -> int:
                 config.rfid_reader_type = RfidReaderType.CHARX_RFID_NFC
             config.full_clean()
             config.save()
+            if spec.get("rfid"):    # its CHARX RFID/NFC board, with factory settings
+                RfidBoard.objects.create(chargepoint=cp)
     station_no = len(DEMO)
     made = 0
     while made < extra_chargepoints:

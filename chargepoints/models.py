@@ -222,3 +222,65 @@ class ChargingSession(models.Model):
     @property
     def energy_wh(self) -> int | None:
         return None if self.meter_stop_wh is None else self.meter_stop_wh - self.meter_start_wh
+
+
+class RfidBoard(models.Model):
+    """The CHARX RFID/NFC board wired at a charge point: its operating mode (which LED profiles it
+    uses) and buzzer volume. Exists once saved; until then the board runs its factory settings."""
+
+    chargepoint = models.OneToOneField(
+        ChargePoint, on_delete=models.CASCADE, primary_key=True, related_name="rfid_board"
+    )
+    connection_type = models.CharField(
+        _("connection type"), max_length=12, choices=c.BoardConnectionType.choices,
+        default=c.BoardConnectionType.ONE_TO_ONE,
+    )
+    buzzer_volume_pct = models.PositiveSmallIntegerField(
+        _("buzzer volume (%)"), default=50, validators=[MaxValueValidator(100)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("CHARX RFID/NFC board")
+
+    def __str__(self) -> str:
+        return str(self.chargepoint)
+
+
+class RfidLedProfile(models.Model):
+    """How the board's LED shows one profile (event or state)."""
+
+    board = models.ForeignKey(RfidBoard, on_delete=models.CASCADE, related_name="profiles")
+    profile = models.CharField(_("profile"), max_length=32, choices=c.RfidBoardProfile.choices)
+    mode = models.CharField(_("LED mode"), max_length=10, choices=c.LedMode.choices, default=c.LedMode.ON)
+    color = models.CharField(_("LED colour"), max_length=10, choices=c.LedColor.choices, default=c.LedColor.WHITE)
+    brightness_pct = models.PositiveSmallIntegerField(
+        _("brightness (%)"), default=100, validators=[MaxValueValidator(100)]
+    )
+    period_ms = models.PositiveIntegerField(
+        _("period (ms)"), default=1000, validators=[MinValueValidator(100), MaxValueValidator(10_000)],
+        help_text=_("For “Flashing” and “Fade In/Out”."),
+    )
+    min_brightness_pct = models.PositiveSmallIntegerField(
+        _("minimum brightness (%)"), default=0, validators=[MaxValueValidator(100)]
+    )
+    max_brightness_pct = models.PositiveSmallIntegerField(
+        _("maximum brightness (%)"), default=100, validators=[MaxValueValidator(100)]
+    )
+
+    class Meta:
+        ordering = ["board_id", "profile"]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "profile"], name="rfid_led_profile_once"),
+        ]
+        verbose_name = _("LED profile")
+
+    def __str__(self) -> str:
+        return f"{self.board_id} {self.profile}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.min_brightness_pct > self.max_brightness_pct:
+            raise ValidationError({"min_brightness_pct": _(
+                "The minimum brightness must not be above the maximum brightness.")})

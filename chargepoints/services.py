@@ -159,3 +159,64 @@ def chargepoint_config_import(*, document: dict[str, Any], targets: Sequence[Cha
                           action="chargepoint.config.import", before=target.before)
         transaction.on_commit(_reload_runtime)
     return plan
+
+
+# --- CHARX RFID/NFC board ----------------------------------------------------------------------
+
+
+def _notify_rfidboard() -> None:
+    """Open board pages reload their settings."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from chargepoints.rfidboard import RFIDBOARD_GROUP
+
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(RFIDBOARD_GROUP, {"type": "rfidboard.changed"})
+
+
+def _board_dict(board: Any) -> dict[str, Any]:
+    return {
+        "connection_type": board.connection_type, "buzzer_volume_pct": board.buzzer_volume_pct,
+        "profiles": {row.profile: {f: getattr(row, f) for f in _LED_FIELDS} for row in board.profiles.all()},
+    }
+
+
+_LED_FIELDS = ("mode", "color", "brightness_pct", "period_ms", "min_brightness_pct", "max_brightness_pct")
+
+
+@transaction.atomic
+def rfid_board_update(*, chargepoint: ChargePoint, data: Mapping[str, Any], actor: Actor) -> Any:
+    """Save the CHARX RFID/NFC board wired at ``chargepoint``: connection type, buzzer volume and
+    the LED settings of the profiles given (others keep theirs). ``data`` is validated input
+    (``forms_rfidboard``); the models validate again. Raises ValidationError when no board is
+    wired there."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    from chargepoints.models import RfidBoard, RfidLedProfile
+    from chargepoints.rfidboard import DEFAULT_LEDS
+    from chargepoints.selectors import rfid_board_list
+
+    if chargepoint.pk not in {b.pk for b in rfid_board_list()}:
+        raise ValidationError(_("No CHARX RFID/NFC board is wired at this charging point."))
+    board, created = RfidBoard.objects.select_for_update().get_or_create(chargepoint=chargepoint)
+    before = None if created else _board_dict(board)
+    board.connection_type = data.get("connection_type", board.connection_type)
+    board.buzzer_volume_pct = data.get("buzzer_volume_pct", board.buzzer_volume_pct)
+    board.full_clean()
+    board.save()
+    existing = {row.profile: row for row in board.profiles.all()}
+    for profile, values in (data.get("profiles") or {}).items():
+        row = existing.get(profile)
+        if row is None:
+            row = RfidLedProfile(board=board, profile=profile, **dataclasses.asdict(DEFAULT_LEDS[profile]))
+        for field in _LED_FIELDS:
+            if field in values:
+                setattr(row, field, values[field])
+        row.full_clean()
+        row.save()
+    record_change(actor=actor, action="rfidboard.update", obj=board, before=before, after=_board_dict(board))
+    transaction.on_commit(_notify_rfidboard)
+    return board

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.urls import reverse
@@ -18,12 +19,21 @@ class MenuItem:
     perm: Perm
     icon: str = ""
     children: tuple[MenuItem, ...] = field(default_factory=tuple)
+    visible: Callable[[], bool] | None = None    # shown only while this says so (e.g. hardware present)
+
+
+def _rfid_boards_exist() -> bool:
+    from chargepoints.selectors import rfid_boards_exist
+
+    return rfid_boards_exist()
 
 
 MENU: tuple[MenuItem, ...] = (
     MenuItem(_("Dashboard"), "dashboard:index", Perm.DASHBOARD_VIEW, "gauge"),
     MenuItem(_("Charging Stations"), "chargepoints:overview", Perm.PARK_VIEW, "plug", (
         MenuItem(_("Overview"), "chargepoints:overview", Perm.PARK_VIEW),
+        MenuItem(_("CHARX RFID/NFC Board"), "chargepoints:rfidboard", Perm.RFID_BOARD_VIEW,
+                 visible=_rfid_boards_exist),
     )),
     MenuItem(_("OCPP"), "ocppcfg:status", Perm.OCPP_VIEW, "cloud", (
         MenuItem(_("Status"), "ocppcfg:status", Perm.OCPP_VIEW),
@@ -55,7 +65,7 @@ def navigation(user: object, path: str) -> list[NavEntry]:
     """The menu entries this user may open, with the one for ``path`` marked active."""
 
     def build(item: MenuItem) -> NavEntry | None:
-        if not allows(user, item.perm):
+        if not allows(user, item.perm) or (item.visible is not None and not item.visible()):
             return None
         url = reverse(item.url_name)
         children = tuple(e for e in (build(c) for c in item.children) if e is not None)

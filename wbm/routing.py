@@ -6,13 +6,14 @@ from urllib.parse import urlparse
 from channels.security.websocket import WebsocketDenier
 from django.urls import path
 
-from chargepoints.consumers import ChargePointConsumer
+from chargepoints.consumers import ChargePointConsumer, RfidBoardConsumer
 from wbm.dashboard.consumers import DashboardConsumer
 from wbm.system.consumers import SystemConsumer
 
 websocket_urlpatterns = [
     path("ws/dashboard/", DashboardConsumer.as_asgi()),
     path("ws/chargepoints/<int:pk>/", ChargePointConsumer.as_asgi()),
+    path("ws/chargepoints/rfid-board/", RfidBoardConsumer.as_asgi()),
     path("ws/system/", SystemConsumer.as_asgi()),
 ]
 

@@ -105,3 +105,36 @@ async def test_guest_is_refused_and_an_unknown_charge_point_closes(live_runtime)
     assert not connected and code == 4403
     _c, connected, code = await _connect("/ws/chargepoints/9999/", Role.USER)
     assert not connected and code == 4404
+
+
+def _save_board(board: int) -> None:
+    from chargepoints.models import ChargePoint
+    from chargepoints.services import rfid_board_update
+    from wbm.audit import Actor
+
+    rfid_board_update(chargepoint=ChargePoint.objects.select_related("station", "config").get(pk=board),
+                      data={"connection_type": "1:1", "buzzer_volume_pct": 50,
+                            "profiles": {"waiting_authorization": {"mode": "on", "color": "red"}}},
+                      actor=Actor.system())
+
+
+async def test_rfid_board_socket_follows_the_live_state_and_saved_settings(live_runtime):
+    board = await database_sync_to_async(cp_id)("P1-03")
+    communicator, connected, _ = await _connect("/ws/chargepoints/rfid-board/", Role.USER)
+    assert connected
+    try:
+        frame = await communicator.receive_from(timeout=5)
+        assert f'id="board-active-{board}" class="board-active" data-profile="ready" hx-swap-oob="true"' in frame
+        await live_runtime.handle("sim.plug_in", {"cp": board, "phases": 3, "max_current_a": 16})
+        frame = await _until(communicator, r'data-profile="waiting_authorization"')
+        assert "c-white m-flashing" in frame          # factory setting of that profile
+        await database_sync_to_async(_save_board)(board)
+        frame = await _until(communicator, r'c-red m-on')
+        assert 'data-profile="waiting_authorization"' in frame
+    finally:
+        await communicator.disconnect()
+
+
+async def test_rfid_board_socket_refuses_a_guest(live_runtime):
+    _c, connected, code = await _connect("/ws/chargepoints/rfid-board/", None)
+    assert not connected and code == 4403

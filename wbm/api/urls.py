@@ -4,6 +4,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from chargepoints.api import config as cp_config
+from chargepoints.api import rfidboard as cp_rfidboard
+from chargepoints.api import status as cp_status
 from wbm.access import RoleRequiredMixin
 from wbm.api import views
 from wbm.roles import Perm
@@ -27,6 +29,12 @@ urlpatterns = [
     path("park/", views.ParkApi.as_view(), name="park"),
     path("chargepoints/<int:pk>/", views.ChargePointStateApi.as_view(), name="chargepoint"),
     path("chargepoints/<int:pk>/release/", views.ChargePointReleaseApi.as_view(), name="chargepoint-release"),
+    path("chargepoints/<int:pk>/status/", cp_status.ChargePointStatusApi.as_view(), name="chargepoint-status"),
+    path("chargepoints/<int:pk>/availability/", cp_status.ChargePointAvailabilityApi.as_view(),
+         name="chargepoint-availability"),
+    path("chargepoints/<int:pk>/unlock/", cp_status.ChargePointUnlockApi.as_view(), name="chargepoint-unlock"),
+    path("chargepoints/rfid-boards/", cp_rfidboard.RfidBoardListApi.as_view(), name="rfidboards"),
+    path("chargepoints/rfid-boards/<int:pk>/", cp_rfidboard.RfidBoardApi.as_view(), name="rfidboard"),
     path("chargepoints/<int:pk>/config/", cp_config.ChargePointConfigApi.as_view(), name="chargepoint-config"),
     path("chargepoints/<int:pk>/config/export/", cp_config.ChargePointConfigExportApi.as_view(),
          name="chargepoint-config-export"),
