@@ -323,8 +323,9 @@ class ChargePointConfigForm(forms.ModelForm):
     def __init__(self, *args: Any, chargepoint: ChargePoint, peers: Peers | None = None, **kwargs: Any) -> None:
         self.chargepoint = chargepoint
         if kwargs.get("instance") is None:
+            # by id, not by object: an unsaved instance must not become ``chargepoint.config``
             kwargs["instance"] = getattr(chargepoint, "config", None) or ChargePointConfig(
-                chargepoint=chargepoint, controller_uid=chargepoint.device_uid)
+                chargepoint_id=chargepoint.pk, controller_uid=chargepoint.device_uid)
         super().__init__(*args, **kwargs)
         self.peers = peers if peers is not None else Peers.from_db(exclude=[chargepoint.pk])
         park = list(ChargePoint.objects.select_related("station", "config").order_by("station_id", "position"))

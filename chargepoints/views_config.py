@@ -209,13 +209,6 @@ class ImportForm(forms.Form):
         self.fields["targets"].queryset = ChargePoint.objects.select_related("station", "config").order_by(
             "station_id", "position")
 
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if upload.size > importexport.MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(kib)s KiB; a charging point configuration is "
-                                          "much smaller.") % {"kib": importexport.MAX_BYTES // 1024})
-        return upload
-
 
 def _ordered_targets(selected: Any) -> list[ChargePoint]:
     """The selected charge points in backplane order (the order the page lists them)."""

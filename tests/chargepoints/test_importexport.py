@@ -1,0 +1,358 @@
+"""Export → import round trips; an import to several charge points is previewed, then written to
+all or none; every kind of bad file is refused with the field path and nothing is written."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from chargepoints import importexport, services
+from chargepoints.forms import CONFIG_FIELDS
+from chargepoints.models import ChargePoint, ChargePointConfig
+from tests.conftest import cp_id
+from wbm.audit import Actor
+from wbm.models import ChangeRecord
+from wbm.roles import Role
+
+ACTOR = Actor(username="manufacturer-t", role=Role.MANUFACTURER, source="web")
+
+
+def exported(client, name: str) -> dict[str, Any]:
+    response = client.get(f"/chargepoints/{cp_id(name)}/export.json")
+    assert response.status_code == 200
+    return json.loads(response.content)
+
+
+def park_state() -> dict[int, dict[str, Any] | None]:
+    """Every charge point's configuration as a file would hold it (None: not configured)."""
+    out: dict[int, dict[str, Any] | None] = {}
+    for cp in ChargePoint.objects.select_related("config", "station"):
+        config = getattr(cp, "config", None)
+        out[cp.pk] = importexport.config_to_dict(config) if config else None
+    return out
+
+
+def cp_at(station: str, position: int) -> ChargePoint:
+    return ChargePoint.objects.select_related("station").get(station__hostname=station, position=position)
+
+
+def upload(client, document: Any, targets: list[int], *, suffix: bool = False, raw: bytes | None = None):
+    content = raw if raw is not None else json.dumps(document).encode()
+    data = {"step": "preview", "file": SimpleUploadedFile("config.json", content, "application/json"),
+            "targets": [str(t) for t in targets]}
+    if suffix:
+        data["suffix"] = "on"
+    return client.post("/chargepoints/import/", data)
+
+
+def confirm(client, preview_response):
+    """Press the confirm button of the preview page (posting its hidden fields)."""
+    context = preview_response.context
+    plan = context["plan"]
+    return client.post("/chargepoints/import/", {
+        "step": "confirm", "document": context["document_text"], "fingerprint": plan.fingerprint,
+        "suffix": "1" if plan.suffix else "0", "targets": [str(t.chargepoint.pk) for t in plan.targets],
+    })
+
+
+@pytest.fixture
+def manufacturer(park, client_as):
+    return client_as(Role.MANUFACTURER)
+
+
+# --- export ----------------------------------------------------------------------------------------
+
+def test_the_export_is_a_versioned_file_with_every_field(manufacturer):
+    response = manufacturer.get(f"/chargepoints/{cp_id('P1-03')}/export.json")
+    assert response["Content-Type"].startswith("application/json")
+    assert response["Content-Disposition"] == 'attachment; filename="chargepoint-P1-03.json"'
+    document = json.loads(response.content)
+    assert (document["kind"], document["version"]) == ("wbm.chargepoint-config", 1)
+    assert document["exported_at"].endswith("Z")
+    assert document["source"] == {"station": "ev3000", "position": 3, "device_uid": cp_at("ev3000", 3).device_uid,
+                                  "device_name": "CHARX SEC-3100"}
+    assert list(document["config"]) == list(CONFIG_FIELDS)
+    config = document["config"]
+    assert (config["name"], config["release_mode"], config["current_max_a"]) == ("P1-03", "whitelist", 16)
+    # hardware references are relative: its own controller, its own reader terminal
+    assert (config["controller_uid"], config["rfid_reader"]) == ("self", "self")
+
+
+def test_a_user_may_export_but_an_unconfigured_point_has_nothing_to_export(park, client_as):
+    user = client_as(Role.USER)
+    assert user.get(f"/chargepoints/{cp_id('P1-01')}/export.json").status_code == 200
+    assert user.get(f"/chargepoints/{cp_at('ev3000-2', 2).pk}/export.json").status_code == 404
+    assert client_as(Role.GUEST).get(f"/chargepoints/{cp_id('P1-01')}/export.json").status_code == 302
+
+
+def test_a_reader_elsewhere_is_exported_by_position_or_station(park):
+    config = ChargePointConfig.objects.get(name="P1-02")
+    config.release_mode, config.rfid_reader = "whitelist", cp_at("ev3000", 3)
+    assert importexport.config_to_dict(config)["rfid_reader"] == {"position": 3}
+    config.rfid_reader = cp_at("ev3000-2", 1)
+    assert importexport.config_to_dict(config)["rfid_reader"] == {"station": "ev3000-2", "position": 1}
+
+
+# --- round trips -------------------------------------------------------------------------------------
+
+def test_export_delete_import_restores_the_configuration_exactly(manufacturer):
+    before = park_state()
+    target = cp_id("P1-03")
+    document = exported(manufacturer, "P1-03")
+    assert manufacturer.post(f"/chargepoints/{target}/delete/").status_code == 302
+    assert park_state()[target] is None
+    preview = upload(manufacturer, document, [target])
+    assert preview.status_code == 200 and preview.context["plan"].ok
+    assert confirm(manufacturer, preview).status_code == 302
+    assert park_state() == before
+    again = exported(manufacturer, "P1-03")
+    assert again["config"] == document["config"] and again["source"] == document["source"]
+
+
+def test_a_configuration_with_every_setting_changed_round_trips(manufacturer):
+    target = ChargePoint.objects.get(config__name="P1-01")
+    values = {
+        "connection_type": "socket_outlet", "socket_outlet_type": "3pos_hella", "locking_mode": "remote",
+        "plug_rejection": "reject_20_13", "status_d_rejection": "accept", "current_min_a": 8, "current_max_a": 20,
+        "fallback_current_a": 10, "fallback_time_s": 120, "meter_type": "cg_em340", "phase_rotation": "L3L1L2",
+        "calibration_abbreviation": "P1", "calibration_selection": "screen", "contactor_monitoring_input": 3,
+        "aux_contact_type": "no", "dc_residual_monitoring": False, "overcurrent_detection": "ev_ze_ready",
+        "out_of_balance_suppression": True, "derating_sensor": "pt1000", "derating_start_temp_c": 55,
+        "derating_stop_temp_c": 75, "derating_start_current_a": 18, "derating_stop_current_a": 7,
+        "release_mode": "ocpp", "rfid_reader": {"position": 3}, "rfid_reader_type": "netronix_uw_xeu1",
+        "rfid_timeout_s": 45, "ocpp_connector_id": 4, "hlc_mode": "required", "evse_id": "DE123E4567",
+        "free_charge_service": True,
+    }
+    config = {**exported(manufacturer, "P1-01")["config"], **values}
+    services.chargepoint_config_import(document={"kind": importexport.KIND, "version": 1, "config": config},
+                                       targets=[target], suffix=False, actor=ACTOR)
+    assert exported(manufacturer, "P1-01")["config"] == config
+    stored = ChargePointConfig.objects.get(pk=target.pk)
+    assert stored.rfid_reader == cp_at("ev3000", 3) and stored.ocpp_connector_id == 4
+    # and once more: importing the export changes nothing
+    plan = importexport.import_plan(document=exported(manufacturer, "P1-01"), targets=[target], suffix=False)
+    assert plan.ok and plan.targets[0].changes == []
+
+
+# --- several charge points, suffixes, all or none -----------------------------------------------------
+
+def test_import_to_two_points_with_suffixes_in_backplane_order(manufacturer):
+    visitor, free = cp_at("ev3000-2", 1), cp_at("ev3000-2", 2)
+    document = exported(manufacturer, "P1-02")
+    # selected in the form in reverse: the suffixes still follow the backplane positions
+    preview = upload(manufacturer, document, [free.pk, visitor.pk], suffix=True)
+    body = preview.content.decode()
+    plan = preview.context["plan"]
+    assert [(t.chargepoint.pk, t.name) for t in plan.targets] == [(visitor.pk, "P1-02-1"), (free.pk, "P1-02-2")]
+    assert "Not configured yet: a new configuration is created." in body
+    assert 'id="import-confirm"' in body and "Write configuration to 2 charging points" in body
+    assert ChargePointConfig.objects.filter(name__startswith="P1-02-").count() == 0      # nothing written yet
+    response = confirm(manufacturer, preview)
+    assert response.status_code == 302
+    assert ChargePointConfig.objects.get(pk=visitor.pk).name == "P1-02-1"
+    new = ChargePointConfig.objects.get(pk=free.pk)
+    assert (new.name, new.release_mode, new.controller_uid) == ("P1-02-2", "permanent", free.device_uid)
+    assert ChangeRecord.objects.filter(action="chargepoint.config.import", source="import").count() == 2
+
+
+def test_the_preview_shows_what_changes_per_charge_point(manufacturer):
+    document = exported(manufacturer, "P1-02")
+    document["config"]["current_max_a"] = 20
+    document["config"]["location"] = "Car park North, level 0, bay 2"
+    preview = upload(manufacturer, document, [cp_id("P1-02")])
+    target = preview.context["plan"].targets[0]
+    assert [(c.field, c.label, c.before, c.after) for c in target.changes] == [
+        ("current_max_a", "Charge current maximum (A)", "16", "20")]
+    body = preview.content.decode()
+    assert 'data-field="current_max_a"' in body and 'data-field="location"' not in body
+    assert ChargePointConfig.objects.get(name="P1-02").current_max_a == 16
+
+
+def test_without_suffix_two_points_would_share_a_name_so_nothing_is_written(manufacturer):
+    before = park_state()
+    document = exported(manufacturer, "P1-02")
+    document["config"]["name"] = "Shared"
+    preview = upload(manufacturer, document, [cp_at("ev3000-2", 1).pk, cp_at("ev3000-2", 2).pk])
+    plan = preview.context["plan"]
+    assert not plan.ok and 'id="import-confirm"' not in preview.content.decode()
+    assert all("config.name" in [e.path for e in t.errors] for t in plan.targets)
+    assert "also selected for this import" in plan.targets[0].errors[0].message
+    with pytest.raises(services.ImportRejected):
+        services.chargepoint_config_import(document=document, targets=[t.chargepoint for t in plan.targets],
+                                           suffix=False, actor=ACTOR)
+    assert park_state() == before
+
+
+def test_one_refused_point_keeps_every_point_unwritten(manufacturer):
+    before = park_state()
+    document = exported(manufacturer, "P1-01")      # HLC "Optional": not possible on a CHARX SEC-3100
+    document["config"]["name"] = "Copy"
+    preview = upload(manufacturer, document, [cp_at("ev3000-2", 1).pk, cp_at("ev3000-2", 2).pk], suffix=True)
+    first, second = preview.context["plan"].targets
+    assert first.errors == []
+    assert [e.path for e in second.errors] == ["config.hlc_mode"]
+    assert "CHARX SEC-3100" in second.errors[0].message
+    assert park_state() == before
+
+
+def test_importing_the_same_ocpp_connector_id_to_two_points_is_refused(manufacturer):
+    document = exported(manufacturer, "P1-02")
+    document["config"].update(release_mode="ocpp", ocpp_connector_id=5)
+    plan = importexport.import_plan(document=document, suffix=True,
+                                    targets=[cp_at("ev3000-2", 1), cp_at("ev3000-2", 2)])
+    assert [e.path for t in plan.targets for e in t.errors] == ["config.ocpp_connector_id"] * 2
+
+
+def test_targets_may_swap_their_names(manufacturer):
+    ChargePointConfig.objects.filter(name="P1-01").update(name="X-2")
+    ChargePointConfig.objects.filter(name="P1-02").update(name="X-1")
+    document = exported(manufacturer, "P1-03")
+    document["config"]["name"] = "X"
+    services.chargepoint_config_import(document=document, targets=[ChargePoint.objects.get(config__name="X-2"),
+                                                                   ChargePoint.objects.get(config__name="X-1")],
+                                       suffix=True, actor=ACTOR)
+    assert ChargePointConfig.objects.get(pk=cp_at("ev3000", 1).pk).name == "X-1"
+    assert ChargePointConfig.objects.get(pk=cp_at("ev3000", 2).pk).name == "X-2"
+
+
+def test_a_name_that_is_too_long_with_its_suffix_is_refused(manufacturer):
+    document = exported(manufacturer, "P1-02")
+    document["config"]["name"] = "N" * 39
+    plan = importexport.import_plan(document=document, targets=[cp_at("ev3000-2", 2)], suffix=True)
+    assert [e.path for e in plan.targets[0].errors] == ["config.name"]
+
+
+def test_a_reader_reference_resolves_relative_to_the_target(manufacturer):
+    document = exported(manufacturer, "P1-03")           # reader "self"
+    document["config"]["name"] = "Reader"
+    free = cp_at("ev3000-2", 2)
+    services.chargepoint_config_import(document=document, targets=[free], suffix=False, actor=ACTOR)
+    assert ChargePointConfig.objects.get(pk=free.pk).rfid_reader_id == free.pk
+    document["config"].update(name="Reader2", rfid_reader={"position": 3})     # no position 3 on ev3000-2
+    plan = importexport.import_plan(document=document, targets=[free], suffix=False)
+    assert [(e.path, "position 3 of station ev3000-2" in e.message) for e in plan.targets[0].errors] == [
+        ("config.rfid_reader", True)]
+    document["config"]["release_mode"] = "dashboard"        # then the reader does not apply: no error
+    assert importexport.import_plan(document=document, targets=[free], suffix=False).ok
+
+
+def test_a_change_after_the_preview_is_noticed_and_nothing_is_written(manufacturer):
+    document = exported(manufacturer, "P1-02")
+    document["config"]["current_max_a"] = 20
+    preview = upload(manufacturer, document, [cp_id("P1-02")])
+    ChargePointConfig.objects.filter(name="P1-02").update(location="Moved meanwhile")
+    response = confirm(manufacturer, preview)
+    assert response.status_code == 200 and 'id="import-outdated"' in response.content.decode()
+    assert ChargePointConfig.objects.get(name="P1-02").current_max_a == 16
+
+
+def test_the_import_reloads_the_runtime_once_committed(manufacturer, monkeypatch, django_capture_on_commit_callbacks):
+    calls: list[str] = []
+    monkeypatch.setattr(services.commands, "call", lambda name, **kw: calls.append(name) or {"ok": True})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chargepoint_config_import(document=exported(manufacturer, "P1-02"), targets=[cp_id_obj("P1-02")],
+                                           suffix=False, actor=ACTOR)
+    assert calls == ["config.reload"]
+
+
+def cp_id_obj(name: str) -> ChargePoint:
+    return ChargePoint.objects.get(config__name=name)
+
+
+# --- bad files ------------------------------------------------------------------------------------
+
+def _doc(**config_changes: Any) -> dict[str, Any]:
+    """A valid file (P1-02's configuration) with changes."""
+    config = importexport.config_to_dict(ChargePointConfig.objects.get(name="P1-02"))
+    return {"kind": importexport.KIND, "version": 1, "config": {**config, **config_changes}}
+
+
+def _without(document: dict[str, Any], *path: str) -> dict[str, Any]:
+    out = copy.deepcopy(document)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return out
+
+
+BAD_FILES: list[tuple[str, Any, str, str]] = [
+    # (id, document or raw bytes, path named, part of the message)
+    ("not-json", b"kind: chargepoint\n", "file", "not JSON"),
+    ("not-utf8", b"\xff\xfe{}", "file", "UTF-8"),
+    ("array", b"[1, 2]", "file", "JSON object"),
+    ("too-large", b"{" + b" " * (64 * 1024) + b"}", "file", "64 KiB"),
+    ("unknown-kind", lambda: {**_doc(), "kind": "wbm.whitelist"}, "kind", "wbm.whitelist"),
+    ("missing-kind", lambda: _without(_doc(), "kind"), "kind", "required"),
+    ("unknown-version", lambda: {**_doc(), "version": 2}, "version", "version 2"),
+    ("version-as-text", lambda: {**_doc(), "version": "1"}, "version", "Unknown version"),
+    ("missing-config", lambda: _without(_doc(), "config"), "config", "required"),
+    ("unknown-top-level-field", lambda: {**_doc(), "extra": 1}, "extra", "Unknown field"),
+    ("missing-field", lambda: _without(_doc(), "config", "current_max_a"), "config.current_max_a", "required"),
+    ("unknown-field", lambda: _doc(colour="red"), "config.colour", "Unknown field"),
+    ("wrong-type", lambda: _doc(current_max_a="16"), "config.current_max_a", "whole number"),
+    ("boolean-as-number", lambda: _doc(current_max_a=True), "config.current_max_a", "whole number"),
+    ("wrong-boolean", lambda: _doc(dc_residual_monitoring="yes"), "config.dc_residual_monitoring", "true or false"),
+    ("bad-reader", lambda: _doc(rfid_reader=3), "config.rfid_reader", "position"),
+    ("out-of-range", lambda: _doc(current_max_a=40), "config.current_max_a", "6 A to 32 A"),
+    ("cross-field", lambda: _doc(current_min_a=16, current_max_a=10, fallback_current_a=10),
+     "config.current_max_a", "minimum"),
+    ("unknown-choice", lambda: _doc(meter_type="acme_3000"), "config.meter_type", "valid choice"),
+    ("empty-name", lambda: _doc(name=""), "config.name", "required"),
+    ("name-taken", lambda: _doc(name="P1-01"), "config.name", "already used"),
+]
+
+
+@pytest.mark.parametrize(("content", "path", "message"), [c[1:] for c in BAD_FILES], ids=[c[0] for c in BAD_FILES])
+def test_a_bad_file_is_refused_naming_the_field_and_nothing_is_written(manufacturer, content, path, message):
+    before, records = park_state(), ChangeRecord.objects.count()
+    raw = content if isinstance(content, bytes) else json.dumps(content()).encode()
+    response = upload(manufacturer, None, [cp_id("P1-02")], raw=raw)
+    assert response.status_code == 200
+    body = response.content.decode()
+    if response.context["step"] == "select":
+        errors = response.context["file_errors"]
+        assert 'id="import-file-errors"' in body
+    else:
+        errors = response.context["plan"].targets[0].errors
+        assert 'id="import-confirm"' not in body
+    assert any(e.path == path and message in e.message for e in errors), [str(e) for e in errors]
+    assert f"<code>{path}</code>" in body
+    assert park_state() == before and ChangeRecord.objects.count() == records
+
+
+def test_a_forged_confirmation_is_validated_again(manufacturer):
+    before = park_state()
+    response = manufacturer.post("/chargepoints/import/", {
+        "step": "confirm", "document": json.dumps(_doc(current_max_a=99)), "fingerprint": "x", "suffix": "0",
+        "targets": [str(cp_id("P1-02"))]})
+    assert response.status_code == 200
+    assert [e.path for e in response.context["plan"].targets[0].errors] == ["config.current_max_a"]
+    assert park_state() == before
+
+
+def test_the_import_needs_a_file_and_a_charge_point(manufacturer):
+    response = manufacturer.post("/chargepoints/import/", {"step": "preview"})
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"file", "targets"}
+    assert "Select at least one charging point." in response.content.decode()
+
+
+def test_the_import_page_lists_charge_points_by_backplane_position_and_preselects(manufacturer):
+    response = manufacturer.get(f"/chargepoints/import/?cp={cp_id('P1-03')}")
+    park = response.context["park"]
+    assert [(cp.station.hostname, cp.position) for cp in park] == [
+        ("ev3000", 1), ("ev3000", 2), ("ev3000", 3), ("ev3000-2", 1), ("ev3000-2", 2)]
+    assert f'value="{cp_id("P1-03")}" id="target-{cp_id("P1-03")}" checked' in response.content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.USER, Role.OPERATOR])
+def test_only_the_manufacturer_may_import(park, client_as, role):
+    client = client_as(role)
+    assert client.get("/chargepoints/import/").status_code == 403
+    response = client.post("/chargepoints/import/", {"step": "confirm", "document": "{}", "targets": ["1"]})
+    assert response.status_code == 403
