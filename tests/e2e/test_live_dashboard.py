@@ -30,6 +30,8 @@ from tests.e2e.conftest import (
 from wbm.menu import MENU, MenuItem
 from wbm.roles import MIN_ROLE, Role
 
+pytestmark = pytest.mark.e2e
+
 NEW_PASSWORD = "Ladepark-Nord-7!"
 HHMMSS = re.compile(r"\b\d\d:\d\d:\d\d\b")
 
