@@ -13,7 +13,8 @@ from typing import Any
 
 from django import forms
 from django.db import models
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from chargepoints import choices as c
@@ -160,10 +161,23 @@ def not_applicable(values: Mapping[str, Any], *, supports_hlc: bool) -> set[str]
     return out
 
 
+def chargepoint_where(cp: ChargePoint) -> str:
+    """"ev3000, position 1" – where a charge point sits."""
+    return str(_("%(station)s, position %(position)s") % {"station": cp.station.hostname, "position": cp.position})
+
+
+def _digital_input_label(n: int) -> str:
+    return gettext("Digital input %(n)s") % {"n": n}
+
+
+# A choice label built at import time must stay lazy, or it is frozen in the default language.
+digital_input_label = lazy(_digital_input_label, str)
+
+
 def chargepoint_label(cp: ChargePoint) -> str:
     """"P1-01 (ev3000, position 1)" – how a charge point is named in choice lists."""
     config = getattr(cp, "config", None)
-    where = _("%(station)s, position %(position)s") % {"station": cp.station.hostname, "position": cp.position}
+    where = chargepoint_where(cp)
     if config is not None:
         return f"{config.name} ({where})"
     return str(_("Not configured (%(where)s)") % {"where": where})
@@ -247,7 +261,7 @@ class ChargePointConfigForm(forms.ModelForm):
     contactor_monitoring_input = forms.TypedChoiceField(
         label=_("Contactor monitoring"), coerce=int, empty_value=0,
         choices=[(0, _("No contactor monitoring"))] + [
-            (i, _("Digital input %(n)s") % {"n": i}) for i in range(1, DIGITAL_INPUTS + 1)],
+            (i, digital_input_label(i)) for i in range(1, DIGITAL_INPUTS + 1)],
         help_text=_("The digital input that detects a contactor that does not open."))
     derating_start_temp_c = forms.IntegerField(
         label=_("Start temperature (°C)"), min_value=DERATING_TEMP_MIN_C, max_value=DERATING_TEMP_MAX_C,
@@ -330,8 +344,7 @@ class ChargePointConfigForm(forms.ModelForm):
         self.peers = peers if peers is not None else Peers.from_db(exclude=[chargepoint.pk])
         park = list(ChargePoint.objects.select_related("station", "config").order_by("station_id", "position"))
         self.fields["controller_uid"].choices = [
-            (cp.device_uid, f"{cp.device_uid} – {cp.device_name} ({cp.station.hostname}, "
-                            f"{_('position')} {cp.position})")
+            (cp.device_uid, f"{cp.device_uid} – {cp.device_name} ({chargepoint_where(cp)})")
             for cp in park
         ]
         reader = self.fields["rfid_reader"]

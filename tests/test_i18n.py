@@ -267,6 +267,49 @@ def test_gettext_aliases_are_extracted() -> None:
                          "wbm/management/commands/makemessages.py EXTRA_KEYWORDS or use `_`:\n" + "\n".join(unknown))
 
 
+GETTEXT_NAMES = {"_", "_lazy", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
+
+
+def _is_gettext_call(node: ast.AST, names: set[str] = GETTEXT_NAMES) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names
+
+
+def _import_time_nodes(tree: ast.Module) -> list[ast.AST]:
+    """Nodes evaluated when the module is imported: module and class bodies, not function bodies."""
+    out: list[ast.AST] = []
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        out.append(node)
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def test_translated_strings_are_extractable_and_not_frozen_at_import() -> None:
+    """Ways a string silently stays English: a gettext call inside an f-string (xgettext does not
+    look there); in a module or class body, ``gettext_lazy(...) % values`` (``%`` turns the lazy
+    text into a plain string at import time, in the default language) or a plain ``gettext``."""
+    problems = []
+    for path in _source_files(".py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        where = path.relative_to(ROOT)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FormattedValue) and any(_is_gettext_call(n) for n in ast.walk(node.value)):
+                problems.append(f"{where}:{node.lineno}: gettext inside an f-string is not extracted")
+        eager = {alias.asname or alias.name for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
+                 for alias in node.names if alias.name in {"gettext", "ngettext", "pgettext", "npgettext"}}
+        for node in _import_time_nodes(tree):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and _is_gettext_call(node.left):
+                problems.append(f"{where}:{node.lineno}: translated text %-formatted at import time; "
+                                "format it when it is shown (e.g. django.utils.functional.lazy)")
+            elif _is_gettext_call(node, eager):
+                problems.append(f"{where}:{node.lineno}: gettext (not gettext_lazy) called at import time")
+    assert not problems, "\n".join(problems)
+
+
 def test_placeholders_survive_translation() -> None:
     """A translation keeps exactly the %(name)s placeholders of its English text."""
     placeholder = re.compile(r"%%|%\((\w+)\)[sdif]|%[sdif]")
@@ -366,6 +409,17 @@ def test_simulator_is_german(runtime) -> None:
     for text in ("Simulator", "Fahrzeug anstecken", "Fehler auslösen", "Aktueller Zustand", "Temperatur"):
         assert text in body, text
     assert "Plug in vehicle" not in body
+
+
+def test_chargepoint_configuration_page_is_german(park) -> None:
+    """Also the choice labels built when the form module is imported."""
+    body = _page(_german_client(Role.MANUFACTURER), f"/chargepoints/{cp_id('P1-01')}/config/")
+    assert '<html lang="de">' in body
+    for text in ("Ladefreigabe", "Freigabemodus", "Über Dashboard", "Energiemessgerät", "Digitaleingang 1",
+                 "(ev3000, Position 1)", "Schieflastunterdrückung", "Speichern"):
+        assert text in body, text
+    for english in ("Digital input 1", "position 1)", "Release mode"):
+        assert english not in body, english
 
 
 def test_menu_entries_are_german(runtime) -> None:
