@@ -59,10 +59,11 @@ def was_not_reloaded(page: Page) -> bool:
 
 
 def test_manufacturer_plugs_in_vehicle_and_guest_sees_charging_live(
-    wbm_server: WbmServer, new_context: Callable[..., BrowserContext], screenshot: Callable[..., Path],
+    private_wbm_server: WbmServer, new_context: Callable[..., BrowserContext], screenshot: Callable[..., Path],
 ) -> None:
-    # The default account in its factory state (another run may have changed it already).
-    wbm_server.create_user("manufacturer", Role.MANUFACTURER, password="manufacturer", must_change=True)
+    # A server of its own, as freshly installed: default accounts and the demo park untouched
+    # by other tests.
+    wbm_server = private_wbm_server
 
     guest = new_context().new_page()
     guest.goto(wbm_server.url + "/")
