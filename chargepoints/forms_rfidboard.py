@@ -37,7 +37,8 @@ class LedProfileForm(forms.Form):
     max_brightness_pct = _percent(_("Maximum brightness (%)"))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         low, high = data.get("min_brightness_pct"), data.get("max_brightness_pct")
         if data.get("mode") == LedMode.FADE and low is not None and high is not None and low > high:
             self.add_error("min_brightness_pct", _("The minimum brightness must not be above the maximum brightness."))

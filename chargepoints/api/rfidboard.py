@@ -27,7 +27,7 @@ def board_document(board: BoardInfo) -> dict[str, Any]:
         "chargepoint": board.pk, "name": board.title, "served": list(board.served),
         "firmware_version": live.firmware if live else None,
         "connection_type": board.connection_type, "buzzer_volume_pct": board.buzzer_volume_pct,
-        "profiles": {p.value: {"label": str(p.label), **_led(board, p.value)} for p in board.profiles},
+        "profiles": {p.value: {"name": str(p.label), **_led(board, p.value)} for p in board.profiles},
         "active_profile": (live.active.value if live.active else None) if live else None,
     }
 
@@ -46,7 +46,7 @@ def _board(pk: int) -> BoardInfo:
 
 
 class LedSerializer(serializers.Serializer):
-    label = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True, help_text="the profile as the manual names it")
     mode = serializers.ChoiceField(choices=["off", "on", "flashing", "fade"])
     color = serializers.ChoiceField(choices=["white", "red", "green", "blue"])
     brightness_pct = serializers.IntegerField(min_value=0, max_value=100)

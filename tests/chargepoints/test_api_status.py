@@ -89,8 +89,8 @@ def test_rfid_board_api_reads_and_changes_a_board(runtime, client_as):
     assert data["connection_type"] == "1:n" and list(data["profiles"]) == [
         "backend_online", "waiting_authorization", "offline", "not_ready", "waiting_card", "rfid_accepted",
         "rfid_rejected"]
-    assert data["profiles"]["backend_online"] | {"label": ""} == {
-        "label": "", "mode": "flashing", "color": "red", "brightness_pct": 100, "period_ms": 700,
+    assert data["profiles"]["backend_online"] == {
+        "name": "Backend online", "mode": "flashing", "color": "red", "brightness_pct": 100, "period_ms": 700,
         "min_brightness_pct": 0, "max_brightness_pct": 100}
     assert RfidBoard.objects.get(pk=board).buzzer_volume_pct == 10
 
