@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client, override_settings
 
 
@@ -18,3 +19,19 @@ def test_server_timing_reports_the_time_django_spent(db):
     name, duration = response["Server-Timing"].split(";dur=")
     assert name == "app"
     assert float(duration) > 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db
+async def test_the_asgi_server_timing_covers_the_whole_request():
+    from channels.testing import HttpCommunicator
+    from django.core.asgi import get_asgi_application
+
+    from wbm.middleware import ServerTimingASGI
+
+    communicator = HttpCommunicator(ServerTimingASGI(get_asgi_application()), "GET", "/healthz")
+    response = await communicator.get_response(timeout=10)
+    assert response["status"] == 200
+    timing = dict(response["headers"])[b"server-timing"].decode()
+    assert timing.startswith("asgi;dur=")
+    assert float(timing.split("=")[1]) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -39,7 +40,8 @@ class RequestSizeLimitMiddleware:
 
 class ServerTimingMiddleware:
     """``Server-Timing: app;dur=<ms>``: the time Django spent on the request (all middleware and
-    the view), for the benchmark and browser dev tools. Off unless ``WBM_SERVER_TIMING`` is set."""
+    the view), for the benchmark and browser dev tools. Off unless ``WBM_SERVER_TIMING`` is set.
+    ``ServerTimingASGI`` adds the whole server side around it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         from django.core.exceptions import MiddlewareNotUsed
@@ -55,3 +57,25 @@ class ServerTimingMiddleware:
         response = self.get_response(request)
         response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.3f}"
         return response
+
+
+class ServerTimingASGI:
+    """ASGI wrapper adding ``Server-Timing: asgi;dur=<ms>``: from the server handing the request to
+    the application until the response starts, so Django's ASGI handler and the hop to the worker
+    thread count too (only Daphne's HTTP parsing and the network are outside)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        import time
+
+        started = time.perf_counter()
+
+        async def timed_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                duration = f"asgi;dur={(time.perf_counter() - started) * 1000:.3f}"
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", duration.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, timed_send)

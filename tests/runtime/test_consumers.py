@@ -145,3 +145,16 @@ async def test_a_logged_in_user_follows_the_system_status(live_runtime):
 async def test_a_socket_from_a_foreign_page_is_refused(live_runtime, headers):
     _communicator, connected, _ = await connect("/ws/dashboard/", headers)
     assert not connected
+
+
+async def test_a_tick_that_changes_nothing_a_card_shows_sends_no_cards(live_runtime):
+    communicator, connected, _ = await connect("/ws/dashboard/", SAME_ORIGIN)
+    assert connected
+    try:
+        await communicator.receive_from(timeout=5)
+        await live_runtime.step()        # an idle park: only the mains voltages jitter
+        frame = await communicator.receive_from(timeout=5)
+        assert 'id="live-heartbeat"' in frame
+        assert "<article" not in frame
+    finally:
+        await communicator.disconnect()

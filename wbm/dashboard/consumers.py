@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from wbm.dashboard.cards import card_key, render_card
 from wbm.roles import Perm, allowed_perms
 from wbm.runtime.bus import PARK_GROUP, read_snapshot
 from wbm.runtime.snapshot import ChargePointState, ParkSummary
@@ -82,7 +83,8 @@ class DashboardConsumer(LiveConsumer):
         snapshot = read_snapshot()
         if snapshot is None:
             return
-        self.shown = {cp.id for cp in snapshot.configured}
+        # what each card on the client shows, so an update sends only cards that look different
+        self.shown = {cp.id: card_key(cp) for cp in snapshot.configured}
         html = [self.render("dashboard/index.html#summary", {"summary": snapshot.summary})]
         html.append(self.render("dashboard/index.html#cards", {"cps": snapshot.configured}))
         html.append(self.heartbeat(snapshot.generated_at))
@@ -96,11 +98,15 @@ class DashboardConsumer(LiveConsumer):
         for data in event["changed"]:
             cp = ChargePointState.from_dict(data)
             if cp.configured:
+                key = card_key(cp)
+                if self.shown.get(cp.id) == key:
+                    continue        # only what a card does not show changed (the mains voltages)
                 swap = "true" if cp.id in self.shown else "beforeend:#cp-cards"
-                self.shown.add(cp.id)
-                html.append(self.render("dashboard/index.html#card", {"cp": cp, "swap": swap}))
+                self.shown[cp.id] = key
+                with translation.override(self.language):
+                    html.append(render_card(cp, can=self.can, swap=swap))
             elif cp.id in self.shown:
-                self.shown.discard(cp.id)
+                del self.shown[cp.id]
                 html.append(f'<div id="cp-{cp.id}" hx-swap-oob="delete"></div>')
         html.append(self.heartbeat(event["generated_at"]))
         await self.send(text_data="".join(html))

@@ -9,6 +9,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 
+from wbm.runtime import local
 from wbm.runtime.snapshot import ChargePointState, ParkSnapshot
 
 SNAPSHOT_KEY = "wbm:snapshot"
@@ -18,20 +19,31 @@ SYSTEM_GROUP = "system"
 
 def read_snapshot() -> ParkSnapshot | None:
     """The latest snapshot, or None when no runtime has published one."""
+    runtime = local.get()
+    if runtime is not None and runtime.snapshot is not None:
+        # embedded mode: the runtime lives in this process and its snapshot is frozen, so it is
+        # shared as it is instead of unpickling a copy from the cache on every request
+        return runtime.snapshot
     return cache.get(SNAPSHOT_KEY)
 
 
 async def publish(snapshot: ParkSnapshot, changed: list[ChargePointState], *, system_changed: bool) -> None:
-    await asyncio.to_thread(cache.set, SNAPSHOT_KEY, snapshot, None)
+    # Scaled mode: other processes render from the cache, so it holds this snapshot before they
+    # hear of it. Embedded mode: this process reads the runtime's own snapshot (read_snapshot),
+    # so the live update goes out first and the cache, a fallback there, is written after.
+    embedded = local.get() is not None
+    if not embedded:
+        await asyncio.to_thread(cache.set, SNAPSHOT_KEY, snapshot, None)
     layer = get_channel_layer()
-    if layer is None:
-        return
-    message: dict[str, Any] = {
-        "type": "park.update",
-        "generated_at": snapshot.generated_at,
-        "summary": snapshot.summary.as_dict(),
-        "changed": [cp.as_dict() for cp in changed],
-    }
-    await layer.group_send(PARK_GROUP, message)
-    if system_changed:
-        await layer.group_send(SYSTEM_GROUP, {"type": "system.update", "generated_at": snapshot.generated_at})
+    if layer is not None:
+        message: dict[str, Any] = {
+            "type": "park.update",
+            "generated_at": snapshot.generated_at,
+            "summary": snapshot.summary.as_dict(),
+            "changed": [cp.as_dict() for cp in changed],
+        }
+        await layer.group_send(PARK_GROUP, message)
+        if system_changed:
+            await layer.group_send(SYSTEM_GROUP, {"type": "system.update", "generated_at": snapshot.generated_at})
+    if embedded:
+        await asyncio.to_thread(cache.set, SNAPSHOT_KEY, snapshot, None)

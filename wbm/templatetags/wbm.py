@@ -3,6 +3,7 @@ context processor."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from django import template
@@ -78,10 +79,17 @@ def bytesize(n: int | None) -> str:
     return str(n)
 
 
+@functools.cache
+def _sprite_url() -> str:
+    # resolving a hashed static URL is slow and the answer never changes while the process runs;
+    # a dashboard shows an icon on each of up to 120 cards
+    return static("wbm/icons.svg")
+
+
 @register.simple_tag
 def icon(name: str, label: str = "") -> str:
     """An icon from the vendored sprite; decorative unless a label is given."""
-    href = static("wbm/icons.svg") + "#" + name
+    href = _sprite_url() + "#" + name
     if label:
         return format_html('<svg class="icon" role="img" aria-label="{}"><use href="{}"></use></svg>', label, href)
     return format_html('<svg class="icon" aria-hidden="true"><use href="{}"></use></svg>', href)

@@ -1,0 +1,394 @@
+"""The issue's budgets, measured against a real embedded server (``manage.py runwbm``) holding a
+park of 120 configured charge points, in a temporary state directory of its own:
+
+1. dashboard server time p50/p95, and its ratio to a bare view in the same server;
+2. state change in the runtime → WebSocket message at a client, p95;
+3. RSS of the server process idle, and after a while with every charge point changing each second.
+
+Prints figures only; nothing here is a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from websockets.asyncio.client import connect as ws_connect
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CHARGEPOINTS = 4            # configured ones in the demo park (plus one unconfigured)
+
+BUDGET_DASHBOARD_P95_MS = 30.0
+BUDGET_DASHBOARD_RATIO = 3.0
+BUDGET_WS_P95_MS = 50.0
+BUDGET_RSS_IDLE_MB = 120.0
+
+CARD_RE = re.compile(r'<article id="cp-(\d+)" class="card st-(\w+)"')
+GENERATED_RE = re.compile(r'data-generated-at="([0-9.]+)"')
+
+
+@dataclass
+class Options:
+    chargepoints: int = 120
+    requests: int = 200
+    samples: int = 100
+    duration_s: int = 300
+    keep: bool = False
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, round(p / 100 * len(ordered) + 0.4999))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def verdict(value: float, budget: float) -> str:
+    return "PASS" if value <= budget else "OVER"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """``manage.py runwbm`` in its own state directory: one process, embedded mode."""
+
+    state_dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    token: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if k not in {"REDIS_URL", "DATABASE_URL", "WBM_RUNTIME_TRANSPORT", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+        env.update({"WBM_STATE_DIR": str(self.state_dir), "WBM_SERVER_TIMING": "1", "WBM_LOG_LEVEL": "WARNING",
+                    "PYTHONUNBUFFERED": "1"})
+        return env
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, timeout=300, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout.strip()
+
+    def prepare(self, chargepoints: int) -> None:
+        self.manage("migrate", "--noinput", "-v0")
+        self.manage("loaddemo", "--extra-chargepoints", str(chargepoints - DEMO_CHARGEPOINTS))
+        self.token = self.manage("apitoken", "benchmark", "--role", "manufacturer")
+
+    def start(self) -> None:
+        log = (self.state_dir / "runwbm.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "runwbm", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"runwbm ended with {self.proc.returncode}; see {self.state_dir / 'runwbm.log'}")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                status, body, _ = self.get("/")
+                if status == 200 and "data-status=" in body:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError("runwbm did not serve the dashboard within 120 s")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+    def rss_mb(self) -> float:
+        assert self.proc is not None
+        return psutil.Process(self.proc.pid).memory_info().rss / 2**20
+
+    def cpu_s(self) -> float:
+        assert self.proc is not None
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return times.user + times.system
+
+    # --- HTTP ------------------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                conn: http.client.HTTPConnection | None = None) -> tuple[int, str, dict[str, str]]:
+        own = conn is None
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Accept": "text/html,application/json"}
+        payload = None
+        if path.startswith("/api/"):
+            headers["Authorization"] = f"Bearer {self.token}"
+        if body is not None:
+            payload = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        try:
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+            headers: dict[str, str] = {}
+            for key, value in response.getheaders():       # repeated headers joined, as HTTP allows
+                headers[key.lower()] = f"{headers[key.lower()]}, {value}" if key.lower() in headers else value
+            return response.status, text, headers
+        finally:
+            if own:
+                conn.close()
+
+    def get(self, path: str, conn: http.client.HTTPConnection | None = None) -> tuple[int, str, dict[str, str]]:
+        return self.request("GET", path, conn=conn)
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        status, text, _ = self.request(method, "/api/v1" + path, body)
+        if status != 200:
+            raise RuntimeError(f"{method} {path}: {status} {text[:300]}")
+        return json.loads(text)
+
+
+# --- 1. dashboard server time ------------------------------------------------------------------
+
+
+def server_ms(headers: dict[str, str], metric: str) -> float:
+    match = re.search(rf"\b{metric};dur=([0-9.]+)", headers.get("server-timing", ""))
+    if not match:
+        raise RuntimeError(f"no Server-Timing {metric}: is WBM_SERVER_TIMING honoured?")
+    return float(match.group(1))
+
+
+def measure_pages(server: Server, requests: int) -> dict[str, dict[str, list[float]]]:
+    """Alternate dashboard and bare view on one keep-alive connection, so background work of the
+    runtime (a tick every second) falls on both alike."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    results: dict[str, dict[str, list[float]]] = {
+        p: {"server": [], "django": [], "client": []} for p in ("/", "/healthz")}
+    try:
+        for i in range(requests + 20):
+            for path in ("/", "/healthz"):
+                started = time.perf_counter()
+                status, body, headers = server.get(path, conn)
+                elapsed = (time.perf_counter() - started) * 1000
+                if status != 200:
+                    raise RuntimeError(f"GET {path}: {status}")
+                if i < 20:          # warm-up: templates compiled, connections open
+                    continue
+                results[path]["server"].append(server_ms(headers, "asgi"))
+                results[path]["django"].append(server_ms(headers, "app"))
+                results[path]["client"].append(elapsed)
+                if path == "/" and i == 20:
+                    cards = body.count('<article id="cp-')
+                    results[path]["cards"] = [float(cards)]
+    finally:
+        conn.close()
+    return results
+
+
+# --- 2. runtime → WebSocket latency --------------------------------------------------------------
+
+
+class Frames:
+    """A dashboard WebSocket client that timestamps every frame on arrival."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.queue: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+        self.frames = 0
+        self.cards = 0
+        self._task: asyncio.Task[None] | None = None
+        self._ws: Any = None
+
+    async def __aenter__(self) -> Frames:
+        url = f"ws://127.0.0.1:{self.server.port}/ws/dashboard/"
+        self._ws = await ws_connect(url, origin=f"http://127.0.0.1:{self.server.port}",  # type: ignore[arg-type]
+                                    max_size=None, open_timeout=10)
+        self._task = asyncio.get_running_loop().create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._ws.close()
+
+    async def _read(self) -> None:
+        async for frame in self._ws:
+            arrived = time.time()
+            self.frames += 1
+            self.cards += frame.count('<article id="cp-')
+            self.queue.put_nowait((arrived, str(frame)))
+
+    def drain(self) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+
+    async def wait_for_card(self, cp: int, status: str, timeout_s: float = 10.0) -> tuple[float, float]:
+        """(arrival time, the runtime's snapshot time) of the first frame showing ``cp`` in ``status``."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                arrived, frame = await self.queue.get()
+                for match in CARD_RE.finditer(frame):
+                    if int(match.group(1)) == cp and match.group(2) == status:
+                        generated = GENERATED_RE.search(frame)
+                        return arrived, float(generated.group(1)) if generated else float("nan")
+
+
+@dataclass
+class Latency:
+    from_runtime_ms: list[float] = field(default_factory=list)     # snapshot time → frame arrival
+    from_request_ms: list[float] = field(default_factory=list)     # API request sent → frame arrival
+
+
+async def sample_changes(server: Server, frames: Frames, changes: list[tuple[int, str, dict[str, Any], str]]) -> Latency:
+    """Apply each simulator change through the API and time until its card arrives."""
+    result = Latency()
+    for cp, op, body, expected in changes:
+        frames.drain()
+        sent = time.time()
+        call = asyncio.get_running_loop().run_in_executor(
+            None, server.api, "POST", f"/simulator/chargepoints/{cp}/{op}/", body)
+        arrived, generated = await frames.wait_for_card(cp, expected)
+        await call
+        result.from_runtime_ms.append((arrived - generated) * 1000)
+        result.from_request_ms.append((arrived - sent) * 1000)
+    return result
+
+
+# --- the whole run -------------------------------------------------------------------------------
+
+
+def run(options: Options, out: Callable[[str], None]) -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="wbm-bench-"))
+    server = Server(state_dir=state_dir)
+    try:
+        out(f"state directory: {state_dir}")
+        server.prepare(options.chargepoints)
+        out(f"starting runwbm on 127.0.0.1:{server.port} (embedded mode, {os.cpu_count()} CPUs) …")
+        server.start()
+        asyncio.run(_measure(server, options, out))
+    finally:
+        server.stop()
+        if options.keep:
+            out(f"kept {state_dir}")
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _row(out: Callable[[str], None], label: str, value: str, budget: str = "", result: str = "") -> None:
+    out(f"  {label:<58} {value:>14}  {budget:<12} {result}")
+
+
+async def _measure(server: Server, options: Options, out: Callable[[str], None]) -> None:
+    park = server.api("GET", "/park/")
+    configured = [cp for cp in park["chargepoints"] if cp["configured"]]
+    permanent = [cp["id"] for cp in configured if cp["release_mode"] == "permanent"]
+    out(f"park: {len(park['chargepoints'])} charge points, {len(configured)} configured (dashboard cards)")
+
+    await asyncio.sleep(3)
+    rss_idle = server.rss_mb()
+
+    # 1. pages
+    loop = asyncio.get_running_loop()
+    pages = await loop.run_in_executor(None, measure_pages, server, options.requests)
+    dash, bare = pages["/"], pages["/healthz"]
+    d50, d95 = percentile(dash["server"], 50), percentile(dash["server"], 95)
+    b50, b95 = percentile(bare["server"], 50), percentile(bare["server"], 95)
+    ratio = d95 / b95
+
+    # 2. latency: an idle park (each sample plugs a vehicle in), then a busy one (pause/resume)
+    async with Frames(server) as frames:
+        await frames.queue.get()          # the full picture on connect
+        targets = permanent[: options.samples]
+        idle = await sample_changes(server, frames, [
+            (cp, "plug_in", {"phases": 3, "max_current_a": 16}, "charging") for cp in targets])
+        for cp in configured:             # vehicles at every charge point: every card changes each tick
+            if cp["id"] not in targets:
+                await loop.run_in_executor(None, server.api, "POST",
+                                           f"/simulator/chargepoints/{cp['id']}/plug_in/",
+                                           {"phases": 3, "max_current_a": 16})
+        changes: list[tuple[int, str, dict[str, Any], str]] = []
+        for i in range(options.samples):
+            cp = targets[(i // 2) % len(targets)]
+            changes.append((cp, "vehicle", {"action": "pause"}, "occupied") if i % 2 == 0
+                           else (cp, "vehicle", {"action": "start"}, "charging"))
+        busy = await sample_changes(server, frames, changes)
+
+        # 3. memory under load, with one dashboard following live
+        frames.frames = frames.cards = 0
+        started, cpu_started = time.monotonic(), server.cpu_s()
+        rss_max = rss_now = server.rss_mb()
+        out(f"load: {len(configured)} vehicles plugged in, one dashboard client connected, "
+            f"running {options.duration_s} s …")
+        while time.monotonic() - started < options.duration_s:
+            await asyncio.sleep(min(10.0, max(0.1, options.duration_s - (time.monotonic() - started))))
+            frames.drain()
+            rss_now = server.rss_mb()
+            rss_max = max(rss_max, rss_now)
+        elapsed = time.monotonic() - started
+        cpu_share = (server.cpu_s() - cpu_started) / elapsed * 100
+        frames_per_s = frames.frames / elapsed
+        cards_per_frame = frames.cards / max(1, frames.frames)
+
+    all_latency = idle.from_runtime_ms + busy.from_runtime_ms
+    w95 = percentile(all_latency, 95)
+    out("")
+    out("WBM benchmark (embedded mode: one runwbm process with Daphne and the runtime)")
+    out(f"  {'figure':<58} {'value':>14}  {'budget':<12} result")
+    out("1. Dashboard, server time = Server-Timing 'asgi' measured inside the server process, from the")
+    out("   request reaching the ASGI application to the response starting (Django's ASGI handler, the")
+    out("   worker thread hop, middleware, view); outside it are only Daphne's HTTP parsing and the")
+    out(f"   network. {options.requests} requests each, {int(dash['cards'][0])} charge point cards on the page:")
+    _row(out, "dashboard / p50", f"{d50:.2f} ms")
+    _row(out, "dashboard / p95", f"{d95:.2f} ms", f"<= {BUDGET_DASHBOARD_P95_MS:.0f} ms",
+         verdict(d95, BUDGET_DASHBOARD_P95_MS))
+    _row(out, "bare view /healthz p50 / p95", f"{b50:.2f} / {b95:.2f} ms")
+    _row(out, "ratio dashboard / bare view (p95)", f"{ratio:.2f}", f"<= {BUDGET_DASHBOARD_RATIO:.0f}",
+         verdict(ratio, BUDGET_DASHBOARD_RATIO))
+    _row(out, "ratio dashboard / bare view (p50)", f"{d50 / b50:.2f}")
+    _row(out, "Django middleware + view only ('app'): dashboard p50 / p95",
+         f"{percentile(dash['django'], 50):.2f} / {percentile(dash['django'], 95):.2f} ms")
+    _row(out, "Django middleware + view only ('app'): bare view p50 / p95",
+         f"{percentile(bare['django'], 50):.2f} / {percentile(bare['django'], 95):.2f} ms")
+    _row(out, "client time for reference: dashboard p50 / p95",
+         f"{percentile(dash['client'], 50):.1f} / {percentile(dash['client'], 95):.1f} ms")
+    _row(out, "client time for reference: bare view p50 / p95",
+         f"{percentile(bare['client'], 50):.1f} / {percentile(bare['client'], 95):.1f} ms")
+    out("2. State change in the runtime → WebSocket message at a client (snapshot time of the change")
+    out(f"   to arrival of the frame with that card), {len(all_latency)} samples:")
+    _row(out, f"p95, all samples ({len(all_latency)})", f"{w95:.1f} ms", f"<= {BUDGET_WS_P95_MS:.0f} ms",
+         verdict(w95, BUDGET_WS_P95_MS))
+    _row(out, f"  idle park, plug-in ({len(idle.from_runtime_ms)}) p50 / p95",
+         f"{percentile(idle.from_runtime_ms, 50):.1f} / {percentile(idle.from_runtime_ms, 95):.1f} ms")
+    _row(out, f"  all {len(configured)} charging, pause/resume ({len(busy.from_runtime_ms)}) p50 / p95",
+         f"{percentile(busy.from_runtime_ms, 50):.1f} / {percentile(busy.from_runtime_ms, 95):.1f} ms")
+    _row(out, "  from the API request instead, p50 / p95",
+         f"{percentile(idle.from_request_ms + busy.from_request_ms, 50):.1f} / "
+         f"{percentile(idle.from_request_ms + busy.from_request_ms, 95):.1f} ms")
+    out("3. Memory (RSS) of the runwbm process:")
+    _row(out, "idle (started, no vehicles, no client)", f"{rss_idle:.1f} MB", f"<= {BUDGET_RSS_IDLE_MB:.0f} MB",
+         verdict(rss_idle, BUDGET_RSS_IDLE_MB))
+    _row(out, f"after {elapsed:.0f} s with {len(configured)} charge points changing", f"{rss_now:.1f} MB")
+    _row(out, "  highest during that time", f"{rss_max:.1f} MB")
+    _row(out, "  WebSocket frames per second / cards per frame", f"{frames_per_s:.2f} / {cards_per_frame:.0f}")
+    _row(out, "  CPU of the process during that time", f"{cpu_share:.0f} %")

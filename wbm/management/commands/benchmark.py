@@ -1,0 +1,31 @@
+"""``manage.py benchmark``: the issue's performance budgets against a real embedded server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from benchmarks.live import Options, run
+
+
+class Command(BaseCommand):
+    help = ("Start runwbm with a park of 120 charge points in a temporary state directory and print "
+            "dashboard server time, runtime→WebSocket latency and memory, each with its budget. "
+            "Not part of the test run.")
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--duration", type=int, default=300,
+                            help="seconds of load (every charge point changing) before the last RSS reading")
+        parser.add_argument("--requests", type=int, default=200, help="requests per page for the server time")
+        parser.add_argument("--samples", type=int, default=100, help="WebSocket latency samples per park state")
+        parser.add_argument("--chargepoints", type=int, default=120, help="configured charge points in the park")
+        parser.add_argument("--keep", action="store_true", help="keep the temporary state directory (logs)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        def out(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        run(Options(chargepoints=options["chargepoints"], requests=options["requests"],
+                    samples=options["samples"], duration_s=options["duration"], keep=options["keep"]), out)
