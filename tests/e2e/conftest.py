@@ -26,8 +26,8 @@ What you get:
 - ``screenshot(page, "name")``: saves ``test-artifacts/<test name>/name.png`` at the repo root
   (git-ignored) and returns the path.
 
-Contexts default to a 1280x800 viewport and English; pass ``viewport=``/``locale=`` to
-``new_context`` for others.
+Contexts default to a 1280x800 viewport, English and UTC; pass ``viewport=``/``locale=`` to
+``new_context`` for others. ``expect`` waits up to 10 s (live values arrive within a tick).
 """
 
 from __future__ import annotations
