@@ -337,8 +337,9 @@ class ChargePointConfigForm(forms.ModelForm):
     def __init__(self, *args: Any, chargepoint: ChargePoint, peers: Peers | None = None, **kwargs: Any) -> None:
         self.chargepoint = chargepoint
         if kwargs.get("instance") is None:
-            # by id, not by object: an unsaved instance must not become ``chargepoint.config``
-            kwargs["instance"] = getattr(chargepoint, "config", None) or ChargePointConfig(
+            # A copy of its own, never ``chargepoint.config``: validation writes the values into the
+            # instance, and a refused or previewed configuration must not show up as the current one.
+            kwargs["instance"] = ChargePointConfig.objects.filter(pk=chargepoint.pk).first() or ChargePointConfig(
                 chargepoint_id=chargepoint.pk, controller_uid=chargepoint.device_uid)
         super().__init__(*args, **kwargs)
         self.peers = peers if peers is not None else Peers.from_db(exclude=[chargepoint.pk])
@@ -354,6 +355,9 @@ class ChargePointConfigForm(forms.ModelForm):
             # the manual's lists exactly: no "---------"; "" is a real choice where it is listed
             self.fields[name].choices = choices.choices
             self.fields[name].required = "" not in choices.values
+        for name in CONTROLLING_FIELDS:
+            # a change of these re-renders the form (the page listens on a container around it)
+            self.fields[name].widget.attrs["data-controls"] = "1"
         release = _text(self["release_mode"].value())
         if release in RELEASE_MODE_HELP:
             self.fields["release_mode"].help_text = RELEASE_MODE_HELP[release]
@@ -368,14 +372,6 @@ class ChargePointConfigForm(forms.ModelForm):
         """The fields not to show for the values currently in the form (posted or initial)."""
         values = {name: self[name].value() for name in CONTROLLING_FIELDS}
         return not_applicable(values, supports_hlc=self.supports_hlc)
-
-    def enable_refresh(self, url: str) -> None:
-        """Let a change of a controlling field re-render the form (htmx, without saving)."""
-        for name in CONTROLLING_FIELDS:
-            self.fields[name].widget.attrs.update({
-                "hx-post": url, "hx-trigger": "change", "hx-target": "#config-form", "hx-swap": "outerHTML",
-                "hx-vals": '{"refresh": "1"}', "data-controls": "1",
-            })
 
     # --- validation --------------------------------------------------------------------------
     def clean_name(self) -> str:

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
@@ -133,7 +132,6 @@ class ConfigView(RoleRequiredMixin, View):
 
     def _render(self, request: HttpRequest, chargepoint: ChargePoint, form: ChargePointConfigForm, *,
                 copied_from: ChargePoint | None = None, copy_error: str = "", status: int = 200) -> HttpResponse:
-        form.enable_refresh(reverse("chargepoints:config", args=[chargepoint.pk]))
         sources = [cp for cp in _park() if cp.is_configured and cp.pk != chargepoint.pk]
         context = {
             "chargepoint": chargepoint, "configured": chargepoint.is_configured, "form": form,

@@ -105,8 +105,10 @@ def test_a_controlling_field_re_renders_the_form_without_saving(manufacturer):
     assert {"socket_outlet_type", "locking_mode", "plug_rejection", "ptc_terminating_resistor"} <= hidden_wraps(html)
     assert "errorlist" not in html                          # a refresh does not validate
     assert 'name="current_max_a" value="abc"' in html        # and keeps what was typed
-    assert f'hx-post="/chargepoints/{target}/config/"' in html
-    assert 'hx-vals="{&quot;refresh&quot;: &quot;1&quot;}"' in html
+    assert '<select name="derating_sensor" data-controls="1"' in html
+    assert f'<div id="config-form-box" hx-post="/chargepoints/{target}/config/"' in plain
+    assert """hx-trigger="change[target.dataset.controls=='1']" hx-include="#config-form\"""" in plain
+    assert """hx-vals='{"refresh": "1"}'""" in plain
     assert ChargePointConfig.objects.get(pk=target).derating_sensor == ""
 
 

@@ -149,6 +149,7 @@ def test_import_to_two_points_with_suffixes_in_backplane_order(manufacturer):
     plan = preview.context["plan"]
     assert [(t.chargepoint.pk, t.name) for t in plan.targets] == [(visitor.pk, "P1-02-1"), (free.pk, "P1-02-2")]
     assert "Not configured yet: a new configuration is created." in body
+    assert "Currently configured as “Visitor-01”." in body       # the preview does not rename it yet
     assert 'id="import-confirm"' in body and "Write configuration to 2 charging points" in body
     assert ChargePointConfig.objects.filter(name__startswith="P1-02-").count() == 0      # nothing written yet
     response = confirm(manufacturer, preview)
