@@ -224,15 +224,19 @@ class ChargePointChoiceField(forms.ModelChoiceField):
         return chargepoint_label(obj)
 
 
+def _hardware_range_message() -> str:
+    return gettext("The hardware allows %(min)s A to %(max)s A.") % {
+        "min": MIN_CHARGE_CURRENT_A, "max": HARDWARE_MAX_CURRENT_A}
+
+
+# an error message built at import time must stay lazy too
+hardware_range_message = lazy(_hardware_range_message, str)
+
+
 def _current_field(label: Promise, help_text: Promise) -> forms.IntegerField:
     return forms.IntegerField(
         label=label, help_text=help_text, min_value=MIN_CHARGE_CURRENT_A, max_value=HARDWARE_MAX_CURRENT_A,
-        error_messages={
-            "min_value": _("The hardware allows %(min)s A to %(max)s A.") % {
-                "min": MIN_CHARGE_CURRENT_A, "max": HARDWARE_MAX_CURRENT_A},
-            "max_value": _("The hardware allows %(min)s A to %(max)s A.") % {
-                "min": MIN_CHARGE_CURRENT_A, "max": HARDWARE_MAX_CURRENT_A},
-        },
+        error_messages={"min_value": hardware_range_message(), "max_value": hardware_range_message()},
     )
 
 
