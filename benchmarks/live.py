@@ -300,6 +300,7 @@ def _row(out: Callable[[str], None], label: str, value: str, budget: str = "", r
 
 
 async def _measure(server: Server, options: Options, out: Callable[[str], None]) -> None:
+    load_start = os.getloadavg()[0]
     park = server.api("GET", "/park/")
     configured = [cp for cp in park["chargepoints"] if cp["configured"]]
     permanent = [cp["id"] for cp in configured if cp["release_mode"] == "permanent"]
@@ -314,7 +315,7 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
     dash, bare = pages["/"], pages["/healthz"]
     d50, d95 = percentile(dash["server"], 50), percentile(dash["server"], 95)
     b50, b95 = percentile(bare["server"], 50), percentile(bare["server"], 95)
-    ratio = d95 / b95
+    ratio = max(d95 / b95, d50 / b50)
 
     # 2. latency: an idle park (each sample plugs a vehicle in), then a busy one (pause/resume)
     async with Frames(server) as frames:
@@ -354,6 +355,8 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
     w95 = percentile(all_latency, 95)
     out("")
     out("WBM benchmark (embedded mode: one runwbm process with Daphne and the runtime)")
+    out(f"  machine: {os.cpu_count()} CPUs, load average at start {load_start:.2f}, at end {os.getloadavg()[0]:.2f} "
+        "(other work on the machine slows every figure)")
     out(f"  {'figure':<58} {'value':>14}  {'budget':<12} result")
     out("1. Dashboard, server time = Server-Timing 'asgi' measured inside the server process, from the")
     out("   request reaching the ASGI application to the response starting (Django's ASGI handler, the")
@@ -363,9 +366,8 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
     _row(out, "dashboard / p95", f"{d95:.2f} ms", f"<= {BUDGET_DASHBOARD_P95_MS:.0f} ms",
          verdict(d95, BUDGET_DASHBOARD_P95_MS))
     _row(out, "bare view /healthz p50 / p95", f"{b50:.2f} / {b95:.2f} ms")
-    _row(out, "ratio dashboard / bare view (p95)", f"{ratio:.2f}", f"<= {BUDGET_DASHBOARD_RATIO:.0f}",
-         verdict(ratio, BUDGET_DASHBOARD_RATIO))
-    _row(out, "ratio dashboard / bare view (p50)", f"{d50 / b50:.2f}")
+    _row(out, "ratio dashboard / bare view, p50 | p95 (the larger counts)", f"{d50 / b50:.2f} | {d95 / b95:.2f}",
+         f"<= {BUDGET_DASHBOARD_RATIO:.0f}", verdict(ratio, BUDGET_DASHBOARD_RATIO))
     _row(out, "Django middleware + view only ('app'): dashboard p50 / p95",
          f"{percentile(dash['django'], 50):.2f} / {percentile(dash['django'], 95):.2f} ms")
     _row(out, "Django middleware + view only ('app'): bare view p50 / p95",

@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from tests.conftest import cp_id
-from wbm.dashboard.cards import CARD_TEMPLATE, VALUES_ONLY, forget_rendered_cards, render_card
+from wbm.dashboard.cards import CARD_TEMPLATE, NOT_SHOWN, VALUES_ONLY, forget_rendered_cards, render_card
 from wbm.runtime.snapshot import ChargePointState
 
 RELEASE = frozenset({"chargepoints.release"})
@@ -70,13 +70,15 @@ def test_a_status_change_is_not_hidden_by_a_kept_card(runtime):
     assert "OverCurrentFailure" in html
 
 
-def test_the_mains_voltage_is_not_part_of_a_card(runtime):
-    """The kept cards ignore voltage jitter; this fails when a card starts showing voltages."""
+def test_what_jitters_every_tick_but_is_not_shown_is_not_part_of_a_card(runtime):
+    """The kept cards ignore these; this fails when a card starts showing one of them."""
     for cp in busy_park(runtime):
-        if cp.meter is None:
-            continue
-        other = dataclasses.replace(cp, meter=dataclasses.replace(cp.meter, voltages_v=(199.0, 251.5, 0.0)))
+        other = dataclasses.replace(cp, currents_a=(31.5, 0.25, 7.0), temperature_c=cp.temperature_c + 17.3)
+        assert {f.name for f in dataclasses.fields(cp) if getattr(cp, f.name) != getattr(other, f.name)} == NOT_SHOWN
         assert plain(other) == plain(cp)
+        if cp.meter is not None:
+            other = dataclasses.replace(cp, meter=dataclasses.replace(cp.meter, voltages_v=(199.0, 251.5, 0.0)))
+            assert plain(other) == plain(cp)
 
 
 def test_only_the_values_part_shows_what_changes_every_second(runtime):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from typing import Any
 
@@ -27,6 +28,9 @@ class Command(BaseCommand):
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await runtime.start()
+        # as runwbm: the startup heap stays out of the cyclic GC's full (loop-pausing) passes
+        gc.collect()
+        gc.freeze()
         self.stdout.write("controller runtime running", ending="\n")
         self.stdout.flush()
         await stop.wait()
