@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db import models
@@ -46,7 +46,7 @@ CONTROLLING_FIELDS = (
     "release_mode", "rfid_reader", "hlc_mode",
 )
 
-RELEASE_MODE_HELP: dict[str, Promise] = {
+RELEASE_MODE_HELP: dict[str, Any] = {
     c.ReleaseMode.DASHBOARD: _("The release is only issued manually, on the dashboard and on the status page "
                                "of the charging point."),
     c.ReleaseMode.WHITELIST: _("The local whitelist is checked when an RFID card or EVCC ID is presented. "
@@ -120,7 +120,8 @@ def field_default(name: str) -> Any:
     """The factory default of a configuration field."""
     if name == "rfid_reader":
         return None
-    return ChargePointConfig._meta.get_field(name).get_default()
+    model_field = cast("models.Field[Any, Any]", ChargePointConfig._meta.get_field(name))
+    return model_field.get_default()
 
 
 def _text(value: Any) -> str:
@@ -233,7 +234,7 @@ def _hardware_range_message() -> str:
 hardware_range_message = lazy(_hardware_range_message, str)
 
 
-def _current_field(label: Promise, help_text: Promise) -> forms.IntegerField:
+def _current_field(label: Any, help_text: Any) -> forms.IntegerField:
     return forms.IntegerField(
         label=label, help_text=help_text, min_value=MIN_CHARGE_CURRENT_A, max_value=HARDWARE_MAX_CURRENT_A,
         error_messages={"min_value": hardware_range_message(), "max_value": hardware_range_message()},
@@ -249,6 +250,8 @@ class ChargePointConfigForm(forms.ModelForm):
     """
 
     use_required_attribute = False      # the server validates and shows the error at the field
+    _errors: Any                        # Django's, not in the type stubs
+    _bound_fields_cache: dict[str, Any]
 
     current_min_a = _current_field(_("Charge current minimum (A)"),
                                    _("The configured minimum set current of the charging point, in amps."))
@@ -263,7 +266,7 @@ class ChargePointConfigForm(forms.ModelForm):
         help_text=_("How long the charging controller waits after losing the connection to its head module "
                     "before it switches to the fallback charging current."))
     contactor_monitoring_input = forms.TypedChoiceField(
-        label=_("Contactor monitoring"), coerce=int, empty_value=0,
+        label=_("Contactor monitoring"), coerce=int, empty_value=0,  # type: ignore[arg-type]
         choices=[(0, _("No contactor monitoring"))] + [
             (i, digital_input_label(i)) for i in range(1, DIGITAL_INPUTS + 1)],
         help_text=_("The digital input that detects a contactor that does not open."))
@@ -348,16 +351,16 @@ class ChargePointConfigForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.peers = peers if peers is not None else Peers.from_db(exclude=[chargepoint.pk])
         park = list(ChargePoint.objects.select_related("station", "config").order_by("station_id", "position"))
-        self.fields["controller_uid"].choices = [
+        cast(forms.ChoiceField, self.fields["controller_uid"]).choices = [
             (cp.device_uid, f"{cp.device_uid} – {cp.device_name} ({chargepoint_where(cp)})")
             for cp in park
         ]
-        reader = self.fields["rfid_reader"]
+        reader = cast(forms.ModelChoiceField, self.fields["rfid_reader"])
         reader.queryset = ChargePoint.objects.select_related("station", "config").order_by("station_id", "position")
         reader.empty_label = _("No RFID reader")
         for name, choices in CHOICES.items():
             # the manual's lists exactly: no "---------"; "" is a real choice where it is listed
-            self.fields[name].choices = choices.choices
+            cast(forms.ChoiceField, self.fields[name]).choices = choices.choices
             self.fields[name].required = "" not in choices.values
         for name in CONTROLLING_FIELDS:
             # a change of these re-renders the form (the page listens on a container around it)
@@ -391,7 +394,8 @@ class ChargePointConfigForm(forms.ModelForm):
         return (self.cleaned_data.get("calibration_abbreviation") or "").strip()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         # An explicit HLC mode (import, API) for a charge point without ISO 15118 is refused, not
         # silently dropped; the page does not show the section for such a charge point at all.
         hlc_refused = (not self.supports_hlc and self.is_bound

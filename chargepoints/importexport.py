@@ -276,9 +276,8 @@ def form_errors(form: ChargePointConfigForm, problems: Mapping[str, str], *, pat
     """The form's errors with field paths; an unresolved hardware reference explains itself."""
     prefix = f"{path}." if path else ""
     errors: list[FieldError] = []
-    for name, messages in form.errors.items():
-        if name in problems:
-            messages = [problems[name]]
+    for name, found in form.errors.items():
+        messages = [problems[name]] if name in problems else [str(m) for m in found]
         for message in messages:
             errors.append(FieldError(path if name == "__all__" else f"{prefix}{name}", str(message)))
     return errors
@@ -344,8 +343,8 @@ def display_value(form: ChargePointConfigForm, name: str, value: Any) -> str:
     if value is None or value == "":
         if name == "rfid_reader":
             return _("No RFID reader")
-        choices = dict(getattr(form.fields[name], "choices", []) or [])
-        return str(choices.get("", "–")) if "" in choices else "–"
+        empty = dict(getattr(form.fields[name], "choices", []) or [])
+        return str(empty.get("", "–")) if "" in empty else "–"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if isinstance(value, ChargePoint):

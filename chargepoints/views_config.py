@@ -3,7 +3,7 @@ import to one or several charge points with a preview, delete with an offer to e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -139,7 +139,7 @@ class ConfigView(RoleRequiredMixin, View):
             "sources": [(cp.pk, chargepoint_label(cp)) for cp in sources],
             "copied_from": chargepoint_label(copied_from) if copied_from else "", "copy_error": copy_error,
         }
-        name = f"{self.template_name}#form" if request.htmx else self.template_name
+        name = f"{self.template_name}#form" if getattr(request, "htmx", False) else self.template_name
         return render(request, name, context, status=status)
 
 
@@ -204,7 +204,7 @@ class ImportForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["targets"].queryset = ChargePoint.objects.select_related("station", "config").order_by(
+        cast(forms.ModelMultipleChoiceField, self.fields["targets"]).queryset = ChargePoint.objects.select_related("station", "config").order_by(
             "station_id", "position")
 
 

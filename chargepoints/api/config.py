@@ -59,7 +59,7 @@ class ConfigOutputSerializer(serializers.Serializer):
 
 class ChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     before = serializers.CharField()
     after = serializers.CharField()
 
@@ -71,7 +71,7 @@ class ImportTargetSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="the name it gets (with the extension when asked for)")
     configured_before = serializers.BooleanField()
     changes = ChangeSerializer(many=True)
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
 
 
 class ImportRequestSerializer(serializers.Serializer):
