@@ -310,3 +310,13 @@ def test_token_refused_while_the_default_password_is_in_use(db):
 def test_an_invalid_token_is_401(db):
     response = Client().get("/api/v1/me/", HTTP_AUTHORIZATION="Bearer not-a-token")
     assert response.status_code == 401 and response.json()["detail"]
+
+
+def test_no_menu_is_offered_while_the_default_password_must_be_changed(db):
+    from django.test import Client
+
+    client = Client()
+    assert client.post("/accounts/login/", {"username": "manufacturer", "password": "manufacturer"}).status_code == 302
+    page = client.get("/accounts/password/").content.decode()
+    assert 'id="sidenav"' not in page
+    assert "/system/simulator/" not in page

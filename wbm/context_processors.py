@@ -12,8 +12,11 @@ from wbm.roles import allowed_perms, role_of
 def shell(request: HttpRequest) -> dict[str, Any]:
     """What the base layout needs: the menu for this role and what the role may do."""
     user = getattr(request, "user", None)
+    profile = getattr(user, "profile", None) if user is not None and user.is_authenticated else None
+    # While a default password is in use nothing but changing it is possible: no menu.
+    locked_to_password_change = bool(profile and profile.must_change_password)
     return {
-        "nav": navigation(user, request.path),
+        "nav": [] if locked_to_password_change else navigation(user, request.path),
         "role": role_of(user),
         "can": allowed_perms(user),
         "LANGUAGES": settings.LANGUAGES,
