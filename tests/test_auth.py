@@ -232,7 +232,7 @@ def test_the_session_ends_after_inactivity(client_as):
     Session.objects.filter(session_key=key).update(expire_date=timezone.now() - timedelta(minutes=1))
     response = client.get("/chargepoints/")
     assert response.status_code == 302 and urlparse(response["Location"]).path == LOGIN
-    assert client.get("/api/v1/me/").json()["role"] == "Guest"
+    assert client.get("/api/v1/me/").json()["role"] == "guest"
 
 
 # --- language ---------------------------------------------------------------------------------
@@ -286,11 +286,11 @@ def test_token_for_a_user_who_changed_the_password(db):
     response = _token(Client(), "maker", PASSWORD)
     assert response.status_code == 200
     data = response.json()
-    assert data["role"] == "Manufacturer" and len(data["token"]) >= 20
+    assert data["role"] == "manufacturer" and len(data["token"]) >= 20
     for header in (f"Bearer {data['token']}", f"Token {data['token']}"):
         me = Client().get("/api/v1/me/", HTTP_AUTHORIZATION=header)
         assert me.status_code == 200, header
-        assert me.json()["username"] == "maker" and me.json()["role"] == "Manufacturer"
+        assert me.json()["username"] == "maker" and me.json()["role"] == "manufacturer"
     assert _token(Client(), "maker", PASSWORD).json()["token"] == data["token"], "one token per user"
 
 

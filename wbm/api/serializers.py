@@ -112,12 +112,12 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
-    role = serializers.CharField()
+    role = serializers.ChoiceField(choices=["guest", "user", "operator", "manufacturer"])
 
 
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField(allow_blank=True)
-    role = serializers.CharField()
+    role = serializers.ChoiceField(choices=["guest", "user", "operator", "manufacturer"])
     permissions = serializers.ListField(child=serializers.CharField())
 
 

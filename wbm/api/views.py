@@ -60,7 +60,7 @@ class TokenApi(APIView):
             return Response({"detail": _("Change the default password before using the API."),
                              "code": "password_change_required"}, status=status.HTTP_403_FORBIDDEN)
         token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key, "role": role_of(user).label})
+        return Response({"token": token.key, "role": role_of(user).name.lower()})
 
 
 class MeApi(APIView):
@@ -73,7 +73,7 @@ class MeApi(APIView):
         user = request.user
         return Response({
             "username": user.get_username() if user.is_authenticated else "",
-            "role": role_of(user).label,
+            "role": role_of(user).name.lower(),   # a stable key, not the translated label
             "permissions": sorted(allowed_perms(user)),
         })
 
