@@ -47,6 +47,8 @@ def load_demo_park(*, extra_chargepoints: int = 0) -> int:
                 station=station, position=position, device_uid=_uid(station_no, position), device_name=device,
                 hardware_version="1.2.0", firmware_version="1.8.3",
                 supports_hlc=device in ("CHARX SEC-3150", "CHARX SEC-3050"),
+                # meters that have been in service for a while (Wh)
+                energy_register_wh=1_250_000 + 317_400 * station_no + 86_900 * position,
             )
             if spec is None:
                 continue
