@@ -25,7 +25,6 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
-from wbm.roles import Perm
 from wbm.runtime.snapshot import ChargePointState, MeterReading
 
 CARD_TEMPLATE = "dashboard/index.html#card"
@@ -65,10 +64,18 @@ def _keep(memo: dict[tuple[Any, ...], str], key: tuple[Any, ...], html: str) -> 
 def render_card(cp: ChargePointState, *, can: frozenset[str] | set[str], swap: str = "") -> str:
     """The card of one charge point in the active language, as ``dashboard/index.html#card``
     renders it for a user who may do ``can``, with ``hx-swap-oob="<swap>"`` when given."""
-    can_release = Perm.CHARGEPOINT_RELEASE.value in can
-    context: dict[str, Any] = {
-        "cp": cp, "swap": swap, "can": frozenset({Perm.CHARGEPOINT_RELEASE.value}) if can_release else frozenset()}
-    variant = (translation.get_language(), can_release, swap)
+    return _render(cp, (translation.get_language(), frozenset(can), swap))
+
+
+def render_cards(cps: Iterable[ChargePointState], *, can: frozenset[str] | set[str], swap: str = "") -> str:
+    """All cards, joined (each as ``render_card`` gives it)."""
+    variant = (translation.get_language(), frozenset(can), swap)
+    return "".join(_render(cp, variant) for cp in cps)
+
+
+def _render(cp: ChargePointState, variant: tuple[str, frozenset[str], str]) -> str:
+    # variant: language, permissions (one set per role), swap
+    context: dict[str, Any] = {"cp": cp, "can": variant[1], "swap": variant[2]}
     try:
         key = (card_key(cp), *variant)
         html = _cards.get(key)
@@ -84,11 +91,6 @@ def render_card(cp: ChargePointState, *, can: frozenset[str] | set[str], swap: s
     html = mark_safe(shell.replace(_VALUES_MARK, render_to_string(VALUES_TEMPLATE, context), 1))
     _keep(_cards, key, html)
     return html
-
-
-def render_cards(cps: Iterable[ChargePointState], *, can: frozenset[str] | set[str], swap: str = "") -> str:
-    """All cards, joined (each as ``render_card`` gives it)."""
-    return "".join(render_card(cp, can=can, swap=swap) for cp in cps)
 
 
 def forget_rendered_cards() -> None:
