@@ -339,6 +339,7 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
         frames.frames = frames.cards = 0
         started, cpu_started = time.monotonic(), server.cpu_s()
         rss_max = rss_now = server.rss_mb()
+        trend: list[tuple[float, float]] = [(0.0, rss_now)]
         out(f"load: {len(configured)} vehicles plugged in, one dashboard client connected, "
             f"running {options.duration_s} s …")
         while time.monotonic() - started < options.duration_s:
@@ -346,6 +347,7 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
             frames.drain()
             rss_now = server.rss_mb()
             rss_max = max(rss_max, rss_now)
+            trend.append((time.monotonic() - started, rss_now))
         elapsed = time.monotonic() - started
         cpu_share = (server.cpu_s() - cpu_started) / elapsed * 100
         frames_per_s = frames.frames / elapsed
@@ -392,5 +394,7 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
          verdict(rss_idle, BUDGET_RSS_IDLE_MB))
     _row(out, f"after {elapsed:.0f} s with {len(configured)} charge points changing", f"{rss_now:.1f} MB")
     _row(out, "  highest during that time", f"{rss_max:.1f} MB")
+    step = max(1, len(trend) // 6)
+    out("    RSS over that time: " + ", ".join(f"{t:.0f} s {mb:.1f} MB" for t, mb in trend[::step]))
     _row(out, "  WebSocket frames per second / cards per frame", f"{frames_per_s:.2f} / {cards_per_frame:.0f}")
     _row(out, "  CPU of the process during that time", f"{cpu_share:.0f} %")
