@@ -149,10 +149,11 @@ class Server:
             conn.request(method, path, body=payload, headers=headers)
             response = conn.getresponse()
             text = response.read().decode()
-            headers: dict[str, str] = {}
+            received: dict[str, str] = {}
             for key, value in response.getheaders():       # repeated headers joined, as HTTP allows
-                headers[key.lower()] = f"{headers[key.lower()]}, {value}" if key.lower() in headers else value
-            return response.status, text, headers
+                name = key.lower()
+                received[name] = f"{received[name]}, {value}" if name in received else value
+            return response.status, text, received
         finally:
             if own:
                 conn.close()
