@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -77,7 +78,8 @@ class _OperationView(RoleRequiredMixin, View):
         return operation_response(request, chargepoint, done=done, error=error)
 
     def apply(self, request: HttpRequest, chargepoint: ChargePoint) -> str:
-        raise NotImplementedError
+        """Run the operation and return the success message (each operation defines it)."""
+        raise ImproperlyConfigured(f"{type(self).__name__} defines no operation")
 
 
 class AvailabilityView(_OperationView):
