@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
@@ -95,3 +98,24 @@ def cp_id(name: str) -> int:
     from chargepoints.models import ChargePoint
 
     return ChargePoint.objects.get(config__name=name).pk
+
+
+def session_cookie(role: Role) -> list[tuple[bytes, bytes]]:
+    """A Cookie header logging a WebSocket client in with a role (call via database_sync_to_async)."""
+    client = Client()
+    client.force_login(make_user(role))
+    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
+
+
+@pytest_asyncio.fixture
+async def live_runtime(transactional_db) -> AsyncIterator[Runtime]:
+    """The demo park with a runtime on the test's own event loop, as under Daphne."""
+    await get_channel_layer().flush()
+    await database_sync_to_async(load_demo_park)()
+    runtime = Runtime(SimulatedBackend(seed=11), tick_s=3600, serve_commands=False)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+        local.set_current(None)

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
-from chargepoints.demo import load_demo_park
-from tests.conftest import cp_id, make_user
+from tests.conftest import cp_id, session_cookie
 from wbm.asgi import application
 from wbm.roles import Role
-from wbm.runtime import local
-from wbm.runtime.backends.simulated import SimulatedBackend
-from wbm.runtime.runtime import Runtime
 
 HOST = "testserver"
 SAME_ORIGIN = [(b"origin", b"http://testserver"), (b"host", HOST.encode())]
@@ -28,24 +20,7 @@ SAME_ORIGIN = [(b"origin", b"http://testserver"), (b"host", HOST.encode())]
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
-@pytest_asyncio.fixture
-async def live_runtime() -> AsyncIterator[Runtime]:
-    """The demo park with a runtime on the test's own event loop, as under Daphne."""
-    await get_channel_layer().flush()
-    await database_sync_to_async(load_demo_park)()
-    runtime = Runtime(SimulatedBackend(seed=11), tick_s=3600, serve_commands=False)
-    await runtime.start()
-    try:
-        yield runtime
-    finally:
-        await runtime.stop()
-        local.set_current(None)
 
-
-def session_cookie(role: Role) -> list[tuple[bytes, bytes]]:
-    client = Client()
-    client.force_login(make_user(role))
-    return [(b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())]
 
 
 async def connect(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[WebsocketCommunicator, bool, Any]:
