@@ -32,7 +32,7 @@ import psutil
 from websockets.asyncio.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_CHARGEPOINTS = 4            # configured ones in the demo park (plus one unconfigured)
+DEMO_CHARGEPOINTS = 4  # configured ones in the demo park (plus one unconfigured)
 
 BUDGET_DASHBOARD_P95_MS = 30.0
 BUDGET_DASHBOARD_RATIO = 3.0
@@ -80,15 +80,31 @@ class Server:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if k not in {"REDIS_URL", "DATABASE_URL", "WBM_RUNTIME_TRANSPORT", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
-        env.update({"WBM_STATE_DIR": str(self.state_dir), "WBM_SERVER_TIMING": "1", "WBM_LOG_LEVEL": "WARNING",
-                    "PYTHONUNBUFFERED": "1"})
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"REDIS_URL", "DATABASE_URL", "WBM_RUNTIME_TRANSPORT", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        }
+        env.update(
+            {
+                "WBM_STATE_DIR": str(self.state_dir),
+                "WBM_SERVER_TIMING": "1",
+                "WBM_LOG_LEVEL": "WARNING",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
-                              text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
         return done.stdout.strip()
@@ -102,7 +118,11 @@ class Server:
         log = (self.state_dir / "runwbm.log").open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "runwbm", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 120
         while True:
             if self.proc.poll() is not None:
@@ -134,8 +154,9 @@ class Server:
         return times.user + times.system
 
     # --- HTTP ------------------------------------------------------------------------------------
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None,
-                conn: http.client.HTTPConnection | None = None) -> tuple[int, str, dict[str, str]]:
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, conn: http.client.HTTPConnection | None = None
+    ) -> tuple[int, str, dict[str, str]]:
         own = conn is None
         conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Accept": "text/html,application/json"}
@@ -150,7 +171,7 @@ class Server:
             response = conn.getresponse()
             text = response.read().decode()
             received: dict[str, str] = {}
-            for key, value in response.getheaders():       # repeated headers joined, as HTTP allows
+            for key, value in response.getheaders():  # repeated headers joined, as HTTP allows
                 name = key.lower()
                 received[name] = f"{received[name]}, {value}" if name in received else value
             return response.status, text, received
@@ -183,7 +204,8 @@ def measure_pages(server: Server, requests: int) -> dict[str, dict[str, list[flo
     runtime (a tick every second) falls on both alike."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     results: dict[str, dict[str, list[float]]] = {
-        p: {"server": [], "django": [], "client": []} for p in ("/", "/healthz")}
+        p: {"server": [], "django": [], "client": []} for p in ("/", "/healthz")
+    }
     try:
         for i in range(requests + 20):
             for path in ("/", "/healthz"):
@@ -192,7 +214,7 @@ def measure_pages(server: Server, requests: int) -> dict[str, dict[str, list[flo
                 elapsed = (time.perf_counter() - started) * 1000
                 if status != 200:
                     raise RuntimeError(f"GET {path}: {status}")
-                if i < 20:          # warm-up: templates compiled, connections open
+                if i < 20:  # warm-up: templates compiled, connections open
                     continue
                 results[path]["server"].append(server_ms(headers, "asgi"))
                 results[path]["django"].append(server_ms(headers, "app"))
@@ -221,8 +243,12 @@ class Frames:
 
     async def __aenter__(self) -> Frames:
         url = f"ws://127.0.0.1:{self.server.port}/ws/dashboard/"
-        self._ws = await ws_connect(url, origin=f"http://127.0.0.1:{self.server.port}",  # type: ignore[arg-type]
-                                    max_size=None, open_timeout=10)
+        self._ws = await ws_connect(
+            url,
+            origin=f"http://127.0.0.1:{self.server.port}",  # type: ignore[arg-type]
+            max_size=None,
+            open_timeout=10,
+        )
         self._task = asyncio.get_running_loop().create_task(self._read())
         return self
 
@@ -257,18 +283,21 @@ class Frames:
 
 @dataclass
 class Latency:
-    from_runtime_ms: list[float] = field(default_factory=list)     # snapshot time → frame arrival
-    from_request_ms: list[float] = field(default_factory=list)     # API request sent → frame arrival
+    from_runtime_ms: list[float] = field(default_factory=list)  # snapshot time → frame arrival
+    from_request_ms: list[float] = field(default_factory=list)  # API request sent → frame arrival
 
 
-async def sample_changes(server: Server, frames: Frames, changes: list[tuple[int, str, dict[str, Any], str]]) -> Latency:
+async def sample_changes(
+    server: Server, frames: Frames, changes: list[tuple[int, str, dict[str, Any], str]]
+) -> Latency:
     """Apply each simulator change through the API and time until its card arrives."""
     result = Latency()
     for cp, op, body, expected in changes:
         frames.drain()
         sent = time.time()
         call = asyncio.get_running_loop().run_in_executor(
-            None, server.api, "POST", f"/simulator/chargepoints/{cp}/{op}/", body)
+            None, server.api, "POST", f"/simulator/chargepoints/{cp}/{op}/", body
+        )
         arrived, generated = await frames.wait_for_card(cp, expected)
         await call
         result.from_runtime_ms.append((arrived - generated) * 1000)
@@ -320,20 +349,28 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
 
     # 2. latency: an idle park (each sample plugs a vehicle in), then a busy one (pause/resume)
     async with Frames(server) as frames:
-        await frames.queue.get()          # the full picture on connect
+        await frames.queue.get()  # the full picture on connect
         targets = permanent[: options.samples]
-        idle = await sample_changes(server, frames, [
-            (cp, "plug_in", {"phases": 3, "max_current_a": 16}, "charging") for cp in targets])
-        for cp in configured:             # vehicles at every charge point: every card changes each tick
+        idle = await sample_changes(
+            server, frames, [(cp, "plug_in", {"phases": 3, "max_current_a": 16}, "charging") for cp in targets]
+        )
+        for cp in configured:  # vehicles at every charge point: every card changes each tick
             if cp["id"] not in targets:
-                await loop.run_in_executor(None, server.api, "POST",
-                                           f"/simulator/chargepoints/{cp['id']}/plug_in/",
-                                           {"phases": 3, "max_current_a": 16})
+                await loop.run_in_executor(
+                    None,
+                    server.api,
+                    "POST",
+                    f"/simulator/chargepoints/{cp['id']}/plug_in/",
+                    {"phases": 3, "max_current_a": 16},
+                )
         changes: list[tuple[int, str, dict[str, Any], str]] = []
         for i in range(options.samples):
             cp = targets[(i // 2) % len(targets)]
-            changes.append((cp, "vehicle", {"action": "pause"}, "occupied") if i % 2 == 0
-                           else (cp, "vehicle", {"action": "start"}, "charging"))
+            changes.append(
+                (cp, "vehicle", {"action": "pause"}, "occupied")
+                if i % 2 == 0
+                else (cp, "vehicle", {"action": "start"}, "charging")
+            )
         busy = await sample_changes(server, frames, changes)
 
         # 3. memory under load, with one dashboard following live
@@ -341,8 +378,10 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
         started, cpu_started = time.monotonic(), server.cpu_s()
         rss_max = rss_now = server.rss_mb()
         trend: list[tuple[float, float]] = [(0.0, rss_now)]
-        out(f"load: {len(configured)} vehicles plugged in, one dashboard client connected, "
-            f"running {options.duration_s} s …")
+        out(
+            f"load: {len(configured)} vehicles plugged in, one dashboard client connected, "
+            f"running {options.duration_s} s …"
+        )
         while time.monotonic() - started < options.duration_s:
             await asyncio.sleep(min(10.0, max(0.1, options.duration_s - (time.monotonic() - started))))
             frames.drain()
@@ -358,41 +397,84 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
     w95 = percentile(all_latency, 95)
     out("")
     out("WBM benchmark (embedded mode: one runwbm process with Daphne and the runtime)")
-    out(f"  machine: {os.cpu_count()} CPUs, load average at start {load_start:.2f}, at end {os.getloadavg()[0]:.2f} "
-        "(other work on the machine slows every figure)")
+    out(
+        f"  machine: {os.cpu_count()} CPUs, load average at start {load_start:.2f}, at end {os.getloadavg()[0]:.2f} "
+        "(other work on the machine slows every figure)"
+    )
     out(f"  {'figure':<58} {'value':>14}  {'budget':<12} result")
     out("1. Dashboard, server time = Server-Timing 'asgi' measured inside the server process, from the")
     out("   request reaching the ASGI application to the response starting (Django's ASGI handler, the")
     out("   worker thread hop, middleware, view); outside it are only Daphne's HTTP parsing and the")
     out(f"   network. {options.requests} requests each, {int(dash['cards'][0])} charge point cards on the page:")
     _row(out, "dashboard / p50", f"{d50:.2f} ms")
-    _row(out, "dashboard / p95", f"{d95:.2f} ms", f"<= {BUDGET_DASHBOARD_P95_MS:.0f} ms",
-         verdict(d95, BUDGET_DASHBOARD_P95_MS))
+    _row(
+        out,
+        "dashboard / p95",
+        f"{d95:.2f} ms",
+        f"<= {BUDGET_DASHBOARD_P95_MS:.0f} ms",
+        verdict(d95, BUDGET_DASHBOARD_P95_MS),
+    )
     _row(out, "bare view /healthz p50 / p95", f"{b50:.2f} / {b95:.2f} ms")
-    _row(out, "ratio dashboard / bare view, p50 | p95 (the larger counts)", f"{d50 / b50:.2f} | {d95 / b95:.2f}",
-         f"<= {BUDGET_DASHBOARD_RATIO:.0f}", verdict(ratio, BUDGET_DASHBOARD_RATIO))
-    _row(out, "Django middleware + view only ('app'): dashboard p50 / p95",
-         f"{percentile(dash['django'], 50):.2f} / {percentile(dash['django'], 95):.2f} ms")
-    _row(out, "Django middleware + view only ('app'): bare view p50 / p95",
-         f"{percentile(bare['django'], 50):.2f} / {percentile(bare['django'], 95):.2f} ms")
-    _row(out, "client time for reference: dashboard p50 / p95",
-         f"{percentile(dash['client'], 50):.1f} / {percentile(dash['client'], 95):.1f} ms")
-    _row(out, "client time for reference: bare view p50 / p95",
-         f"{percentile(bare['client'], 50):.1f} / {percentile(bare['client'], 95):.1f} ms")
+    _row(
+        out,
+        "ratio dashboard / bare view, p50 | p95 (the larger counts)",
+        f"{d50 / b50:.2f} | {d95 / b95:.2f}",
+        f"<= {BUDGET_DASHBOARD_RATIO:.0f}",
+        verdict(ratio, BUDGET_DASHBOARD_RATIO),
+    )
+    _row(
+        out,
+        "Django middleware + view only ('app'): dashboard p50 / p95",
+        f"{percentile(dash['django'], 50):.2f} / {percentile(dash['django'], 95):.2f} ms",
+    )
+    _row(
+        out,
+        "Django middleware + view only ('app'): bare view p50 / p95",
+        f"{percentile(bare['django'], 50):.2f} / {percentile(bare['django'], 95):.2f} ms",
+    )
+    _row(
+        out,
+        "client time for reference: dashboard p50 / p95",
+        f"{percentile(dash['client'], 50):.1f} / {percentile(dash['client'], 95):.1f} ms",
+    )
+    _row(
+        out,
+        "client time for reference: bare view p50 / p95",
+        f"{percentile(bare['client'], 50):.1f} / {percentile(bare['client'], 95):.1f} ms",
+    )
     out("2. State change in the runtime → WebSocket message at a client (snapshot time of the change")
     out(f"   to arrival of the frame with that card), {len(all_latency)} samples:")
-    _row(out, f"p95, all samples ({len(all_latency)})", f"{w95:.1f} ms", f"<= {BUDGET_WS_P95_MS:.0f} ms",
-         verdict(w95, BUDGET_WS_P95_MS))
-    _row(out, f"  idle park, plug-in ({len(idle.from_runtime_ms)}) p50 / p95",
-         f"{percentile(idle.from_runtime_ms, 50):.1f} / {percentile(idle.from_runtime_ms, 95):.1f} ms")
-    _row(out, f"  all {len(configured)} charging, pause/resume ({len(busy.from_runtime_ms)}) p50 / p95",
-         f"{percentile(busy.from_runtime_ms, 50):.1f} / {percentile(busy.from_runtime_ms, 95):.1f} ms")
-    _row(out, "  from the API request instead, p50 / p95",
-         f"{percentile(idle.from_request_ms + busy.from_request_ms, 50):.1f} / "
-         f"{percentile(idle.from_request_ms + busy.from_request_ms, 95):.1f} ms")
+    _row(
+        out,
+        f"p95, all samples ({len(all_latency)})",
+        f"{w95:.1f} ms",
+        f"<= {BUDGET_WS_P95_MS:.0f} ms",
+        verdict(w95, BUDGET_WS_P95_MS),
+    )
+    _row(
+        out,
+        f"  idle park, plug-in ({len(idle.from_runtime_ms)}) p50 / p95",
+        f"{percentile(idle.from_runtime_ms, 50):.1f} / {percentile(idle.from_runtime_ms, 95):.1f} ms",
+    )
+    _row(
+        out,
+        f"  all {len(configured)} charging, pause/resume ({len(busy.from_runtime_ms)}) p50 / p95",
+        f"{percentile(busy.from_runtime_ms, 50):.1f} / {percentile(busy.from_runtime_ms, 95):.1f} ms",
+    )
+    _row(
+        out,
+        "  from the API request instead, p50 / p95",
+        f"{percentile(idle.from_request_ms + busy.from_request_ms, 50):.1f} / "
+        f"{percentile(idle.from_request_ms + busy.from_request_ms, 95):.1f} ms",
+    )
     out("3. Memory (RSS) of the runwbm process:")
-    _row(out, "idle (started, no vehicles, no client)", f"{rss_idle:.1f} MB", f"<= {BUDGET_RSS_IDLE_MB:.0f} MB",
-         verdict(rss_idle, BUDGET_RSS_IDLE_MB))
+    _row(
+        out,
+        "idle (started, no vehicles, no client)",
+        f"{rss_idle:.1f} MB",
+        f"<= {BUDGET_RSS_IDLE_MB:.0f} MB",
+        verdict(rss_idle, BUDGET_RSS_IDLE_MB),
+    )
     _row(out, f"after {elapsed:.0f} s with {len(configured)} charge points changing", f"{rss_now:.1f} MB")
     _row(out, "  highest during that time", f"{rss_max:.1f} MB")
     step = max(1, len(trend) // 6)

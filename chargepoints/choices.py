@@ -50,8 +50,9 @@ class OcppErrorCode(models.TextChoices):
     GROUND_FAILURE = "GroundFailure", _("Ground fault circuit interrupter has been activated.")
     HIGH_TEMPERATURE = "HighTemperature", _("Temperature inside charge point is too high.")
     INTERNAL_ERROR = "InternalError", _("Error in internal hard- or software component.")
-    LOCAL_LIST_CONFLICT = "LocalListConflict", _(
-        "Authorization information conflicts with the local authorization list."
+    LOCAL_LIST_CONFLICT = (
+        "LocalListConflict",
+        _("Authorization information conflicts with the local authorization list."),
     )
     NO_ERROR = "NoError", _("No error to report.")
     OTHER_ERROR = "OtherError", _("Other type of error.")
@@ -209,34 +210,41 @@ class QcaLinkStatus(models.TextChoices):
 
 
 class Iso15118Error(models.TextChoices):
-    SLAC_FAILED = "SLAC_FAILED", _(
-        "The SLAC process has failed. One reason may be that the time constraints are not met "
-        "or messages are damaged."
+    SLAC_FAILED = (
+        "SLAC_FAILED",
+        _(
+            "The SLAC process has failed. One reason may be that the time constraints are not met "
+            "or messages are damaged."
+        ),
     )
-    PROTOCOL_HANDSHAKE_FAILED = "PROTOCOL_HANDSHAKE_FAILED", _(
-        "The EVSE and the EVCC were unable to agree on the same ISO 15118 communication "
-        "protocol version."
+    PROTOCOL_HANDSHAKE_FAILED = (
+        "PROTOCOL_HANDSHAKE_FAILED",
+        _("The EVSE and the EVCC were unable to agree on the same ISO 15118 communication protocol version."),
     )
-    SSL_HANDSHAKE_FAILED = "SSL_HANDSHAKE_FAILED", _(
-        "The SSL/TLS handshake for the TCP connection used for high-level communication failed."
+    SSL_HANDSHAKE_FAILED = (
+        "SSL_HANDSHAKE_FAILED",
+        _("The SSL/TLS handshake for the TCP connection used for high-level communication failed."),
     )
-    SEQUENCE_ERROR = "SEQUENCE_ERROR", _(
-        "The EVCC sent a request that is not expected in the current state."
+    SEQUENCE_ERROR = "SEQUENCE_ERROR", _("The EVCC sent a request that is not expected in the current state.")
+    SESSION_SETUP_TIMEOUT = (
+        "SESSION_SETUP_TIMEOUT",
+        _("The EVSE and the EVCC did not set up a charging session within 18 seconds."),
     )
-    SESSION_SETUP_TIMEOUT = "SESSION_SETUP_TIMEOUT", _(
-        "The EVSE and the EVCC did not set up a charging session within 18 seconds."
+    SEQUENCE_TIMEOUT = (
+        "SEQUENCE_TIMEOUT",
+        _("The EVCC did not send a request within the time constraints of ISO 15118."),
     )
-    SEQUENCE_TIMEOUT = "SEQUENCE_TIMEOUT", _(
-        "The EVCC did not send a request within the time constraints of ISO 15118."
+    UNKNOWN_SESSION = (
+        "UNKNOWN_SESSION",
+        _("The EVCC sent a session ID to resume a paused session that is not known to the EVSE."),
     )
-    UNKNOWN_SESSION = "UNKNOWN_SESSION", _(
-        "The EVCC sent a session ID to resume a paused session that is not known to the EVSE."
+    TARIFF_SELECTION_INVALID = (
+        "TARIFF_SELECTION_INVALID",
+        _("The EVCC selected an SA tuple ID that the EVSE did not offer."),
     )
-    TARIFF_SELECTION_INVALID = "TARIFF_SELECTION_INVALID", _(
-        "The EVCC selected an SA tuple ID that the EVSE did not offer."
-    )
-    CHARGING_PROFILE_INVALID = "CHARGING_PROFILE_INVALID", _(
-        "The charging profile sent by the EVCC violates a power limitation of the EVSE."
+    CHARGING_PROFILE_INVALID = (
+        "CHARGING_PROFILE_INVALID",
+        _("The charging profile sent by the EVCC violates a power limitation of the EVSE."),
     )
 
 

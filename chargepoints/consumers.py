@@ -94,8 +94,9 @@ class RfidBoardConsumer(LiveConsumer):
         snapshot = read_snapshot()
         if snapshot is None:
             return
-        await self.send(text_data=self._render_boards(snapshot, only_changed=False)
-                        + self.heartbeat(snapshot.generated_at))
+        await self.send(
+            text_data=self._render_boards(snapshot, only_changed=False) + self.heartbeat(snapshot.generated_at)
+        )
 
     async def park_update(self, event: dict[str, Any]) -> None:
         # the event carries the changed charge points only; a board needs all it serves

@@ -19,8 +19,11 @@ PERIODIC_MODES = (LedMode.FLASHING, LedMode.FADE)
 class RfidBoardForm(forms.Form):
     connection_type = forms.ChoiceField(label=_("Connection type"), choices=BoardConnectionType.choices)
     buzzer_volume_pct = forms.IntegerField(
-        label=_("Buzzer volume (%)"), min_value=BUZZER_RANGE[0], max_value=BUZZER_RANGE[1],
-        help_text=_("The perceived volume is not necessarily proportional to the setting."))
+        label=_("Buzzer volume (%)"),
+        min_value=BUZZER_RANGE[0],
+        max_value=BUZZER_RANGE[1],
+        help_text=_("The perceived volume is not necessarily proportional to the setting."),
+    )
 
 
 def _percent(label: Any) -> forms.IntegerField:
@@ -31,8 +34,7 @@ class LedProfileForm(forms.Form):
     mode = forms.ChoiceField(label=_("LED mode"), choices=LedMode.choices)
     color = forms.ChoiceField(label=_("LED colour"), choices=LedColor.choices)
     brightness_pct = _percent(_("Brightness (%)"))
-    period_ms = forms.IntegerField(label=_("Period (ms)"), min_value=PERIOD_MS_RANGE[0],
-                                   max_value=PERIOD_MS_RANGE[1])
+    period_ms = forms.IntegerField(label=_("Period (ms)"), min_value=PERIOD_MS_RANGE[0], max_value=PERIOD_MS_RANGE[1])
     min_brightness_pct = _percent(_("Minimum brightness (%)"))
     max_brightness_pct = _percent(_("Maximum brightness (%)"))
 
@@ -64,7 +66,7 @@ class BoardSettingsForm:
             prefix = f"{self.prefix}-{profile.value}"
             led = dataclasses.asdict(board.led(profile))
             form = LedProfileForm(bound, prefix=prefix, initial=self._submitted(data, led, prefix))
-            for field in form.fields.values():     # the table's cells have no label of their own
+            for field in form.fields.values():  # the table's cells have no label of their own
                 field.widget.attrs["aria-label"] = f"{profile.label}: {field.label}"
             self.rows.append((profile, form))
 
@@ -93,10 +95,12 @@ def board_data_from_api(board: BoardInfo, payload: Mapping[str, Any]) -> tuple[d
     """Validate an API body ``{connection_type, buzzer_volume_pct, profiles: {profile: {...}}}``;
     omitted values keep the board's current ones. Returns (cleaned data, errors)."""
     errors: dict[str, Any] = {}
-    main = RfidBoardForm({
-        "connection_type": payload.get("connection_type", board.connection_type),
-        "buzzer_volume_pct": payload.get("buzzer_volume_pct", board.buzzer_volume_pct),
-    })
+    main = RfidBoardForm(
+        {
+            "connection_type": payload.get("connection_type", board.connection_type),
+            "buzzer_volume_pct": payload.get("buzzer_volume_pct", board.buzzer_volume_pct),
+        }
+    )
     if not main.is_valid():
         errors.update(main.errors.get_json_data())
     profiles_in = payload.get("profiles") or {}

@@ -46,15 +46,15 @@ from chargepoints.models import ChargePoint, ChargePointConfig
 KIND = "wbm.chargepoint-config"
 VERSION = 1
 SUPPORTED_VERSIONS = frozenset({1})
-MAX_BYTES = 64 * 1024          # a configuration is about 1.5 KiB; anything this large is not one
+MAX_BYTES = 64 * 1024  # a configuration is about 1.5 KiB; anything this large is not one
 SELF = "self"
-UNRESOLVED = "-1"     # a form value no charge point has: the form refuses it where a reader applies
+UNRESOLVED = "-1"  # a form value no charge point has: the form refuses it where a reader applies
 ENVELOPE_KEYS = ("kind", "version", "exported_at", "source", "config")
 
 
 @dataclass(frozen=True)
 class FieldError:
-    path: str          # "config.current_max_a", "version", "file"
+    path: str  # "config.current_max_a", "version", "file"
     message: str
 
     def __str__(self) -> str:
@@ -110,8 +110,12 @@ def config_export(config: ChargePointConfig, *, now: datetime | None = None) -> 
         "kind": KIND,
         "version": VERSION,
         "exported_at": stamp.isoformat().replace("+00:00", "Z"),
-        "source": {"station": cp.station.hostname, "position": cp.position, "device_uid": cp.device_uid,
-                   "device_name": cp.device_name},
+        "source": {
+            "station": cp.station.hostname,
+            "position": cp.position,
+            "device_uid": cp.device_uid,
+            "device_name": cp.device_name,
+        },
         "config": config_to_dict(config),
     }
 
@@ -155,7 +159,7 @@ def _type_error(name: str, value: Any) -> str | None:
             position, station = value.get("position"), value.get("station", "")
             if isinstance(position, int) and not isinstance(position, bool) and isinstance(station, str):
                 return None
-        return _("Expected null, \"self\", {\"position\": n} or {\"station\": \"host name\", \"position\": n}.")
+        return _('Expected null, "self", {"position": n} or {"station": "host name", "position": n}.')
     return None if isinstance(value, str) else _("Expected a text.")
 
 
@@ -164,8 +168,9 @@ def check_config_dict(config: Any, *, path: str = "config") -> list[FieldError]:
     prefix = f"{path}." if path else ""
     if not isinstance(config, dict):
         return [FieldError(path, _("Expected an object with the configuration fields."))]
-    errors = [FieldError(f"{prefix}{name}", _("This field is required."))
-              for name in CONFIG_FIELDS if name not in config]
+    errors = [
+        FieldError(f"{prefix}{name}", _("This field is required.")) for name in CONFIG_FIELDS if name not in config
+    ]
     errors += [FieldError(f"{prefix}{name}", _("Unknown field.")) for name in config if name not in CONFIG_FIELDS]
     for name in CONFIG_FIELDS:
         if name in config and (problem := _type_error(name, config[name])) is not None:
@@ -177,8 +182,15 @@ def parse_document(raw: bytes) -> dict[str, Any]:
     """Read a file: size, JSON, kind, version and the shape of ``config``. Raises
     ``ConfigFileInvalid`` with every problem found, each naming its field path."""
     if len(raw) > MAX_BYTES:
-        raise ConfigFileInvalid([FieldError("file", _("The file is larger than %(kib)s KiB; a charging point "
-                                                      "configuration is much smaller.") % {"kib": MAX_BYTES // 1024})])
+        raise ConfigFileInvalid(
+            [
+                FieldError(
+                    "file",
+                    _("The file is larger than %(kib)s KiB; a charging point configuration is much smaller.")
+                    % {"kib": MAX_BYTES // 1024},
+                )
+            ]
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -186,9 +198,15 @@ def parse_document(raw: bytes) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigFileInvalid([FieldError("file", _("The file is not JSON (line %(line)s, column %(col)s: "
-                                                      "%(msg)s).") % {"line": exc.lineno, "col": exc.colno,
-                                                                      "msg": exc.msg})]) from None
+        raise ConfigFileInvalid(
+            [
+                FieldError(
+                    "file",
+                    _("The file is not JSON (line %(line)s, column %(col)s: %(msg)s).")
+                    % {"line": exc.lineno, "col": exc.colno, "msg": exc.msg},
+                )
+            ]
+        ) from None
     return check_document(document)
 
 
@@ -201,15 +219,24 @@ def check_document(document: Any) -> dict[str, Any]:
     if "kind" not in document:
         errors.append(FieldError("kind", _("This field is required.")))
     elif kind != KIND:
-        errors.append(FieldError("kind", _("Unknown kind “%(kind)s”: this is not a charging point configuration "
-                                           "(expected “%(expected)s”).") % {"kind": kind, "expected": KIND}))
+        errors.append(
+            FieldError(
+                "kind",
+                _("Unknown kind “%(kind)s”: this is not a charging point configuration (expected “%(expected)s”).")
+                % {"kind": kind, "expected": KIND},
+            )
+        )
     version = document.get("version")
     if "version" not in document:
         errors.append(FieldError("version", _("This field is required.")))
     elif not isinstance(version, int) or isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
-        errors.append(FieldError("version", _("Unknown version %(version)s; this software reads version "
-                                              "%(supported)s.") % {
-            "version": json.dumps(version), "supported": ", ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))}))
+        errors.append(
+            FieldError(
+                "version",
+                _("Unknown version %(version)s; this software reads version %(supported)s.")
+                % {"version": json.dumps(version), "supported": ", ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))},
+            )
+        )
     errors += [FieldError(key, _("Unknown field.")) for key in document if key not in ENVELOPE_KEYS]
     if "source" in document and not isinstance(document["source"], dict | None):
         errors.append(FieldError("source", _("Expected an object.")))
@@ -239,8 +266,9 @@ def _resolve_reader(ref: Any, target: ChargePoint) -> tuple[Any, str | None]:
     reader = queryset.first()
     if reader is None:
         where = station or target.station.hostname
-        return UNRESOLVED, _("There is no charging point at position %(position)s of station %(station)s for the RFID "
-                     "reader.") % {"position": ref["position"], "station": where}
+        return UNRESOLVED, _(
+            "There is no charging point at position %(position)s of station %(station)s for the RFID reader."
+        ) % {"position": ref["position"], "station": where}
     return reader.pk, None
 
 
@@ -263,8 +291,9 @@ def form_data_for(config: Mapping[str, Any], *, target: ChargePoint) -> tuple[di
     return data, problems
 
 
-def validate_for(config: Mapping[str, Any], *, target: ChargePoint, peers: Peers | None = None,
-                 path: str = "config") -> tuple[ChargePointConfigForm, list[FieldError]]:
+def validate_for(
+    config: Mapping[str, Any], *, target: ChargePoint, peers: Peers | None = None, path: str = "config"
+) -> tuple[ChargePointConfigForm, list[FieldError]]:
     """Validate a checked ``config`` object for ``target`` with the configuration form."""
     data, problems = form_data_for(config, target=target)
     form = ChargePointConfigForm(data=data, chargepoint=target, peers=peers)
@@ -326,8 +355,7 @@ class ImportPlan:
     @property
     def fingerprint(self) -> str:
         """Identifies what the preview showed: the file and every target's state before and after."""
-        payload = [self.document, self.suffix,
-                   [(t.chargepoint.pk, t.before, t.after) for t in self.targets]]
+        payload = [self.document, self.suffix, [(t.chargepoint.pk, t.before, t.after) for t in self.targets]]
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
     def errors_by_path(self) -> dict[str, list[str]]:
@@ -356,8 +384,9 @@ def display_value(form: ChargePointConfigForm, name: str, value: Any) -> str:
     return str(value)
 
 
-def _changes(form: ChargePointConfigForm, existing: ChargePointConfig | None,
-             new_values: Mapping[str, Any]) -> list[Change]:
+def _changes(
+    form: ChargePointConfigForm, existing: ChargePointConfig | None, new_values: Mapping[str, Any]
+) -> list[Change]:
     out = []
     for name in CONFIG_FIELDS:
         before = getattr(existing, name) if existing is not None else None
@@ -365,8 +394,14 @@ def _changes(form: ChargePointConfigForm, existing: ChargePointConfig | None,
         if existing is not None and before == after:
             continue
         label = str(form.fields[name].label)
-        out.append(Change(name, label, "" if existing is None else display_value(form, name, before),
-                          display_value(form, name, after)))
+        out.append(
+            Change(
+                name,
+                label,
+                "" if existing is None else display_value(form, name, before),
+                display_value(form, name, after),
+            )
+        )
     return out
 
 
@@ -386,8 +421,11 @@ def import_plan(*, document: dict[str, Any], targets: Sequence[ChargePoint], suf
     base = Peers.from_db(exclude=[cp.pk for cp in targets])
     finals = [_final_values(config, p.name, p.chargepoint) for p in plans]
     for i, plan in enumerate(plans):
-        peers = Peers(names=dict(base.names), controller_uids=dict(base.controller_uids),
-                      ocpp_connector_ids=dict(base.ocpp_connector_ids))
+        peers = Peers(
+            names=dict(base.names),
+            controller_uids=dict(base.controller_uids),
+            ocpp_connector_ids=dict(base.ocpp_connector_ids),
+        )
         for j, other in enumerate(plans):
             if j == i:
                 continue
@@ -399,8 +437,11 @@ def import_plan(*, document: dict[str, Any], targets: Sequence[ChargePoint], suf
                 peers.ocpp_connector_ids.setdefault(connector, holder)
         form, errors = validate_for({**config, "name": plan.name}, target=plan.chargepoint, peers=peers)
         plan.form, plan.errors = form, errors
-        existing = ChargePointConfig.objects.filter(pk=plan.chargepoint.pk).select_related(
-            "chargepoint__station", "rfid_reader__station").first()
+        existing = (
+            ChargePointConfig.objects.filter(pk=plan.chargepoint.pk)
+            .select_related("chargepoint__station", "rfid_reader__station")
+            .first()
+        )
         plan.before = config_to_dict(existing) if existing else None
         if not errors:
             plan.after = values_to_dict(form.cleaned_data, chargepoint=plan.chargepoint)

@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from chargepoints import choices as c
 
-MAX_POSITIONS = 12                 # backplane positions per station
-HARDWARE_MAX_CURRENT_A = 32        # what the charge point hardware can deliver, per phase
-MIN_CHARGE_CURRENT_A = 6           # IEC 61851-1: the lowest PWM current a vehicle accepts
+MAX_POSITIONS = 12  # backplane positions per station
+HARDWARE_MAX_CURRENT_A = 32  # what the charge point hardware can deliver, per phase
+MIN_CHARGE_CURRENT_A = 6  # IEC 61851-1: the lowest PWM current a vehicle accepts
 
 
 class Station(models.Model):
@@ -79,36 +79,50 @@ evse_id_validator = RegexValidator(
 class ChargePointConfig(models.Model):
     """The configuration of one charge point: every field of the manual's configuration page."""
 
-    chargepoint = models.OneToOneField(
-        ChargePoint, on_delete=models.CASCADE, primary_key=True, related_name="config"
-    )
+    chargepoint = models.OneToOneField(ChargePoint, on_delete=models.CASCADE, primary_key=True, related_name="config")
     name = models.CharField(_("name"), max_length=40, unique=True)
     location = models.CharField(_("location"), max_length=80)
     controller_uid = models.CharField(_("assigned controller UID"), max_length=32)
 
     # Charging Connection
     connection_type = models.CharField(
-        _("connection type"), max_length=20, choices=c.ConnectionType.choices,
+        _("connection type"),
+        max_length=20,
+        choices=c.ConnectionType.choices,
         default=c.ConnectionType.SOCKET_OUTLET,
     )
     standard = models.CharField(
-        _("standard"), max_length=20, choices=c.ChargingStandard.choices,
-        default=c.ChargingStandard.IEC_62196, blank=True,
+        _("standard"),
+        max_length=20,
+        choices=c.ChargingStandard.choices,
+        default=c.ChargingStandard.IEC_62196,
+        blank=True,
     )
     socket_outlet_type = models.CharField(
-        _("socket outlet type"), max_length=20, choices=c.SocketOutletType.choices,
-        default=c.SocketOutletType.MARQUARDT_4, blank=True,
+        _("socket outlet type"),
+        max_length=20,
+        choices=c.SocketOutletType.choices,
+        default=c.SocketOutletType.MARQUARDT_4,
+        blank=True,
     )
     locking_mode = models.CharField(
-        _("locking mode"), max_length=20, choices=c.LockingMode.choices,
-        default=c.LockingMode.EV_CONNECTED, blank=True,
+        _("locking mode"),
+        max_length=20,
+        choices=c.LockingMode.choices,
+        default=c.LockingMode.EV_CONNECTED,
+        blank=True,
     )
     plug_rejection = models.CharField(
-        _("plug rejection"), max_length=20, choices=c.PlugRejection.choices,
-        default=c.PlugRejection.NONE, blank=True,
+        _("plug rejection"),
+        max_length=20,
+        choices=c.PlugRejection.choices,
+        default=c.PlugRejection.NONE,
+        blank=True,
     )
     status_d_rejection = models.CharField(
-        _("status D vehicle rejection"), max_length=10, choices=c.StatusDRejection.choices,
+        _("status D vehicle rejection"),
+        max_length=10,
+        choices=c.StatusDRejection.choices,
         default=c.StatusDRejection.REJECT,
     )
 
@@ -119,42 +133,59 @@ class ChargePointConfig(models.Model):
     fallback_time_s = models.PositiveIntegerField(_("fallback time (s)"), default=60)
     # Energy | Energy measuring device
     meter_type = models.CharField(
-        _("energy measuring device type"), max_length=20, choices=c.MeterType.choices,
-        default=c.MeterType.NONE, blank=True,
+        _("energy measuring device type"),
+        max_length=20,
+        choices=c.MeterType.choices,
+        default=c.MeterType.NONE,
+        blank=True,
     )
     phase_rotation = models.CharField(
-        _("connector phase rotation"), max_length=10, choices=c.PhaseRotation.choices,
-        default=c.PhaseRotation.NOT_SET, blank=True,
+        _("connector phase rotation"),
+        max_length=10,
+        choices=c.PhaseRotation.choices,
+        default=c.PhaseRotation.NOT_SET,
+        blank=True,
     )
     # Calibration Law
-    calibration_abbreviation = models.CharField(
-        _("charge point abbreviation for screen"), max_length=8, blank=True
-    )
+    calibration_abbreviation = models.CharField(_("charge point abbreviation for screen"), max_length=8, blank=True)
     calibration_selection = models.CharField(
-        _("selection of the charging point"), max_length=10,
-        choices=c.CalibrationSelection.choices, default=c.CalibrationSelection.RFID,
+        _("selection of the charging point"),
+        max_length=10,
+        choices=c.CalibrationSelection.choices,
+        default=c.CalibrationSelection.RFID,
     )
 
     # Monitoring | Protection
     contactor_monitoring_input = models.PositiveSmallIntegerField(
-        _("contactor monitoring input"), default=0,
-        validators=[MaxValueValidator(4)], help_text=_("0 = no contactor monitoring"),
+        _("contactor monitoring input"),
+        default=0,
+        validators=[MaxValueValidator(4)],
+        help_text=_("0 = no contactor monitoring"),
     )
     aux_contact_type = models.CharField(
-        _("auxiliary contact"), max_length=4, choices=c.AuxContactType.choices,
-        default=c.AuxContactType.NC, blank=True,
+        _("auxiliary contact"),
+        max_length=4,
+        choices=c.AuxContactType.choices,
+        default=c.AuxContactType.NC,
+        blank=True,
     )
     dc_residual_monitoring = models.BooleanField(_("DC residual current monitoring"), default=True)
     # Monitoring | Charge Current Monitoring (needs a meter)
     overcurrent_detection = models.CharField(
-        _("over current detection"), max_length=20, choices=c.OverCurrentDetection.choices,
-        default=c.OverCurrentDetection.DISABLED, blank=True,
+        _("over current detection"),
+        max_length=20,
+        choices=c.OverCurrentDetection.choices,
+        default=c.OverCurrentDetection.DISABLED,
+        blank=True,
     )
     out_of_balance_suppression = models.BooleanField(_("out-of-balance suppression"), default=False)
     # Monitoring | Derating
     derating_sensor = models.CharField(
-        _("sensor type"), max_length=10, choices=c.DeratingSensor.choices,
-        default=c.DeratingSensor.NONE, blank=True,
+        _("sensor type"),
+        max_length=10,
+        choices=c.DeratingSensor.choices,
+        default=c.DeratingSensor.NONE,
+        blank=True,
     )
     derating_start_temp_c = models.SmallIntegerField(_("start temperature (°C)"), default=60)
     derating_stop_temp_c = models.SmallIntegerField(_("stop temperature (°C)"), default=80)
@@ -164,29 +195,42 @@ class ChargePointConfig(models.Model):
 
     # Allow Charging
     release_mode = models.CharField(
-        _("release mode"), max_length=12, choices=c.ReleaseMode.choices,
+        _("release mode"),
+        max_length=12,
+        choices=c.ReleaseMode.choices,
         default=c.ReleaseMode.DASHBOARD,
     )
     rfid_reader = models.ForeignKey(
-        ChargePoint, verbose_name=_("RFID reader"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        ChargePoint,
+        verbose_name=_("RFID reader"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     rfid_reader_type = models.CharField(
-        _("type of RFID reader"), max_length=20, choices=c.RfidReaderType.choices,
-        default=c.RfidReaderType.ELATEC_TWN4, blank=True,
+        _("type of RFID reader"),
+        max_length=20,
+        choices=c.RfidReaderType.choices,
+        default=c.RfidReaderType.ELATEC_TWN4,
+        blank=True,
     )
     rfid_timeout_s = models.PositiveIntegerField(_("RFID timeout (s)"), default=60)
     ocpp_connector_id = models.IntegerField(_("OCPP connector ID"), default=-1)
 
     # ISO 15118
     hlc_mode = models.CharField(
-        _("high level communication"), max_length=10, choices=c.HlcMode.choices,
+        _("high level communication"),
+        max_length=10,
+        choices=c.HlcMode.choices,
         default=c.HlcMode.DISABLED,
     )
     evse_id = models.CharField(_("EVSE ID"), max_length=40, blank=True, validators=[evse_id_validator])
     free_charge_service = models.BooleanField(_("free EVSE charge service"), default=False)
     payment_options = models.CharField(
-        _("payment options"), max_length=10, choices=c.PaymentOption.choices,
+        _("payment options"),
+        max_length=10,
+        choices=c.PaymentOption.choices,
         default=c.PaymentOption.EXTERNAL,
     )
 
@@ -232,7 +276,9 @@ class RfidBoard(models.Model):
         ChargePoint, on_delete=models.CASCADE, primary_key=True, related_name="rfid_board"
     )
     connection_type = models.CharField(
-        _("connection type"), max_length=12, choices=c.BoardConnectionType.choices,
+        _("connection type"),
+        max_length=12,
+        choices=c.BoardConnectionType.choices,
         default=c.BoardConnectionType.ONE_TO_ONE,
     )
     buzzer_volume_pct = models.PositiveSmallIntegerField(
@@ -258,7 +304,9 @@ class RfidLedProfile(models.Model):
         _("brightness (%)"), default=100, validators=[MaxValueValidator(100)]
     )
     period_ms = models.PositiveIntegerField(
-        _("period (ms)"), default=1000, validators=[MinValueValidator(100), MaxValueValidator(10_000)],
+        _("period (ms)"),
+        default=1000,
+        validators=[MinValueValidator(100), MaxValueValidator(10_000)],
         help_text=_("For “Flashing” and “Fade In/Out”."),
     )
     min_brightness_pct = models.PositiveSmallIntegerField(
@@ -282,5 +330,6 @@ class RfidLedProfile(models.Model):
         from django.core.exceptions import ValidationError
 
         if self.min_brightness_pct > self.max_brightness_pct:
-            raise ValidationError({"min_brightness_pct": _(
-                "The minimum brightness must not be above the maximum brightness.")})
+            raise ValidationError(
+                {"min_brightness_pct": _("The minimum brightness must not be above the maximum brightness.")}
+            )

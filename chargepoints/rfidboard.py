@@ -38,12 +38,12 @@ MATRIX: dict[Profile, frozenset[str]] = {
     P.RFID_REJECTED: frozenset({SA, ONE, MANY}),
 }
 OCPP_ONLY = frozenset({P.BACKEND_ONLINE, P.BACKEND_ONLINE_AVAILABLE, P.BACKEND_OFFLINE_AVAILABLE, P.OFFLINE})
-EVENTS = frozenset({P.RFID_ACCEPTED, P.RFID_REJECTED})     # shown for one second after a card read
+EVENTS = frozenset({P.RFID_ACCEPTED, P.RFID_REJECTED})  # shown for one second after a card read
 
-RFIDBOARD_GROUP = "rfidboard"    # channel group of open board pages: settings saved
-BRIGHTNESS_RANGE = (0, 100)      # percent
+RFIDBOARD_GROUP = "rfidboard"  # channel group of open board pages: settings saved
+BRIGHTNESS_RANGE = (0, 100)  # percent
 PERIOD_MS_RANGE = (100, 10_000)  # flashing and fade period
-BUZZER_RANGE = (0, 100)          # percent
+BUZZER_RANGE = (0, 100)  # percent
 
 
 def profiles_for(connection_type: str) -> list[Profile]:
@@ -124,7 +124,7 @@ def _single(cp: ChargePointState, *, backend_online: bool | None) -> Profile:
         return P.SUSPENDED_EVSE
     if status == OcppStatus.FINISHING:
         return P.COMPLETED
-    return P.WAITING_AUTHORIZATION        # Preparing: plugged in, no release yet
+    return P.WAITING_AUTHORIZATION  # Preparing: plugged in, no release yet
 
 
 # A profile the connection type does not use falls back to the nearest one it does.
@@ -136,8 +136,14 @@ _FALLBACK: dict[Profile, Profile] = {
 }
 
 
-def active_profile(connection_type: str, chargepoints: Sequence[ChargePointState], *, rfid_event: str = "",
-                   backend_online: bool | None = None, waiting_card: bool = False) -> Profile | None:
+def active_profile(
+    connection_type: str,
+    chargepoints: Sequence[ChargePointState],
+    *,
+    rfid_event: str = "",
+    backend_online: bool | None = None,
+    waiting_card: bool = False,
+) -> Profile | None:
     """The profile the board shows now; None when no profile of its connection type applies
     (the LED is off). ``chargepoints``: the charge point(s) the board serves (1:n: the group);
     ``rfid_event``: "accepted" / "rejected" during the second after a card was read at the board;
@@ -171,13 +177,13 @@ class BoardInfo:
     """One CHARX RFID/NFC board as the page shows it: where it is wired, whom it serves, its
     settings (factory settings until saved). Plain data for pages, API and the live consumer."""
 
-    pk: int                              # the charge point the board is wired at
+    pk: int  # the charge point the board is wired at
     title: str
-    served: tuple[int, ...]              # charge points that use this board as their reader
+    served: tuple[int, ...]  # charge points that use this board as their reader
     served_names: tuple[str, ...]
     connection_type: str
     buzzer_volume_pct: int
-    leds: dict[str, LedSetting]          # every profile, by profile value
+    leds: dict[str, LedSetting]  # every profile, by profile value
     saved: bool
 
     @property
@@ -196,8 +202,8 @@ def default_leds() -> dict[str, LedSetting]:
 class BoardLive:
     """What the (simulated) board does right now."""
 
-    firmware: str                 # as the board reports it, "" when it does not answer
-    active: Profile | None        # None: no profile applies, LED off
+    firmware: str  # as the board reports it, "" when it does not answer
+    active: Profile | None  # None: no profile applies, LED off
     led: LedSetting | None
 
 
@@ -208,5 +214,6 @@ def board_live(board: BoardInfo, snapshot: ParkSnapshot | None) -> BoardLive | N
     reader = snapshot.chargepoint(board.pk)
     served = [s for s in (snapshot.chargepoint(pk) for pk in board.served) if s is not None]
     active = active_profile(board.connection_type, served, rfid_event=reader.rfid_event if reader else "")
-    return BoardLive(firmware=reader.rfid_board_firmware if reader else "", active=active,
-                     led=board.led(active) if active else None)
+    return BoardLive(
+        firmware=reader.rfid_board_firmware if reader else "", active=active, led=board.led(active) if active else None
+    )

@@ -26,11 +26,16 @@ def rfid_board_list() -> list[BoardInfo]:
     order, each with the charge points it serves."""
     served: dict[int, list[ChargePointConfig]] = {}
     configs = ChargePointConfig.objects.filter(rfid_reader_type=RfidReaderType.CHARX_RFID_NFC).order_by(
-        "chargepoint__station_id", "chargepoint__position")
+        "chargepoint__station_id", "chargepoint__position"
+    )
     for config in configs:
         served.setdefault(config.rfid_reader_id or config.chargepoint_id, []).append(config)
-    chargepoints = (ChargePoint.objects.filter(pk__in=served).select_related("station", "config", "rfid_board")
-                    .prefetch_related("rfid_board__profiles").order_by("station_id", "position"))
+    chargepoints = (
+        ChargePoint.objects.filter(pk__in=served)
+        .select_related("station", "config", "rfid_board")
+        .prefetch_related("rfid_board__profiles")
+        .order_by("station_id", "position")
+    )
     return [_board_info(cp, served[cp.pk]) for cp in chargepoints]
 
 
@@ -40,12 +45,20 @@ def _board_info(chargepoint: ChargePoint, served: list[ChargePointConfig]) -> Bo
     if board is not None:
         for row in board.profiles.all():
             leds[row.profile] = LedSetting(
-                mode=row.mode, color=row.color, brightness_pct=row.brightness_pct, period_ms=row.period_ms,
-                min_brightness_pct=row.min_brightness_pct, max_brightness_pct=row.max_brightness_pct)
+                mode=row.mode,
+                color=row.color,
+                brightness_pct=row.brightness_pct,
+                period_ms=row.period_ms,
+                min_brightness_pct=row.min_brightness_pct,
+                max_brightness_pct=row.max_brightness_pct,
+            )
     return BoardInfo(
-        pk=chargepoint.pk, title=str(chargepoint), served=tuple(c.chargepoint_id for c in served),
+        pk=chargepoint.pk,
+        title=str(chargepoint),
+        served=tuple(c.chargepoint_id for c in served),
         served_names=tuple(c.name for c in served),
         connection_type=board.connection_type if board else DEFAULT_CONNECTION_TYPE.value,
         buzzer_volume_pct=board.buzzer_volume_pct if board else DEFAULT_BUZZER_PCT,
-        leds=leds, saved=board is not None,
+        leds=leds,
+        saved=board is not None,
     )

@@ -22,8 +22,9 @@ def chargepoint_release_set(*, chargepoint: ChargePoint, allow: bool, actor: Act
     """Allow or prohibit charging (the manual's charging release); refused by the runtime when
     the release mode does not permit it or no vehicle is connected."""
     commands.call("cp.release", cp=chargepoint.pk, allow=allow)
-    record_change(actor=actor, action="chargepoint.release.allow" if allow else "chargepoint.release.prohibit",
-                  obj=chargepoint)
+    record_change(
+        actor=actor, action="chargepoint.release.allow" if allow else "chargepoint.release.prohibit", obj=chargepoint
+    )
 
 
 @transaction.atomic
@@ -33,14 +34,20 @@ def chargepoint_availability_set(*, chargepoint: ChargePoint, enabled: bool, act
     commands.call("cp.availability", cp=chargepoint.pk, enabled=enabled)
     before = chargepoint.enabled
     ChargePoint.objects.filter(pk=chargepoint.pk).update(enabled=enabled)
-    record_change(actor=actor, action="chargepoint.enable" if enabled else "chargepoint.disable",
-                  obj=chargepoint, before={"enabled": before}, after={"enabled": enabled})
+    record_change(
+        actor=actor,
+        action="chargepoint.enable" if enabled else "chargepoint.disable",
+        obj=chargepoint,
+        before={"enabled": before},
+        after={"enabled": enabled},
+    )
 
 
 def chargepoint_unlock_set(*, chargepoint: ChargePoint, enforce: bool, actor: Actor) -> None:
     commands.call("cp.unlock", cp=chargepoint.pk, enforce=enforce)
-    record_change(actor=actor, action="chargepoint.unlock.enforce" if enforce else "chargepoint.unlock.revert",
-                  obj=chargepoint)
+    record_change(
+        actor=actor, action="chargepoint.unlock.enforce" if enforce else "chargepoint.unlock.revert", obj=chargepoint
+    )
 
 
 # --- configuration (create, edit, import, delete) ---------------------------------------------
@@ -85,13 +92,18 @@ def _reload_runtime() -> None:
 _READ = object()
 
 
-def _config_write(*, chargepoint: ChargePoint, values: Mapping[str, Any], actor: Actor,
-                  action: str | None = None, before: Any = _READ) -> ChargePointConfig:
+def _config_write(
+    *, chargepoint: ChargePoint, values: Mapping[str, Any], actor: Actor, action: str | None = None, before: Any = _READ
+) -> ChargePointConfig:
     """Write validated values (cleaned data of the configuration form); audited as ``action``
     (default: create or update) with ``before`` (default: as stored now). The caller reloads
     the runtime."""
-    existing = (ChargePointConfig.objects.select_for_update().select_related("chargepoint__station")
-                .filter(pk=chargepoint.pk).first())
+    existing = (
+        ChargePointConfig.objects.select_for_update()
+        .select_related("chargepoint__station")
+        .filter(pk=chargepoint.pk)
+        .first()
+    )
     if before is _READ:
         before = config_to_dict(existing) if existing is not None else None
     config = existing or ChargePointConfig(chargepoint=chargepoint)
@@ -107,8 +119,9 @@ def _config_write(*, chargepoint: ChargePoint, values: Mapping[str, Any], actor:
 
 
 @transaction.atomic
-def chargepoint_config_save(*, chargepoint: ChargePoint, data: Mapping[str, Any], actor: Actor,
-                            peers: Peers | None = None) -> ChargePointConfig:
+def chargepoint_config_save(
+    *, chargepoint: ChargePoint, data: Mapping[str, Any], actor: Actor, peers: Peers | None = None
+) -> ChargePointConfig:
     """Create or update the configuration of a charge point from form data (the page's POST, or
     values from the API). Validated with ``ChargePointConfigForm``; raises ``ConfigInvalid``.
     Takes effect in the runtime as soon as the transaction commits."""
@@ -124,8 +137,12 @@ def chargepoint_config_save(*, chargepoint: ChargePoint, data: Mapping[str, Any]
 def chargepoint_config_delete(*, chargepoint: ChargePoint, actor: Actor) -> None:
     """Restore the factory default: the charge point is no longer configured (not on the
     dashboard, no charging). Raises ``NotConfigured`` when there is nothing to delete."""
-    config = (ChargePointConfig.objects.select_for_update().select_related("chargepoint__station")
-              .filter(pk=chargepoint.pk).first())
+    config = (
+        ChargePointConfig.objects.select_for_update()
+        .select_related("chargepoint__station")
+        .filter(pk=chargepoint.pk)
+        .first()
+    )
     if config is None:
         raise NotConfigured
     before = config_to_dict(config)
@@ -135,8 +152,14 @@ def chargepoint_config_delete(*, chargepoint: ChargePoint, actor: Actor) -> None
     transaction.on_commit(_reload_runtime)
 
 
-def chargepoint_config_import(*, document: dict[str, Any], targets: Sequence[ChargePoint], suffix: bool,
-                              actor: Actor, fingerprint: str | None = None) -> ImportPlan:
+def chargepoint_config_import(
+    *,
+    document: dict[str, Any],
+    targets: Sequence[ChargePoint],
+    suffix: bool,
+    actor: Actor,
+    fingerprint: str | None = None,
+) -> ImportPlan:
     """Write one parsed configuration file to every target, or to none: every target is
     validated first (against the park as it will be afterwards), then all are written in one
     transaction. With ``fingerprint`` (from the preview) the import is refused when anything
@@ -155,8 +178,13 @@ def chargepoint_config_import(*, document: dict[str, Any], targets: Sequence[Cha
             ChargePointConfig.objects.filter(pk=target.chargepoint.pk).update(name=f"~import~{target.chargepoint.pk}")
         for target in plan.targets:
             assert target.form is not None
-            _config_write(chargepoint=target.chargepoint, values=target.form.cleaned_data, actor=actor,
-                          action="chargepoint.config.import", before=target.before)
+            _config_write(
+                chargepoint=target.chargepoint,
+                values=target.form.cleaned_data,
+                actor=actor,
+                action="chargepoint.config.import",
+                before=target.before,
+            )
         transaction.on_commit(_reload_runtime)
     return plan
 
@@ -178,7 +206,8 @@ def _notify_rfidboard() -> None:
 
 def _board_dict(board: Any) -> dict[str, Any]:
     return {
-        "connection_type": board.connection_type, "buzzer_volume_pct": board.buzzer_volume_pct,
+        "connection_type": board.connection_type,
+        "buzzer_volume_pct": board.buzzer_volume_pct,
         "profiles": {row.profile: {f: getattr(row, f) for f in _LED_FIELDS} for row in board.profiles.all()},
     }
 

@@ -22,8 +22,8 @@ class DeviceInfo:
 
     pk: int
     configured: bool
-    name: str                  # configuration name, "" when not configured
-    station: str               # host name of the head module
+    name: str  # configuration name, "" when not configured
+    station: str  # host name of the head module
     device_name: str
     device_uid: str
     hardware_version: str
@@ -42,10 +42,17 @@ def device_info(chargepoint: ChargePoint) -> DeviceInfo:
     config = getattr(chargepoint, "config", None)
     station = chargepoint.station
     return DeviceInfo(
-        pk=chargepoint.pk, configured=config is not None, name=config.name if config else "",
-        station=station.hostname, device_name=chargepoint.device_name, device_uid=chargepoint.device_uid,
-        hardware_version=chargepoint.hardware_version, firmware_version=chargepoint.firmware_version,
-        position=chargepoint.position, head_ip=station.head_ip, head_mac=station.head_mac,
+        pk=chargepoint.pk,
+        configured=config is not None,
+        name=config.name if config else "",
+        station=station.hostname,
+        device_name=chargepoint.device_name,
+        device_uid=chargepoint.device_uid,
+        hardware_version=chargepoint.hardware_version,
+        firmware_version=chargepoint.firmware_version,
+        position=chargepoint.position,
+        head_ip=station.head_ip,
+        head_mac=station.head_mac,
     )
 
 
@@ -53,15 +60,24 @@ def web_release_possible(live: ChargePointState | None) -> bool:
     """Allow / Prohibit charging makes sense now: configured, enabled, a vehicle plugged in and a
     release mode that takes the release from the web page."""
     return bool(
-        live is not None and live.configured and live.enabled and live.vehicle is not None
+        live is not None
+        and live.configured
+        and live.enabled
+        and live.vehicle is not None
         and live.release_mode in WEB_RELEASE_MODES
     )
 
 
 def status_context(device: DeviceInfo, live: ChargePointState | None) -> dict[str, Any]:
     """The context of the status page's partials (page, htmx responses and the consumer)."""
-    context: dict[str, Any] = {"device": device, "live": live, "web_release": web_release_possible(live),
-                               "iec_label": "", "iso_progress": "", "iso_error_text": ""}
+    context: dict[str, Any] = {
+        "device": device,
+        "live": live,
+        "web_release": web_release_possible(live),
+        "iec_label": "",
+        "iso_progress": "",
+        "iso_error_text": "",
+    }
     if live is not None:
         context["iec_label"] = _label(IecState, live.iec_state)
         if live.iso15118 is not None:

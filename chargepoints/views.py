@@ -51,7 +51,7 @@ class ReleaseView(RoleRequiredMixin, View):
             services.chargepoint_release_set(chargepoint=chargepoint, allow=allow, actor=Actor.from_request(request))
         except (CommandRejected, RuntimeUnavailable) as exc:
             error = describe(exc)
-        if request.POST.get("view") == "status":    # the button on the charge point's status page
+        if request.POST.get("view") == "status":  # the button on the charge point's status page
             done = "" if error else views_status.release_done_message(allow)
             return views_status.operation_response(request, chargepoint, done=done, error=error)
         if not request.htmx:

@@ -52,14 +52,20 @@ def _layout(form: ChargePointConfigForm) -> list[dict[str, Any]]:
         groups = []
         for group in section.groups:
             fields = [form[name] for name in group.fields]
-            groups.append({"title": group.title, "note": group.note, "fields": fields,
-                           "all_hidden": all(name in hidden for name in group.fields)})
+            groups.append(
+                {
+                    "title": group.title,
+                    "note": group.note,
+                    "fields": fields,
+                    "all_hidden": all(name in hidden for name in group.fields),
+                }
+            )
         sections.append({"key": section.key, "title": section.title, "intro": section.intro, "groups": groups})
     return sections
 
 
 class ConfigView(RoleRequiredMixin, View):
-    """"Create configuration" / "Configuration" of one charge point.
+    """ "Create configuration" / "Configuration" of one charge point.
 
     GET shows the form (``?copy_from=<pk>`` fills it from another charge point, not saved).
     POST with ``refresh`` re-renders the form for the changed controlling field without saving
@@ -76,8 +82,12 @@ class ConfigView(RoleRequiredMixin, View):
         initial: dict[str, Any] = {}
         raw = request.GET.get("copy_from", "")
         if raw:
-            source = ChargePointConfig.objects.select_related("chargepoint__station").filter(
-                pk=int(raw) if raw.isdigit() else 0).exclude(pk=chargepoint.pk).first()
+            source = (
+                ChargePointConfig.objects.select_related("chargepoint__station")
+                .filter(pk=int(raw) if raw.isdigit() else 0)
+                .exclude(pk=chargepoint.pk)
+                .first()
+            )
             if source is None:
                 copy_error = _("There is no other configured charging point to copy from with this ID.")
             else:
@@ -93,8 +103,9 @@ class ConfigView(RoleRequiredMixin, View):
             return self._render(request, chargepoint, form)
         created = not chargepoint.is_configured
         try:
-            config = services.chargepoint_config_save(chargepoint=chargepoint, data=request.POST,
-                                                      actor=Actor.from_request(request))
+            config = services.chargepoint_config_save(
+                chargepoint=chargepoint, data=request.POST, actor=Actor.from_request(request)
+            )
         except services.ConfigInvalid as exc:
             return self._render(request, chargepoint, exc.form, status=200)
         if created:
@@ -120,7 +131,7 @@ class ConfigView(RoleRequiredMixin, View):
         """Everything of ``source`` except what identifies a charge point (name, controller,
         OCPP connector ID); hardware references are carried over relative to the target."""
         data, problems = importexport.form_data_for(importexport.config_to_dict(source), target=target)
-        if "rfid_reader" in problems:      # the source's reader has no counterpart here
+        if "rfid_reader" in problems:  # the source's reader has no counterpart here
             data["rfid_reader"] = ""
         own = getattr(target, "config", None)
         for name in ("name", "controller_uid", "ocpp_connector_id"):
@@ -130,14 +141,27 @@ class ConfigView(RoleRequiredMixin, View):
             data["name"] = ""
         return data
 
-    def _render(self, request: HttpRequest, chargepoint: ChargePoint, form: ChargePointConfigForm, *,
-                copied_from: ChargePoint | None = None, copy_error: str = "", status: int = 200) -> HttpResponse:
+    def _render(
+        self,
+        request: HttpRequest,
+        chargepoint: ChargePoint,
+        form: ChargePointConfigForm,
+        *,
+        copied_from: ChargePoint | None = None,
+        copy_error: str = "",
+        status: int = 200,
+    ) -> HttpResponse:
         sources = [cp for cp in _park() if cp.is_configured and cp.pk != chargepoint.pk]
         context = {
-            "chargepoint": chargepoint, "configured": chargepoint.is_configured, "form": form,
-            "sections": _layout(form), "hidden": form.hidden_fields_now(), "tls_policy": TLS_POLICY_DISPLAY,
+            "chargepoint": chargepoint,
+            "configured": chargepoint.is_configured,
+            "form": form,
+            "sections": _layout(form),
+            "hidden": form.hidden_fields_now(),
+            "tls_policy": TLS_POLICY_DISPLAY,
             "sources": [(cp.pk, chargepoint_label(cp)) for cp in sources],
-            "copied_from": chargepoint_label(copied_from) if copied_from else "", "copy_error": copy_error,
+            "copied_from": chargepoint_label(copied_from) if copied_from else "",
+            "copy_error": copy_error,
         }
         name = f"{self.template_name}#form" if getattr(request, "htmx", False) else self.template_name
         return render(request, name, context, status=status)
@@ -176,8 +200,14 @@ class DeleteView(RoleRequiredMixin, View):
         except services.NotConfigured:
             messages.info(request, _("This charging point is not configured; there is nothing to delete."))
         else:
-            messages.success(request, _("The configuration of “%(name)s” was deleted; the charging point is in "
-                                        "its factory default configuration.") % {"name": name})
+            messages.success(
+                request,
+                _(
+                    "The configuration of “%(name)s” was deleted; the charging point is in "
+                    "its factory default configuration."
+                )
+                % {"name": name},
+            )
         return redirect("chargepoints:overview")
 
 
@@ -192,20 +222,27 @@ class TargetsField(forms.ModelMultipleChoiceField):
 class ImportForm(forms.Form):
     """(A) the file, (B) the charge points, (C) the incrementing name suffix."""
 
-    file = forms.FileField(label=_lazy("Configuration file"),
-                           help_text=_lazy("A JSON file exported from a charging point (at most 64 KiB)."))
+    file = forms.FileField(
+        label=_lazy("Configuration file"),
+        help_text=_lazy("A JSON file exported from a charging point (at most 64 KiB)."),
+    )
     targets = TargetsField(
-        label=_lazy("Charging points"), queryset=ChargePoint.objects.none(),
+        label=_lazy("Charging points"),
+        queryset=ChargePoint.objects.none(),
         error_messages={"required": _lazy("Select at least one charging point.")},
-        help_text=_lazy("Their current configuration is overwritten and cannot be restored."))
+        help_text=_lazy("Their current configuration is overwritten and cannot be restored."),
+    )
     suffix = forms.BooleanField(
-        label=_lazy("Add an incrementing extension “-1”, “-2”, … to the name"), required=False,
-        help_text=_lazy("For configuring several charging points with the same file: the names stay unique."))
+        label=_lazy("Add an incrementing extension “-1”, “-2”, … to the name"),
+        required=False,
+        help_text=_lazy("For configuring several charging points with the same file: the names stay unique."),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ModelMultipleChoiceField, self.fields["targets"]).queryset = ChargePoint.objects.select_related("station", "config").order_by(
-            "station_id", "position")
+        cast(forms.ModelMultipleChoiceField, self.fields["targets"]).queryset = ChargePoint.objects.select_related(
+            "station", "config"
+        ).order_by("station_id", "position")
 
 
 def _ordered_targets(selected: Any) -> list[ChargePoint]:
@@ -248,32 +285,66 @@ class ImportView(RoleRequiredMixin, View):
         ids = [int(v) for v in request.POST.getlist("targets") if v.isdigit()]
         targets = _ordered_targets(ChargePoint.objects.select_related("station", "config").filter(pk__in=ids))
         if not targets or len(targets) != len(set(ids)):
-            return self._form_page(request, ImportForm(), [], [importexport.FieldError(
-                "targets", _("A selected charging point no longer exists. Select the charging points again."))])
+            return self._form_page(
+                request,
+                ImportForm(),
+                [],
+                [
+                    importexport.FieldError(
+                        "targets", _("A selected charging point no longer exists. Select the charging points again.")
+                    )
+                ],
+            )
         try:
             plan = services.chargepoint_config_import(
-                document=document, targets=targets, suffix=request.POST.get("suffix") == "1",
-                actor=Actor.from_request(request), fingerprint=request.POST.get("fingerprint", ""))
+                document=document,
+                targets=targets,
+                suffix=request.POST.get("suffix") == "1",
+                actor=Actor.from_request(request),
+                fingerprint=request.POST.get("fingerprint", ""),
+            )
         except services.ImportRejected as exc:
             return self._preview(request, exc.plan, raw.decode())
         except services.ImportOutdated as exc:
             return self._preview(request, exc.plan, raw.decode(), outdated=True)
-        messages.success(request, ngettext(
-            "The configuration was imported to %(count)d charging point: %(names)s.",
-            "The configuration was imported to %(count)d charging points: %(names)s.",
-            len(plan.targets)) % {"count": len(plan.targets), "names": ", ".join(t.name for t in plan.targets)})
+        messages.success(
+            request,
+            ngettext(
+                "The configuration was imported to %(count)d charging point: %(names)s.",
+                "The configuration was imported to %(count)d charging points: %(names)s.",
+                len(plan.targets),
+            )
+            % {"count": len(plan.targets), "names": ", ".join(t.name for t in plan.targets)},
+        )
         return redirect("chargepoints:overview")
 
-    def _form_page(self, request: HttpRequest, form: ImportForm, selected: list[int],
-                   file_errors: list[importexport.FieldError]) -> HttpResponse:
-        return render(request, self.template_name, {
-            "step": "select", "form": form, "park": _park(), "selected": selected, "file_errors": file_errors,
-            "max_kib": importexport.MAX_BYTES // 1024,
-        })
+    def _form_page(
+        self, request: HttpRequest, form: ImportForm, selected: list[int], file_errors: list[importexport.FieldError]
+    ) -> HttpResponse:
+        return render(
+            request,
+            self.template_name,
+            {
+                "step": "select",
+                "form": form,
+                "park": _park(),
+                "selected": selected,
+                "file_errors": file_errors,
+                "max_kib": importexport.MAX_BYTES // 1024,
+            },
+        )
 
-    def _preview(self, request: HttpRequest, plan: importexport.ImportPlan, raw: str, *,
-                 outdated: bool = False) -> HttpResponse:
-        return render(request, self.template_name, {
-            "step": "preview", "plan": plan, "document_text": raw, "outdated": outdated,
-            "source": plan.document.get("source") or {},
-        })
+    def _preview(
+        self, request: HttpRequest, plan: importexport.ImportPlan, raw: str, *, outdated: bool = False
+    ) -> HttpResponse:
+        return render(
+            request,
+            self.template_name,
+            {
+                "step": "preview",
+                "plan": plan,
+                "document_text": raw,
+                "outdated": outdated,
+                "source": plan.document.get("source") or {},
+            },
+        )

@@ -25,8 +25,12 @@ TEMPLATE = "chargepoints/rfidboard.html"
 
 def board_item(board: BoardInfo, form: BoardSettingsForm | None = None, **extra: Any) -> dict[str, Any]:
     """What the ``board`` partial needs for one board."""
-    return {"board": board, "form": form or BoardSettingsForm(board), "live": board_live(board, read_snapshot()),
-            **extra}
+    return {
+        "board": board,
+        "form": form or BoardSettingsForm(board),
+        "live": board_live(board, read_snapshot()),
+        **extra,
+    }
 
 
 class RfidBoardView(RoleRequiredMixin, View):
@@ -47,13 +51,16 @@ class RfidBoardView(RoleRequiredMixin, View):
         board = boards.get(int(raw))
         if board is None:
             raise Http404
-        preview = request.POST.get("preview") == "1"     # the connection type changed: other profiles
+        preview = request.POST.get("preview") == "1"  # the connection type changed: other profiles
         form = BoardSettingsForm(board, request.POST, preview=preview)
         saved, error = False, ""
         if not preview and form.is_valid():
             try:
-                services.rfid_board_update(chargepoint=ChargePoint.objects.select_related("station", "config").get(
-                    pk=board.pk), data=form.cleaned(), actor=Actor.from_request(request))
+                services.rfid_board_update(
+                    chargepoint=ChargePoint.objects.select_related("station", "config").get(pk=board.pk),
+                    data=form.cleaned(),
+                    actor=Actor.from_request(request),
+                )
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
@@ -64,8 +71,10 @@ class RfidBoardView(RoleRequiredMixin, View):
             if saved:
                 messages.success(request, _("The settings of the CHARX RFID/NFC board are saved."))
                 return redirect("chargepoints:rfidboard")
-            items = [board_item(b, form if b.pk == board.pk else None, action_error=error if b.pk == board.pk else "")
-                     for b in boards.values()]
+            items = [
+                board_item(b, form if b.pk == board.pk else None, action_error=error if b.pk == board.pk else "")
+                for b in boards.values()
+            ]
             return render(request, TEMPLATE, {"boards": items, "can_edit": True})
         item = board_item(board, form, saved=saved, action_error=error)
         return render(request, f"{TEMPLATE}#board", {"item": item, "can_edit": True})

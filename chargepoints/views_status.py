@@ -57,12 +57,15 @@ def operation_response(request: HttpRequest, chargepoint: ChargePoint, *, done: 
         return redirect("chargepoints:status", pk=chargepoint.pk)
     context: dict[str, Any] = {
         **status_context(device_info(chargepoint), live_state(chargepoint.pk)),
-        "can": allowed_perms(request.user), "oob": True, "done": done, "action_error": error,
+        "can": allowed_perms(request.user),
+        "oob": True,
+        "done": done,
+        "action_error": error,
     }
     html = render_to_string(f"{TEMPLATE}#message", context, request=request)
     html += render_to_string(f"{TEMPLATE}#groups", context, request=request)
     html += render_to_string(f"{TEMPLATE}#operations", context, request=request)
-    return HttpResponse(html)     # 200 with a refusal inside: htmx swaps it in place
+    return HttpResponse(html)  # 200 with a refusal inside: htmx swaps it in place
 
 
 class _OperationView(RoleRequiredMixin, View):
@@ -89,10 +92,14 @@ class AvailabilityView(_OperationView):
 
     def apply(self, request: HttpRequest, chargepoint: ChargePoint) -> str:
         enabled = _flag(request, "enabled")
-        services.chargepoint_availability_set(chargepoint=chargepoint, enabled=enabled,
-                                              actor=Actor.from_request(request))
-        return _("The charging point is enabled.") if enabled else _(
-            "The charging point is disabled (status F); an active charging process was aborted.")
+        services.chargepoint_availability_set(
+            chargepoint=chargepoint, enabled=enabled, actor=Actor.from_request(request)
+        )
+        return (
+            _("The charging point is enabled.")
+            if enabled
+            else _("The charging point is disabled (status F); an active charging process was aborted.")
+        )
 
 
 class UnlockView(_OperationView):
@@ -103,8 +110,11 @@ class UnlockView(_OperationView):
     def apply(self, request: HttpRequest, chargepoint: ChargePoint) -> str:
         enforce = _flag(request, "enforce")
         services.chargepoint_unlock_set(chargepoint=chargepoint, enforce=enforce, actor=Actor.from_request(request))
-        return _("Unlocking is enforced: remove the connector, then revert the unlocking.") if enforce else _(
-            "The enforced unlocking is reverted.")
+        return (
+            _("Unlocking is enforced: remove the connector, then revert the unlocking.")
+            if enforce
+            else _("The enforced unlocking is reverted.")
+        )
 
 
 def release_done_message(allow: bool) -> str:

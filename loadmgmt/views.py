@@ -19,7 +19,13 @@ class StatusView(RoleRequiredMixin, View):
         cps = snapshot.configured if snapshot else []
         current = sum(sum(cp.currents_a) for cp in cps)
         planned = sum(cp.pwm_limit_a * (cp.vehicle.phases if cp.vehicle else 0) for cp in cps)
-        return render(request, "loadmgmt/status.html", {
-            "cps": cps, "current_a": current, "planned_a": planned,
-            "agent": snapshot.agent("loadmgmt") if snapshot else None,
-        })
+        return render(
+            request,
+            "loadmgmt/status.html",
+            {
+                "cps": cps,
+                "current_a": current,
+                "planned_a": planned,
+                "agent": snapshot.agent("loadmgmt") if snapshot else None,
+            },
+        )

@@ -30,7 +30,7 @@ def _fresh_snapshot() -> Iterator[None]:
 
 
 def make_user(role: Role, *, username: str | None = None, must_change: bool = False) -> User:
-    username = username or f"{role.name.lower()}-t"   # not the label: that follows the active language
+    username = username or f"{role.name.lower()}-t"  # not the label: that follows the active language
     user, _ = User.objects.get_or_create(username=username)
     user.set_password(PASSWORD)
     user.save()

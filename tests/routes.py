@@ -20,8 +20,8 @@ from wbm.roles import Perm
 
 # Example values for URL keyword arguments other than ``pk`` (see ``pk_candidates``).
 KWARG_EXAMPLES: dict[str, str] = {
-    "name": "controller",   # a runtime service (agent) name
-    "op": "unplug",         # a simulator operation
+    "name": "controller",  # a runtime service (agent) name
+    "op": "unplug",  # a simulator operation
 }
 
 # ``pk`` of a view that names no ``model``/``queryset``: an object of this model, by the route's
@@ -41,11 +41,11 @@ class MissingExample(LookupError):
 
 @dataclass(frozen=True)
 class Route:
-    route: str                      # "chargepoints/<int:pk>/release/" (no leading slash)
-    name: str                       # "chargepoints:release"; "" when unnamed
+    route: str  # "chargepoints/<int:pk>/release/" (no leading slash)
+    name: str  # "chargepoints:release"; "" when unnamed
     callback: Callable[..., Any]
     converters: tuple[tuple[str, Any], ...]
-    regex: bool = False             # declared with re_path
+    regex: bool = False  # declared with re_path
 
     def __str__(self) -> str:
         return self.name or self.route or "/"
@@ -112,7 +112,8 @@ class Route:
         if self.regex:
             raise MissingExample(
                 f"route {self} is a regular expression ({self.route!r}); declare it with path() "
-                f"or teach tests/routes.py to build an example URL for it")
+                f"or teach tests/routes.py to build an example URL for it"
+            )
         converters = dict(self.converters)
 
         def fill(match: re.Match[str]) -> str:
@@ -164,12 +165,12 @@ def pk_candidates(route: Route) -> list[int]:
     if not pks:
         raise MissingExample(
             f"route {route} ({route.route}) needs a {model._meta.label} id but the demo park has none: "
-            f"load one in the demo park or map the route in PK_MODELS_BY_PREFIX (tests/routes.py)")
+            f"load one in the demo park or map the route in PK_MODELS_BY_PREFIX (tests/routes.py)"
+        )
     return [int(pk) for pk in pks]
 
 
-def _walk(patterns: list[Any], prefix: str, namespace: str, converters: dict[str, Any],
-          regex: bool) -> Iterator[Route]:
+def _walk(patterns: list[Any], prefix: str, namespace: str, converters: dict[str, Any], regex: bool) -> Iterator[Route]:
     for pattern in patterns:
         is_regex = regex or isinstance(pattern.pattern, RegexPattern)
         part = str(pattern.pattern)
@@ -184,8 +185,13 @@ def _walk(patterns: list[Any], prefix: str, namespace: str, converters: dict[str
             yield from _walk(pattern.url_patterns, prefix + part, ns, merged, is_regex)
         elif isinstance(pattern, URLPattern):
             name = ":".join(p for p in (namespace, pattern.name or "") if p) if pattern.name else ""
-            yield Route(route=prefix + part, name=name, callback=pattern.callback,
-                        converters=tuple(sorted(merged.items())), regex=is_regex)
+            yield Route(
+                route=prefix + part,
+                name=name,
+                callback=pattern.callback,
+                converters=tuple(sorted(merged.items())),
+                regex=is_regex,
+            )
 
 
 def all_routes() -> list[Route]:

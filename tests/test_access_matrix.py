@@ -64,20 +64,23 @@ def _json(response: HttpResponse) -> dict[str, Any] | None:
 
 
 def _redirects_to_login(response: HttpResponse) -> bool:
-    return response.status_code in (301, 302, 303, 307, 308) and \
-        urlparse(response.get("Location", "")).path == _login_path()
+    return (
+        response.status_code in (301, 302, 303, 307, 308)
+        and urlparse(response.get("Location", "")).path == _login_path()
+    )
 
 
-def _check_allowed(route: Route, method: str, url: str, response: HttpResponse,
-                   unsupported: bool) -> str | None:
+def _check_allowed(route: Route, method: str, url: str, response: HttpResponse, unsupported: bool) -> str | None:
     status = response.status_code
     if status in (401, 403):
         return f"refused with {status} although the map allows it"
     if _redirects_to_login(response):
         return "redirected to the login page although the map allows it"
     if status == 404:
-        return ("404: the example object does not exist or the view cannot find it "
-                "(give the route a better example in tests/routes.py, or fix the view)")
+        return (
+            "404: the example object does not exist or the view cannot find it "
+            "(give the route a better example in tests/routes.py, or fix the view)"
+        )
     if status == 405 and not unsupported:
         return "405 although the view handles this method"
     if status >= 500:
@@ -85,11 +88,12 @@ def _check_allowed(route: Route, method: str, url: str, response: HttpResponse,
     return None
 
 
-def _check_denied(route: Route, method: str, url: str, role: Role, response: HttpResponse,
-                  unsupported: bool) -> str | None:
+def _check_denied(
+    route: Route, method: str, url: str, role: Role, response: HttpResponse, unsupported: bool
+) -> str | None:
     status = response.status_code
     if unsupported and status == 405:
-        return None   # the method does not exist here for anybody
+        return None  # the method does not exist here for anybody
     if route.is_api:
         expected = 401 if role == Role.GUEST else 403
         data = _json(response)
@@ -115,6 +119,7 @@ def _check_denied(route: Route, method: str, url: str, role: Role, response: Htt
 
 # --- deny by default: every route declares what it requires ---------------------------------
 
+
 def test_the_resolver_walk_finds_pages_and_api_routes():
     routes = {r.route for r in ROUTES}
     assert "" in routes and "api/v1/park/" in routes and "api/v1/schema/" in routes
@@ -127,7 +132,8 @@ def test_every_route_declares_its_permission(route: Route):
         perm = route.perm_for(method)
         assert perm is not None, (
             f"{method.upper()} /{route.route} ({route} → {route.view_label}) declares no required "
-            f"permission: set `required = Perm.X` (and `required_by_method` for writes) from wbm/roles.py")
+            f"permission: set `required = Perm.X` (and `required_by_method` for writes) from wbm/roles.py"
+        )
         assert isinstance(perm, Perm), f"{route}: {perm!r} is not a wbm.roles.Perm"
         assert perm in MIN_ROLE
 
@@ -146,6 +152,7 @@ def test_every_route_has_an_example_url(db, route: Route):
 
 # --- every route × every role ----------------------------------------------------------------
 
+
 def _example_url(route: Route, probe: Client) -> str:
     """The route's URL with an object the view accepts: of the candidates for ``pk`` the first
     one a Manufacturer can GET without a 404 (e.g. a charge point that has an RFID board)."""
@@ -158,7 +165,7 @@ def _example_url(route: Route, probe: Client) -> str:
         url = route.example_url(pk=pk)
         if _call(probe, route, "get", url).status_code != 404:
             return url
-    return route.example_url(pk=candidates[0])   # every candidate is 404: the walk reports it
+    return route.example_url(pk=candidates[0])  # every candidate is 404: the walk reports it
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: str(r.label))
@@ -168,15 +175,14 @@ def test_every_route_answers_each_role_as_the_permission_map_says(runtime, role:
     # reads first, deletes last, so that a write cannot hide a read; a write looks its object up
     # again (an earlier write may have deleted it)
     order = {"get": 0, "delete": 2}
-    calls = sorted(((route, method) for route in ROUTES for method in route.methods),
-                   key=lambda c: order.get(c[1], 1))
+    calls = sorted(((route, method) for route in ROUTES for method in route.methods), key=lambda c: order.get(c[1], 1))
     read_urls: dict[Route, str] = {}
     failures: list[str] = []
     checked = 0
     for route, method in calls:
         perm = route.perm_for(method)
         if perm is None:
-            continue   # reported by test_every_route_declares_its_permission
+            continue  # reported by test_every_route_declares_its_permission
         try:
             if method != "get":
                 url = _example_url(route, _client(probe))
@@ -191,15 +197,18 @@ def test_every_route_answers_each_role_as_the_permission_map_says(runtime, role:
         label = f"{method.upper()} {url} [{route}, needs {perm.value} = {MIN_ROLE[perm].label}]"
         handles = route.handles(method)
         try:
-            if handles is None:   # function view: does the method exist at all?
+            if handles is None:  # function view: does the method exist at all?
                 handles = _call(_client(probe), route, method, url).status_code != 405
             response = _call(_client(user), route, method, url)
-        except Exception as exc:   # one broken view must not hide the others
+        except Exception as exc:  # one broken view must not hide the others
             failures.append(f"{label}: raised {exc!r}")
             continue
         checked += 1
-        problem = (_check_allowed(route, method, url, response, not handles) if allowed
-                   else _check_denied(route, method, url, role, response, not handles))
+        problem = (
+            _check_allowed(route, method, url, response, not handles)
+            if allowed
+            else _check_denied(route, method, url, role, response, not handles)
+        )
         if problem:
             failures.append(f"{label} as {role.label}: {problem}")
     assert checked >= len(ROUTES), "the walk called fewer routes than exist"

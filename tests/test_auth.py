@@ -35,14 +35,17 @@ def _logged_in(client: Client) -> bool:
 
 
 def _change(client: Client, old: str, new: str, next_url: str = ""):
-    return client.post(PASSWORD_PAGE, {"old_password": old, "new_password1": new, "new_password2": new,
-                                       "next": next_url})
+    return client.post(
+        PASSWORD_PAGE, {"old_password": old, "new_password1": new, "new_password2": new, "next": next_url}
+    )
 
 
 # --- default accounts and the forced first change ---------------------------------------------
 
-@pytest.mark.parametrize(("username", "role"), [("user", Role.USER), ("operator", Role.OPERATOR),
-                                                 ("manufacturer", Role.MANUFACTURER)])
+
+@pytest.mark.parametrize(
+    ("username", "role"), [("user", Role.USER), ("operator", Role.OPERATOR), ("manufacturer", Role.MANUFACTURER)]
+)
 def test_default_accounts_exist_with_the_manuals_passwords(db, username: str, role: Role):
     user = User.objects.get(username=username)
     assert user.check_password(username)
@@ -58,7 +61,7 @@ def test_login_as_user_works_then_every_page_asks_for_a_new_password(park):
     for route in all_routes():
         url = route.example_url()
         if url.startswith(EXEMPT_PREFIXES):
-            continue   # the password page itself, logout and the language switch stay usable
+            continue  # the password page itself, logout and the language switch stay usable
         response = client.get(url)
         checked += 1
         if route.is_api:
@@ -107,7 +110,7 @@ def test_after_the_change_pages_work_and_only_the_new_password_logs_in(db):
     assert "Your password has been changed." in page.content.decode()
     user = User.objects.get(username="user")
     assert not user.profile.must_change_password
-    assert _login(Client(), "user", "user").status_code == 200        # the old one is refused
+    assert _login(Client(), "user", "user").status_code == 200  # the old one is refused
     assert _login(Client(), "user", NEW_PASSWORD).status_code == 302
 
 
@@ -133,6 +136,7 @@ def test_a_wrong_old_password_changes_nothing(client_as):
 
 # --- logout -----------------------------------------------------------------------------------
 
+
 def test_logout_is_a_post_and_ends_the_session(client_as):
     client = client_as(Role.USER)
     assert client.get("/accounts/logout/").status_code == 405
@@ -145,6 +149,7 @@ def test_logout_is_a_post_and_ends_the_session(client_as):
 
 
 # --- wrong password and lockout ---------------------------------------------------------------
+
 
 def test_a_wrong_password_shows_a_clear_message_and_changes_nothing(db):
     client = Client()
@@ -192,23 +197,26 @@ def test_the_lockout_message_is_translated(db):
     assert response.status_code == 429
     body = response.content.decode()
     assert "Too many failed login attempts" not in body
-    assert "gesperrt" in body and "15" in body     # "... für 15 Minuten gesperrt."
+    assert "gesperrt" in body and "15" in body  # "... für 15 Minuten gesperrt."
 
 
 def test_api_token_failures_lock_out_too(db):
     make_user(Role.OPERATOR, username="api-lock")
     client = Client(REMOTE_ADDR="10.20.30.60")
     for _ in range(settings.AXES_FAILURE_LIMIT):
-        response = client.post("/api/v1/auth/token/", {"username": "api-lock", "password": "wrong"},
-                               content_type="application/json")
+        response = client.post(
+            "/api/v1/auth/token/", {"username": "api-lock", "password": "wrong"}, content_type="application/json"
+        )
     assert response.status_code == 429
     assert response.json()["code"] == "locked_out"
-    response = client.post("/api/v1/auth/token/", {"username": "api-lock", "password": PASSWORD},
-                           content_type="application/json")
+    response = client.post(
+        "/api/v1/auth/token/", {"username": "api-lock", "password": PASSWORD}, content_type="application/json"
+    )
     assert response.status_code == 429 and "token" not in response.json()
 
 
 # --- sessions ---------------------------------------------------------------------------------
+
 
 def test_sessions_last_thirty_idle_minutes_and_every_request_extends_them():
     assert settings.SESSION_COOKIE_AGE == settings.SESSION_IDLE_MINUTES * 60 == 30 * 60
@@ -236,6 +244,7 @@ def test_the_session_ends_after_inactivity(client_as):
 
 
 # --- language ---------------------------------------------------------------------------------
+
 
 def test_language_switch_sets_the_cookie_and_the_profile_and_applies_at_next_login(client_as):
     client = client_as(Role.USER)
@@ -276,9 +285,11 @@ def test_language_switch_is_a_post(client_as):
 
 # --- API tokens -------------------------------------------------------------------------------
 
+
 def _token(client: Client, username: str, password: str):
-    return client.post("/api/v1/auth/token/", {"username": username, "password": password},
-                       content_type="application/json")
+    return client.post(
+        "/api/v1/auth/token/", {"username": username, "password": password}, content_type="application/json"
+    )
 
 
 def test_token_for_a_user_who_changed_the_password(db):

@@ -26,8 +26,21 @@ def _state(pk: int) -> dict[str, Any]:
     """What a person could notice at a charge point."""
     cp = read_snapshot().chargepoint(pk)
     assert cp is not None
-    return {k: getattr(cp, k) for k in ("vehicle", "iec_state", "error_code", "error_info", "rfid", "release",
-                                        "enabled", "digital_inputs", "analog_inputs_v", "temperature_c")}
+    return {
+        k: getattr(cp, k)
+        for k in (
+            "vehicle",
+            "iec_state",
+            "error_code",
+            "error_info",
+            "rfid",
+            "release",
+            "enabled",
+            "digital_inputs",
+            "analog_inputs_v",
+            "temperature_c",
+        )
+    }
 
 
 class Unchanged:
@@ -57,11 +70,13 @@ def _manufacturer() -> Client:
 
 
 def _sim(client: Client, pk: int, op: str, data: dict[str, Any] | None = None, **extra: Any):
-    return client.post(f"/api/v1/simulator/chargepoints/{pk}/{op}/", data or {}, content_type="application/json",
-                       **extra)
+    return client.post(
+        f"/api/v1/simulator/chargepoints/{pk}/{op}/", data or {}, content_type="application/json", **extra
+    )
 
 
 # --- unknown charge point ---------------------------------------------------------------------
+
 
 def test_simulator_api_with_an_unknown_charge_point_is_404_json(runtime):
     with Unchanged(cp_id("P1-01")):
@@ -87,6 +102,7 @@ def test_simulator_page_with_an_unknown_charge_point_is_the_styled_404(runtime):
 
 # --- impossible state changes -----------------------------------------------------------------
 
+
 def test_unplug_without_a_vehicle_is_409_with_a_clear_message(runtime):
     pk = cp_id("P1-01")
     with Unchanged(pk):
@@ -110,25 +126,29 @@ def test_unplug_without_a_vehicle_on_the_simulator_page_is_shown_in_place(runtim
     client = _manufacturer()
     with Unchanged(pk):
         response = client.post("/system/simulator/", {"cp": pk, "op": "unplug"}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200        # htmx swaps the panel with the refusal in it
+    assert response.status_code == 200  # htmx swaps the panel with the refusal in it
     body = response.content.decode()
     assert body.lstrip().startswith('<div id="sim-panel">'), "the htmx answer is the panel only"
     assert 'id="sim-error"' in body and NO_VEHICLE_EN in body
     with Unchanged(pk):
-        response = client.post("/system/simulator/", {"cp": pk, "op": "unplug"})   # without JavaScript
+        response = client.post("/system/simulator/", {"cp": pk, "op": "unplug"})  # without JavaScript
     assert response.status_code == 200 and NO_VEHICLE_EN in response.content.decode()
     assert "<html" in response.content.decode()
 
 
 # --- invalid values ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("op", "data", "field"), [
-    ("plug_in", {"phases": 3, "max_current_a": 2}, "max_current_a"),
-    ("plug_in", {"phases": 2, "max_current_a": 16}, "phases"),
-    ("plug_in", {"phases": 3}, "max_current_a"),
-    ("rfid", {"tag": "xyz"}, "tag"),
-    ("temperature", {"celsius": "hot"}, "celsius"),
-])
+
+@pytest.mark.parametrize(
+    ("op", "data", "field"),
+    [
+        ("plug_in", {"phases": 3, "max_current_a": 2}, "max_current_a"),
+        ("plug_in", {"phases": 2, "max_current_a": 16}, "phases"),
+        ("plug_in", {"phases": 3}, "max_current_a"),
+        ("rfid", {"tag": "xyz"}, "tag"),
+        ("temperature", {"celsius": "hot"}, "celsius"),
+    ],
+)
 def test_invalid_values_are_400_naming_the_field(runtime, op: str, data: dict[str, Any], field: str):
     pk = cp_id("P1-03")
     with Unchanged(pk):
@@ -144,8 +164,11 @@ def test_invalid_values_on_the_simulator_page_show_at_the_field(runtime):
     pk = cp_id("P1-03")
     client = _manufacturer()
     with Unchanged(pk):
-        response = client.post("/system/simulator/", {"cp": pk, "op": "plug_in", "plug_in-phases": "2",
-                                                      "plug_in-max_current_a": "2"}, HTTP_HX_REQUEST="true")
+        response = client.post(
+            "/system/simulator/",
+            {"cp": pk, "op": "plug_in", "plug_in-phases": "2", "plug_in-max_current_a": "2"},
+            HTTP_HX_REQUEST="true",
+        )
         rfid = client.post("/system/simulator/", {"cp": pk, "op": "rfid", "rfid-tag": "xyz"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200
@@ -162,6 +185,7 @@ def test_an_unknown_simulator_operation_on_the_page_is_400(runtime):
 
 # --- a role too low ---------------------------------------------------------------------------
 
+
 def test_a_guest_calling_an_operator_api_route_is_401(runtime):
     with Unchanged(cp_id("P1-01")):
         response = Client().post("/api/v1/system/agents/controller/restart/", content_type="application/json")
@@ -172,8 +196,9 @@ def test_a_guest_calling_an_operator_api_route_is_401(runtime):
 
 def test_a_user_calling_an_operator_api_route_is_403(runtime, client_as):
     with Unchanged(cp_id("P1-01")):
-        response = client_as(Role.USER).post("/api/v1/system/agents/controller/restart/",
-                                             content_type="application/json")
+        response = client_as(Role.USER).post(
+            "/api/v1/system/agents/controller/restart/", content_type="application/json"
+        )
     assert response.status_code == 403
     assert response.json() == {"detail": ROLE_EN, "code": "permission_denied"}
 
@@ -181,8 +206,9 @@ def test_a_user_calling_an_operator_api_route_is_403(runtime, client_as):
 def test_an_operator_restarts_the_service_and_it_is_audited(runtime, client_as):
     """The same route works for the role it is meant for (so the refusals above are the role's)."""
     before = read_snapshot().agent("controller").restarts
-    response = client_as(Role.OPERATOR).post("/api/v1/system/agents/controller/restart/",
-                                             content_type="application/json")
+    response = client_as(Role.OPERATOR).post(
+        "/api/v1/system/agents/controller/restart/", content_type="application/json"
+    )
     assert response.status_code == 200 and response.json() == {"ok": True}
     runtime.step()
     assert read_snapshot().agent("controller").restarts == before + 1
@@ -191,13 +217,15 @@ def test_an_operator_restarts_the_service_and_it_is_audited(runtime, client_as):
 
 def test_restarting_an_unknown_service_is_refused_with_a_clear_message(runtime, client_as):
     with Unchanged(cp_id("P1-01")):
-        response = client_as(Role.OPERATOR).post("/api/v1/system/agents/warp-drive/restart/",
-                                                 content_type="application/json")
+        response = client_as(Role.OPERATOR).post(
+            "/api/v1/system/agents/warp-drive/restart/", content_type="application/json"
+        )
     assert response.status_code == 404
     assert response.json()["detail"] == "There is no service named “warp-drive”."
 
 
 # --- messages in German -----------------------------------------------------------------------
+
 
 def test_refusals_are_translated(runtime, client_as):
     """Accept-Language: de (the API) and the wbm_language cookie (pages) switch the messages."""
@@ -207,8 +235,11 @@ def test_refusals_are_translated(runtime, client_as):
         no_vehicle = _sim(client, pk, "unplug", **GERMAN).json()["detail"]
         invalid = _sim(client, pk, "plug_in", {"phases": 3, "max_current_a": 2}, **GERMAN).json()
         no_cp = _sim(client, UNKNOWN_CP, "unplug", **GERMAN).json()["detail"]
-        role = client_as(Role.USER).post("/api/v1/system/agents/controller/restart/",
-                                         content_type="application/json", **GERMAN).json()["detail"]
+        role = (
+            client_as(Role.USER)
+            .post("/api/v1/system/agents/controller/restart/", content_type="application/json", **GERMAN)
+            .json()["detail"]
+        )
     assert no_vehicle == NO_VEHICLE_DE
     assert invalid["detail"] == INVALID_DE
     assert invalid["errors"]["max_current_a"][0]["message"] != "Ensure this value is greater than or equal to 6."

@@ -10,7 +10,7 @@ def test_the_health_probe_answers_ok_to_anyone(db):
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.content == b"ok"
-    assert "Server-Timing" not in response      # off unless WBM_SERVER_TIMING is set
+    assert "Server-Timing" not in response  # off unless WBM_SERVER_TIMING is set
 
 
 @override_settings(WBM_SERVER_TIMING=True)

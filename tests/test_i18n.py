@@ -37,21 +37,38 @@ ROOT = Path(settings.BASE_DIR)
 PO_PATH = Path("locale") / "de" / "LC_MESSAGES" / "django.po"
 MO_PATH = PO_PATH.with_suffix(".mo")
 # What is not source: the virtualenv, state, VCS data, test output, caches.
-NOT_SOURCE = {".venv", "var", ".git", "test-artifacts", "node_modules", "__pycache__",
-              ".pytest_cache", ".ruff_cache", ".mypy_cache"}
-MAKEMESSAGES = ["makemessages", "-l", "de", "--no-obsolete", "--add-location", "file",
-                *(f"--ignore={name}" for name in sorted(NOT_SOURCE))]
+NOT_SOURCE = {
+    ".venv",
+    "var",
+    ".git",
+    "test-artifacts",
+    "node_modules",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+}
+MAKEMESSAGES = [
+    "makemessages",
+    "-l",
+    "de",
+    "--no-obsolete",
+    "--add-location",
+    "file",
+    *(f"--ignore={name}" for name in sorted(NOT_SOURCE)),
+]
 GERMAN = {settings.LANGUAGE_COOKIE_NAME: "de"}
 
 
 # --- a small .po reader ----------------------------------------------------------------------
+
 
 @dataclass
 class PoEntry:
     msgid: str = ""
     msgid_plural: str | None = None
     msgctxt: str | None = None
-    msgstr: dict[int, str] = field(default_factory=dict)   # index 0 for a singular entry
+    msgstr: dict[int, str] = field(default_factory=dict)  # index 0 for a singular entry
     flags: set[str] = field(default_factory=set)
     locations: list[str] = field(default_factory=list)
     obsolete: bool = False
@@ -82,7 +99,7 @@ def parse_po(text: str) -> list[PoEntry]:
     entries: list[PoEntry] = []
     entry = PoEntry()
     seen_msgid = False
-    target: tuple[str, int] | None = None   # ("msgid" | "msgid_plural" | "msgctxt" | "msgstr", index)
+    target: tuple[str, int] | None = None  # ("msgid" | "msgid_plural" | "msgctxt" | "msgstr", index)
 
     def finish() -> None:
         nonlocal entry, seen_msgid, target
@@ -163,7 +180,7 @@ def po_catalog(entries: list[PoEntry]) -> dict[object, str]:
 
 
 def test_po_reader_understands_the_format() -> None:
-    text = r'''# header comment
+    text = r"""# header comment
 #, fuzzy
 msgid ""
 msgstr ""
@@ -190,7 +207,7 @@ msgstr[1] "%(n)s Dateien"
 
 #~ msgid "Gone"
 #~ msgstr "Weg"
-'''
+"""
     entries = parse_po(text)
     assert [e.msgid for e in entries] == ["", "Hello %(name)s", 'long "quoted"', "One file", "Gone"]
     header, hello, long, files, gone = entries
@@ -205,17 +222,24 @@ msgstr[1] "%(n)s Dateien"
 
 # --- completeness: makemessages on a copy of the source ---------------------------------------
 
+
 def _copy_source(dest: Path) -> Path:
     copy = dest / "src"
-    shutil.copytree(ROOT, copy, ignore=lambda _dir, names: [n for n in names if n in NOT_SOURCE
-                                                            or n.endswith(".pyc")])
+    shutil.copytree(ROOT, copy, ignore=lambda _dir, names: [n for n in names if n in NOT_SOURCE or n.endswith(".pyc")])
     return copy
 
 
 def _manage(copy: Path, state: Path, *args: str) -> None:
     env = {**os.environ, "WBM_STATE_DIR": str(state), "PYTHONDONTWRITEBYTECODE": "1"}
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=copy, env=env,
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
 
 
@@ -235,8 +259,9 @@ def test_every_string_has_a_german_translation(regenerated_po: list[PoEntry]) ->
         f"{len(missing)} string(s) without a German translation. Run `manage.py makemessages -l de "
         "--no-obsolete --add-location file --ignore=.venv --ignore=var`, translate them in "
         f"{PO_PATH}, then `manage.py compilemessages -l de --ignore=.venv`:\n"
-        + "\n".join(e.describe() for e in missing))
-    assert len(regenerated_po) > 300   # the catalogue really was built from the source
+        + "\n".join(e.describe() for e in missing)
+    )
+    assert len(regenerated_po) > 300  # the catalogue really was built from the source
 
 
 def _source_files(suffix: str) -> list[Path]:
@@ -248,9 +273,19 @@ def test_gettext_aliases_are_extracted() -> None:
     must be a keyword of our makemessages, or its strings silently stay English."""
     from wbm.management.commands.makemessages import EXTRA_KEYWORDS
 
-    known = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext",
-             "pgettext_lazy", "npgettext", "npgettext_lazy"}
-    singular = {"gettext", "gettext_lazy", "gettext_noop"}   # what `_` may stand for (one argument)
+    known = {
+        "_",
+        "gettext",
+        "gettext_lazy",
+        "gettext_noop",
+        "ngettext",
+        "ngettext_lazy",
+        "pgettext",
+        "pgettext_lazy",
+        "npgettext",
+        "npgettext_lazy",
+    }
+    singular = {"gettext", "gettext_lazy", "gettext_noop"}  # what `_` may stand for (one argument)
     unknown = []
     for path in _source_files(".py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -260,11 +295,12 @@ def test_gettext_aliases_are_extracted() -> None:
                 name = alias.asname or alias.name
                 if not alias.name.endswith("gettext") and "gettext_" not in alias.name:
                     continue
-                if (name == "_" and alias.name not in singular) or (
-                        name not in known and name not in EXTRA_KEYWORDS):
+                if (name == "_" and alias.name not in singular) or (name not in known and name not in EXTRA_KEYWORDS):
                     unknown.append(f"{path.relative_to(ROOT)}: {alias.name} as {name}")
-    assert not unknown, ("gettext imported under a name makemessages does not extract; add it to "
-                         "wbm/management/commands/makemessages.py EXTRA_KEYWORDS or use `_`:\n" + "\n".join(unknown))
+    assert not unknown, (
+        "gettext imported under a name makemessages does not extract; add it to "
+        "wbm/management/commands/makemessages.py EXTRA_KEYWORDS or use `_`:\n" + "\n".join(unknown)
+    )
 
 
 GETTEXT_NAMES = {"_", "_lazy", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
@@ -298,13 +334,19 @@ def test_translated_strings_are_extractable_and_not_frozen_at_import() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.FormattedValue) and any(_is_gettext_call(n) for n in ast.walk(node.value)):
                 problems.append(f"{where}:{node.lineno}: gettext inside an f-string is not extracted")
-        eager = {alias.asname or alias.name for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
-                 for alias in node.names if alias.name in {"gettext", "ngettext", "pgettext", "npgettext"}}
+        eager = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation"
+            for alias in node.names
+            if alias.name in {"gettext", "ngettext", "pgettext", "npgettext"}
+        }
         for node in _import_time_nodes(tree):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and _is_gettext_call(node.left):
-                problems.append(f"{where}:{node.lineno}: translated text %-formatted at import time; "
-                                "format it when it is shown (e.g. django.utils.functional.lazy)")
+                problems.append(
+                    f"{where}:{node.lineno}: translated text %-formatted at import time; "
+                    "format it when it is shown (e.g. django.utils.functional.lazy)"
+                )
             elif _is_gettext_call(node, eager):
                 problems.append(f"{where}:{node.lineno}: gettext (not gettext_lazy) called at import time")
     assert not problems, "\n".join(problems)
@@ -315,7 +357,7 @@ def test_placeholders_survive_translation() -> None:
     placeholder = re.compile(r"%%|%\((\w+)\)[sdif]|%[sdif]")
     wrong = []
     for entry in parse_po((ROOT / PO_PATH).read_text(encoding="utf-8")):
-        if not entry.msgid or entry.untranslated or entry.fuzzy:   # a fuzzy entry is not used at all
+        if not entry.msgid or entry.untranslated or entry.fuzzy:  # a fuzzy entry is not used at all
             continue
         for index, text in entry.msgstr.items():
             source = entry.msgid_plural if index and entry.msgid_plural else entry.msgid
@@ -336,21 +378,23 @@ def test_compiled_catalogue_matches_the_po_file() -> None:
     changed = sorted(str(k) for k in in_po.keys() & in_mo.keys() if in_po[k] != in_mo[k])
     assert not (missing or extra or changed), (
         f"{MO_PATH} is out of date; run `manage.py compilemessages -l de --ignore=.venv`.\n"
-        f"missing: {missing}\nextra: {extra}\nchanged: {changed}")
+        f"missing: {missing}\nextra: {extra}\nchanged: {changed}"
+    )
     assert compiled.info().get("language") == "de"
-    assert compiled.plural(1) == 0 and compiled.plural(2) == 1   # the header's plural rule is German
+    assert compiled.plural(1) == 0 and compiled.plural(2) == 1  # the header's plural rule is German
 
 
 def test_compiling_the_po_in_a_copy_gives_the_committed_catalogue(tmp_path: Path) -> None:
     """compilemessages (msgfmt with format checks) accepts the .po and yields the same catalogue."""
     copy = _copy_source(tmp_path)
-    (copy / MO_PATH).unlink()   # compilemessages skips a .mo newer than its .po
+    (copy / MO_PATH).unlink()  # compilemessages skips a .mo newer than its .po
     _manage(copy, tmp_path / "state", "compilemessages", "-l", "de", "--ignore=.venv")
     with (copy / MO_PATH).open("rb") as fresh, (ROOT / MO_PATH).open("rb") as committed:
         assert gettext.GNUTranslations(fresh)._catalog == gettext.GNUTranslations(committed)._catalog  # type: ignore[attr-defined]
 
 
 # --- pages in German ---------------------------------------------------------------------------
+
 
 def _german_client(role: Role) -> Client:
     client = Client()
@@ -380,8 +424,8 @@ def test_dashboard_as_guest_is_german(runtime) -> None:
         assert text in body, text
     for english in ("Total power", "Plug-in duration", ">Login<"):
         assert english not in body, english
-    assert 'data-testid="sum-power">0,00 kW<' in body   # German number format
-    assert 'data-label-stale="Veraltet seit %(time)s"' in body   # the live indicator's text for live.js
+    assert 'data-testid="sum-power">0,00 kW<' in body  # German number format
+    assert 'data-label-stale="Veraltet seit %(time)s"' in body  # the live indicator's text for live.js
 
 
 def test_english_stays_the_default(runtime) -> None:
@@ -415,8 +459,16 @@ def test_chargepoint_configuration_page_is_german(park) -> None:
     """Also the choice labels built when the form module is imported."""
     body = _page(_german_client(Role.MANUFACTURER), f"/chargepoints/{cp_id('P1-01')}/config/")
     assert '<html lang="de">' in body
-    for text in ("Ladefreigabe", "Freigabemodus", "Über Dashboard", "Energiemessgerät", "Digitaleingang 1",
-                 "(ev3000, Position 1)", "Schieflastunterdrückung", "Speichern"):
+    for text in (
+        "Ladefreigabe",
+        "Freigabemodus",
+        "Über Dashboard",
+        "Energiemessgerät",
+        "Digitaleingang 1",
+        "(ev3000, Position 1)",
+        "Schieflastunterdrückung",
+        "Speichern",
+    ):
         assert text in body, text
     for english in ("Digital input 1", "position 1)", "Release mode"):
         assert english not in body, english
@@ -424,8 +476,16 @@ def test_chargepoint_configuration_page_is_german(park) -> None:
 
 def test_menu_entries_are_german(runtime) -> None:
     titles = _sidenav_titles(_page(_german_client(Role.MANUFACTURER), "/system/"))
-    for title in ("Dashboard", "Ladestationen", "Whitelist", "Lastmanagement", "Netzwerk", "Systemsteuerung",
-                  "Uhrzeit", "Logdateien"):
+    for title in (
+        "Dashboard",
+        "Ladestationen",
+        "Whitelist",
+        "Lastmanagement",
+        "Netzwerk",
+        "Systemsteuerung",
+        "Uhrzeit",
+        "Logdateien",
+    ):
         assert title in titles, (title, titles)
     for english in ("Charging Stations", "Load Management", "Network", "System Control"):
         assert english not in titles
@@ -445,6 +505,7 @@ def test_language_switch_sets_cookie_and_profile(db) -> None:
 
 # --- the API answers in the language of Accept-Language ----------------------------------------
 
+
 def _api(role: Role) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="de")
     if role != Role.GUEST:
@@ -453,8 +514,9 @@ def _api(role: Role) -> Client:
 
 
 def test_api_refusal_from_the_runtime_is_german(runtime) -> None:
-    response = _api(Role.MANUFACTURER).post(f"/api/v1/simulator/chargepoints/{cp_id('P1-01')}/unplug/",
-                                            {}, content_type="application/json")
+    response = _api(Role.MANUFACTURER).post(
+        f"/api/v1/simulator/chargepoints/{cp_id('P1-01')}/unplug/", {}, content_type="application/json"
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "no_vehicle"
     assert response.json()["detail"] == "An P1-01 ist kein Fahrzeug angesteckt."
@@ -463,14 +525,16 @@ def test_api_refusal_from_the_runtime_is_german(runtime) -> None:
 def test_api_refusal_is_english_without_accept_language(runtime) -> None:
     client = Client()
     client.force_login(make_user(Role.MANUFACTURER))
-    response = client.post(f"/api/v1/simulator/chargepoints/{cp_id('P1-01')}/unplug/", {},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/simulator/chargepoints/{cp_id('P1-01')}/unplug/", {}, content_type="application/json"
+    )
     assert response.json()["detail"] == "No vehicle is plugged in at P1-01."
 
 
 def test_api_validation_errors_are_german(runtime) -> None:
-    response = _api(Role.MANUFACTURER).post(f"/api/v1/simulator/chargepoints/{cp_id('P1-01')}/rfid/",
-                                            {"tag": "XYZ!"}, content_type="application/json")
+    response = _api(Role.MANUFACTURER).post(
+        f"/api/v1/simulator/chargepoints/{cp_id('P1-01')}/rfid/", {"tag": "XYZ!"}, content_type="application/json"
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["detail"] == "Einige Werte sind ungültig." and body["code"] == "invalid"
@@ -480,7 +544,10 @@ def test_api_validation_errors_are_german(runtime) -> None:
 def test_api_not_found_and_forbidden_are_german(db) -> None:
     response = _api(Role.MANUFACTURER).get("/api/v1/no-such-thing/")
     assert response.status_code == 404
-    assert response.json()["detail"] == "Unter dieser Adresse gibt es nichts. Nutzen Sie das Menü, um sich zurechtzufinden."
+    assert (
+        response.json()["detail"]
+        == "Unter dieser Adresse gibt es nichts. Nutzen Sie das Menü, um sich zurechtzufinden."
+    )
     response = _api(Role.USER).post("/api/v1/simulator/chargepoints/1/unplug/", {}, content_type="application/json")
     assert response.status_code == 403
     assert response.json()["detail"] == "Ihre Rolle erlaubt diese Aktion nicht."
@@ -488,20 +555,26 @@ def test_api_not_found_and_forbidden_are_german(db) -> None:
 
 def test_api_login_failure_is_german(db) -> None:
     make_user(Role.USER, username="someone")
-    response = _api(Role.GUEST).post("/api/v1/auth/token/", {"username": "someone", "password": "wrong"},
-                                     content_type="application/json")
+    response = _api(Role.GUEST).post(
+        "/api/v1/auth/token/", {"username": "someone", "password": "wrong"}, content_type="application/json"
+    )
     assert response.status_code in (400, 401)
     assert response.json()["detail"] == "Falscher Benutzername oder falsches Passwort."
 
 
 def test_too_large_request_is_german(db) -> None:
-    response = _api(Role.GUEST).post("/api/v1/auth/token/", data="x", content_type="application/json",
-                                     CONTENT_LENGTH=str(settings.WBM_MAX_REQUEST_BYTES + 1))
+    response = _api(Role.GUEST).post(
+        "/api/v1/auth/token/",
+        data="x",
+        content_type="application/json",
+        CONTENT_LENGTH=str(settings.WBM_MAX_REQUEST_BYTES + 1),
+    )
     assert response.status_code == 413
     assert response.json()["detail"].startswith("Die Anfrage ist zu groß")
 
 
 # --- live updates in the page's language -------------------------------------------------------
+
 
 @pytest_asyncio.fixture
 async def live_park() -> AsyncIterator[Runtime]:
@@ -518,7 +591,8 @@ async def live_park() -> AsyncIterator[Runtime]:
 
 async def _first_dashboard_frame(headers: list[tuple[bytes, bytes]]) -> str:
     communicator = WebsocketCommunicator(
-        application, "/ws/dashboard/", headers=[(b"origin", b"http://testserver"), (b"host", b"testserver"), *headers])
+        application, "/ws/dashboard/", headers=[(b"origin", b"http://testserver"), (b"host", b"testserver"), *headers]
+    )
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     try:
@@ -529,10 +603,14 @@ async def _first_dashboard_frame(headers: list[tuple[bytes, bytes]]) -> str:
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("headers", [
-    [(b"cookie", b"wbm_language=de")],
-    [(b"accept-language", b"de-DE,de;q=0.9,en;q=0.5")],      # no cookie: the browser's language, as the page
-], ids=["cookie", "accept-language"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"cookie", b"wbm_language=de")],
+        [(b"accept-language", b"de-DE,de;q=0.9,en;q=0.5")],  # no cookie: the browser's language, as the page
+    ],
+    ids=["cookie", "accept-language"],
+)
 async def test_live_updates_come_in_the_language_of_the_page(live_park, headers) -> None:
     frame = await _first_dashboard_frame(headers)
     assert "Gesamtleistung" in frame and "Belegt, lädt nicht" in frame

@@ -89,20 +89,36 @@ def test_each_menu_entry_needs_exactly_what_its_page_requires():
         url = reverse(item.url_name)
         assert _page_perm(url) == item.perm, (
             f"menu entry {item.title!s} ({item.url_name}) is shown for {item.perm.value} but its page "
-            f"requires {_page_perm(url)}: the menu would show a 403 or hide an allowed page")
+            f"requires {_page_perm(url)}: the menu would show a 403 or hide an allowed page"
+        )
         if parent is not None:
             assert MIN_ROLE[item.perm] >= MIN_ROLE[parent.perm], (
-                f"{item.title!s} is open to a lower role than its menu {parent.title!s}, which hides it")
+                f"{item.title!s} is open to a lower role than its menu {parent.title!s}, which hides it"
+            )
 
 
 # What the manual's role table says about the top of the menu tree.
 TOP_LEVEL = {
     Role.GUEST: {"Dashboard"},
     Role.USER: {"Dashboard", "Charging Stations", "OCPP", "Whitelist", "Load Management", "System Control"},
-    Role.OPERATOR: {"Dashboard", "Charging Stations", "OCPP", "Whitelist", "Load Management", "Network",
-                    "System Control"},
-    Role.MANUFACTURER: {"Dashboard", "Charging Stations", "OCPP", "Whitelist", "Load Management", "Network",
-                        "System Control"},
+    Role.OPERATOR: {
+        "Dashboard",
+        "Charging Stations",
+        "OCPP",
+        "Whitelist",
+        "Load Management",
+        "Network",
+        "System Control",
+    },
+    Role.MANUFACTURER: {
+        "Dashboard",
+        "Charging Stations",
+        "OCPP",
+        "Whitelist",
+        "Load Management",
+        "Network",
+        "System Control",
+    },
 }
 
 

@@ -35,8 +35,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(what: str, condition: Callable[[], bool], proc: subprocess.Popen[bytes] | None = None,
-               timeout_s: float = START_TIMEOUT_S) -> None:
+def wait_until(
+    what: str,
+    condition: Callable[[], bool],
+    proc: subprocess.Popen[bytes] | None = None,
+    timeout_s: float = START_TIMEOUT_S,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if proc is not None and proc.poll() is not None:
@@ -78,8 +82,15 @@ class Stack:
 
     def manage(self, *args: str) -> str:
         """A management command in scaled mode; returns its standard output."""
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, f"manage.py {' '.join(args)}: {done.stderr[-3000:]}"
         return done.stdout
 
@@ -92,8 +103,9 @@ class Stack:
     def log(self, name: str) -> str:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None,
-                token: str | None = None) -> tuple[int, str]:
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> tuple[int, str]:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -120,9 +132,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until("redis-server", lambda: port_open(port), proc, timeout_s=15)
         yield f"redis://127.0.0.1:{port}/0"
@@ -135,13 +148,15 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     """Database prepared, then runcontroller and one Daphne web process."""
     tmp = tmp_path_factory.mktemp("scaled")
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env.update({
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-        "WBM_STATE_DIR": str(tmp),
-        "WBM_TICK_S": "0.5",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "WBM_STATE_DIR": str(tmp),
+            "WBM_TICK_S": "0.5",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     s = Stack(env=env, tmp=tmp)
     s.manage("migrate", "--noinput", "-v0")
     s.manage("loaddemo")
@@ -149,8 +164,7 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     try:
         controller = s.spawn("controller", [sys.executable, "manage.py", "runcontroller"])
         s.web_port = free_port()
-        web = s.spawn("web", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(s.web_port),
-                              "wbm.asgi:application"])
+        web = s.spawn("web", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(s.web_port), "wbm.asgi:application"])
         wait_until("daphne", lambda: port_open(s.web_port), web)
         wait_until("runcontroller", lambda: "controller runtime running" in s.log("controller"), controller)
         yield s
@@ -193,15 +207,15 @@ def test_a_simulator_command_travels_to_the_runtime_and_the_update_reaches_the_w
         assert f'id="cp-{target}"' in first and 'data-status="available"' in first
         # the WebSocket consumer of this web process is waiting on the channel layer while the
         # API call waits for the runtime's reply: both must be served
-        status, state = stack.api("POST", f"/simulator/chargepoints/{target}/plug_in/",
-                                  {"phases": 3, "max_current_a": 16})
+        status, state = stack.api(
+            "POST", f"/simulator/chargepoints/{target}/plug_in/", {"phases": 3, "max_current_a": 16}
+        )
         assert status == 200, state
         assert state["ocpp_status"] == "Charging"
         assert state["vehicle"]["phases"] == 3
         frame = receive_until(ws, f'<article id="cp-{target}" class="card st-charging"')
         assert 'data-testid="sum-charging">1<' in frame
-    status, state = stack.api("POST", f"/simulator/chargepoints/{target}/plug_in/",
-                              {"phases": 3, "max_current_a": 16})
+    status, state = stack.api("POST", f"/simulator/chargepoints/{target}/plug_in/", {"phases": 3, "max_current_a": 16})
     assert status == 409, state
     assert state["code"] == "already_plugged"
 
@@ -217,8 +231,11 @@ def test_restarting_the_controller_agent_keeps_the_web_answering(stack):
     status, body = stack.api("POST", "/system/agents/controller/restart/")
     assert status == 200, body
     assert stack.request("GET", "/")[0] == 200
-    wait_until("controller restarted",
-               lambda: controller()["restarts"] > restarts and controller()["state"] == "running", timeout_s=20)
+    wait_until(
+        "controller restarted",
+        lambda: controller()["restarts"] > restarts and controller()["state"] == "running",
+        timeout_s=20,
+    )
     status, body = stack.api("GET", "/dashboard/")
     assert status == 200
     assert {cp["name"] for cp in body["chargepoints"]} >= {"P1-01", "P1-02", "P1-03", "Visitor-01"}
@@ -247,21 +264,38 @@ def test_without_the_runtime_process_operations_answer_503_and_are_not_done_late
 
 
 def test_a_celery_worker_runs_tasks_from_the_redis_broker(stack):
-    worker = stack.spawn("worker", [str(BIN / "celery"), "-A", "wbm", "worker", "--pool=solo",
-                                    "--concurrency=1", "--without-gossip", "--without-mingle", "-l", "info"])
+    worker = stack.spawn(
+        "worker",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "wbm",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ],
+    )
     try:
         wait_until("celery worker", lambda: "ready." in stack.log("worker"), worker)
-        out = stack.manage("shell", "-c", (
-            "from datetime import timedelta\n"
-            "from django.contrib.sessions.backends.db import SessionStore\n"
-            "from django.contrib.sessions.models import Session\n"
-            "from django.utils import timezone\n"
-            "from wbm.accounts.tasks import clear_expired_sessions\n"
-            "s = SessionStore(); s.create()\n"
-            "Session.objects.filter(pk=s.session_key).update(expire_date=timezone.now() - timedelta(days=1))\n"
-            "print('deleted', clear_expired_sessions.delay().get(timeout=30))\n"
-            "print('left', Session.objects.filter(pk=s.session_key).count())\n"
-        ))
+        out = stack.manage(
+            "shell",
+            "-c",
+            (
+                "from datetime import timedelta\n"
+                "from django.contrib.sessions.backends.db import SessionStore\n"
+                "from django.contrib.sessions.models import Session\n"
+                "from django.utils import timezone\n"
+                "from wbm.accounts.tasks import clear_expired_sessions\n"
+                "s = SessionStore(); s.create()\n"
+                "Session.objects.filter(pk=s.session_key).update(expire_date=timezone.now() - timedelta(days=1))\n"
+                "print('deleted', clear_expired_sessions.delay().get(timeout=30))\n"
+                "print('left', Session.objects.filter(pk=s.session_key).count())\n"
+            ),
+        )
         assert "deleted 1" in out
         assert "left 0" in out
         assert "wbm.accounts.tasks.clear_expired_sessions" in stack.log("worker")

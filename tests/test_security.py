@@ -41,6 +41,7 @@ def _styled(response: HttpResponse, status: int) -> str:
 
 # --- CSRF -------------------------------------------------------------------------------------
 
+
 def test_a_post_without_csrf_token_gets_the_styled_403_and_changes_nothing(db):
     user = make_user(Role.USER)
     client = Client(enforce_csrf_checks=True)
@@ -90,16 +91,20 @@ def test_a_session_api_post_without_csrf_is_refused_but_a_token_needs_none(runti
     assert read_snapshot().chargepoint(pk).vehicle is None
     assert not ChangeRecord.objects.filter(action__startswith="simulator.").exists()
     # the same call with a token (no cookie, so nothing to forge) goes through
-    token = Client().post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD},
-                          content_type="application/json").json()["token"]
-    response = Client(enforce_csrf_checks=True).post(url, {"phases": 3, "max_current_a": 16},
-                                                     content_type="application/json",
-                                                     HTTP_AUTHORIZATION=f"Bearer {token}")
+    token = (
+        Client()
+        .post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}, content_type="application/json")
+        .json()["token"]
+    )
+    response = Client(enforce_csrf_checks=True).post(
+        url, {"phases": 3, "max_current_a": 16}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
     assert response.status_code == 200, response.content
     assert read_snapshot().chargepoint(pk).vehicle is not None
 
 
 # --- body size --------------------------------------------------------------------------------
+
 
 def test_an_oversized_form_gets_the_styled_413_and_changes_nothing(db):
     user = make_user(Role.USER)
@@ -127,13 +132,16 @@ def test_the_413_page_is_translated(db):
     assert "Request too large" not in body and "Anfrage zu groß" in body
 
 
-@pytest.mark.parametrize(("path_", "size", "refused"), [
-    ("/accounts/language/", 1024 * 1024, False),
-    ("/accounts/language/", 1024 * 1024 + 1, True),
-    ("/system/import/", 2 * 1024 * 1024, False),          # uploads have their own, larger limit
-    ("/system/import/", 2 * 1024 * 1024 + 1, True),
-    ("/api/v1/system/software/", 2 * 1024 * 1024 + 1, True),
-])
+@pytest.mark.parametrize(
+    ("path_", "size", "refused"),
+    [
+        ("/accounts/language/", 1024 * 1024, False),
+        ("/accounts/language/", 1024 * 1024 + 1, True),
+        ("/system/import/", 2 * 1024 * 1024, False),  # uploads have their own, larger limit
+        ("/system/import/", 2 * 1024 * 1024 + 1, True),
+        ("/api/v1/system/software/", 2 * 1024 * 1024 + 1, True),
+    ],
+)
 def test_size_limits(path_: str, size: int, refused: bool):
     middleware = RequestSizeLimitMiddleware(lambda request: HttpResponse("passed"))
     request = RequestFactory().post(path_, data=b"", content_type="application/octet-stream")
@@ -143,6 +151,7 @@ def test_size_limits(path_: str, size: int, refused: bool):
 
 
 # --- error pages ------------------------------------------------------------------------------
+
 
 def test_an_unknown_url_gets_the_styled_404_page(db):
     body = _styled(Client().get("/no/such/page/"), 404)
@@ -205,13 +214,18 @@ def test_a_server_error_on_the_api_is_json(db):
 
 # --- deployment: check --deploy, HTTPS cookies, secret key ------------------------------------
 
+
 def _run(code_or_args: list[str], state_dir: Path, **env_extra: str) -> subprocess.CompletedProcess[str]:
     # as a deployment would start it: none of the test run's switches (tests/testenv.py)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("WBM_") and k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WBM_") and k not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
     env.update({"WBM_STATE_DIR": str(state_dir), "DJANGO_SETTINGS_MODULE": "wbm.settings", **env_extra})
-    return subprocess.run([sys.executable, *code_or_args], cwd=BASE_DIR, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, *code_or_args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_check_deploy_is_clean_with_https(tmp_path: Path):
@@ -220,13 +234,21 @@ def test_check_deploy_is_clean_with_https(tmp_path: Path):
     assert "no issues" in result.stdout
 
 
-HTTPS_SETTINGS = ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "LANGUAGE_COOKIE_SECURE", "SECURE_SSL_REDIRECT",
-                  "SECURE_HSTS_SECONDS", "SECURE_PROXY_SSL_HEADER")
+HTTPS_SETTINGS = (
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "LANGUAGE_COOKIE_SECURE",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_PROXY_SSL_HEADER",
+)
 
 
 def _settings_of(state_dir: Path, **env: str) -> dict[str, object]:
-    code = ("import json, django; django.setup(); from django.conf import settings; "
-            f"print(json.dumps({{k: getattr(settings, k, None) for k in {HTTPS_SETTINGS!r}}}))")
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{k: getattr(settings, k, None) for k in {HTTPS_SETTINGS!r}}}))"
+    )
     result = _run(["-c", code], state_dir, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -280,13 +302,14 @@ def test_no_secret_key_in_the_repository():
 
 # --- API schema and docs, offline ------------------------------------------------------------
 
+
 def test_the_api_schema_is_valid_openapi_and_lists_the_api(db):
     response = Client().get("/api/v1/schema/?format=json")
     assert response.status_code == 200
     schema = json.loads(response.content)
     assert schema["openapi"].startswith("3.")
     validate_schema(schema)
-    documented = {re.sub(r"\{[^}]+\}", "{}", p) for p in schema["paths"]}   # spectacular renames pk → id
+    documented = {re.sub(r"\{[^}]+\}", "{}", p) for p in schema["paths"]}  # spectacular renames pk → id
     for route in all_routes():
         if route.is_api and route.name not in ("api:schema", "api:docs"):
             templ = "/" + re.sub(r"<[^>]+>", "{}", route.route)
@@ -301,7 +324,7 @@ ASSET_ATTR = re.compile(r"""(?:src|href|action|poster|srcset|data|formaction)\s*
 def _external_urls(text: str) -> list[str]:
     text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"^\s*//.*$", "", text, flags=re.M)       # line comments of JS
+    text = re.sub(r"^\s*//.*$", "", text, flags=re.M)  # line comments of JS
     found = [m for m in ASSET_ATTR.findall(text) if re.match(r"(?:https?:)?//", m.strip())]
     found += re.findall(r"""url\(\s*["']?((?:https?:)?//[^"')]+)""", text)
     found += re.findall(r"""@import\s+["']((?:https?:)?//[^"']+)""", text)
@@ -343,6 +366,7 @@ def _project_files() -> list[Path]:
 def test_no_template_or_static_file_loads_anything_from_another_host():
     files = _project_files()
     assert any(f.name == "base.html" for f in files) and any(f.suffix == ".js" for f in files)
-    offenders = {str(f.relative_to(BASE_DIR)): urls for f in files
-                 if (urls := _external_urls(f.read_text(errors="replace")))}
+    offenders = {
+        str(f.relative_to(BASE_DIR)): urls for f in files if (urls := _external_urls(f.read_text(errors="replace")))
+    }
     assert offenders == {}

@@ -17,7 +17,9 @@ from django.conf import settings  # noqa: E402
 from wbm.middleware import ServerTimingASGI  # noqa: E402
 from wbm.routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter({
-    "http": ServerTimingASGI(django_asgi_app) if settings.WBM_SERVER_TIMING else django_asgi_app,
-    "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-})
+application = ProtocolTypeRouter(
+    {
+        "http": ServerTimingASGI(django_asgi_app) if settings.WBM_SERVER_TIMING else django_asgi_app,
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    }
+)

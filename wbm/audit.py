@@ -14,7 +14,7 @@ from wbm.roles import Role, role_of
 class Actor:
     username: str
     role: Role
-    source: str          # web | api | import | ocpp | modbus | runtime | system
+    source: str  # web | api | import | ocpp | modbus | runtime | system
 
     @classmethod
     def from_request(cls, request: HttpRequest | Any) -> Actor:
@@ -29,14 +29,16 @@ class Actor:
         return cls(username="", role=Role.MANUFACTURER, source="system")
 
 
-def record_change(*, actor: Actor, action: str, obj: Any = None, before: Any = None,
-                  after: Any = None) -> None:
+def record_change(*, actor: Actor, action: str, obj: Any = None, before: Any = None, after: Any = None) -> None:
     from wbm.models import ChangeRecord
 
     ChangeRecord.objects.create(
-        username=actor.username, role=actor.role.label if actor.role is not None else "",
-        source=actor.source, action=action,
+        username=actor.username,
+        role=actor.role.label if actor.role is not None else "",
+        source=actor.source,
+        action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", obj) or "") if obj is not None else "",
-        before=before, after=after,
+        before=before,
+        after=after,
     )

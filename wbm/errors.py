@@ -13,10 +13,11 @@ def _respond(request: HttpRequest, status: int, title: str, message: str, code: 
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message, "code": code}, status=status)
     try:
-        response = TemplateResponse(request, "errors/error.html",
-                                    {"status": status, "title": title, "message": message}, status=status)
+        response = TemplateResponse(
+            request, "errors/error.html", {"status": status, "title": title, "message": message}, status=status
+        )
         return response.render()
-    except Exception:   # the error page itself must never fail
+    except Exception:  # the error page itself must never fail
         return HttpResponse(f"<h1>{status} {title}</h1><p>{message}</p>", status=status)
 
 
@@ -25,22 +26,40 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _respond(request, 403, _("Access denied"),
-                    _("Your role does not allow this page or operation. Log in with a role that does."),
-                    "permission_denied")
+    return _respond(
+        request,
+        403,
+        _("Access denied"),
+        _("Your role does not allow this page or operation. Log in with a role that does."),
+        "permission_denied",
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _respond(request, 404, _("Page not found"),
-                    _("There is nothing at this address. Use the menu to find your way."), "not_found")
+    return _respond(
+        request,
+        404,
+        _("Page not found"),
+        _("There is nothing at this address. Use the menu to find your way."),
+        "not_found",
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _respond(request, 500, _("Internal error"),
-                    _("Something went wrong on the controller. The error has been logged."), "server_error")
+    return _respond(
+        request,
+        500,
+        _("Internal error"),
+        _("Something went wrong on the controller. The error has been logged."),
+        "server_error",
+    )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
-    return _respond(request, 403, _("Form expired"),
-                    _("The form could not be verified (missing or outdated security token). Reload the page and try again."),
-                    "csrf_failed")
+    return _respond(
+        request,
+        403,
+        _("Form expired"),
+        _("The form could not be verified (missing or outdated security token). Reload the page and try again."),
+        "csrf_failed",
+    )

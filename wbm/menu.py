@@ -19,7 +19,7 @@ class MenuItem:
     perm: Perm
     icon: str = ""
     children: tuple[MenuItem, ...] = field(default_factory=tuple)
-    visible: Callable[[], bool] | None = None    # shown only while this says so (e.g. hardware present)
+    visible: Callable[[], bool] | None = None  # shown only while this says so (e.g. hardware present)
 
 
 def _rfid_boards_exist() -> bool:
@@ -30,25 +30,42 @@ def _rfid_boards_exist() -> bool:
 
 MENU: tuple[MenuItem, ...] = (
     MenuItem(_("Dashboard"), "dashboard:index", Perm.DASHBOARD_VIEW, "gauge"),
-    MenuItem(_("Charging Stations"), "chargepoints:overview", Perm.PARK_VIEW, "plug", (
-        MenuItem(_("Overview"), "chargepoints:overview", Perm.PARK_VIEW),
-        MenuItem(_("CHARX RFID/NFC Board"), "chargepoints:rfidboard", Perm.RFID_BOARD_VIEW,
-                 visible=_rfid_boards_exist),
-    )),
-    MenuItem(_("OCPP"), "ocppcfg:status", Perm.OCPP_VIEW, "cloud", (
-        MenuItem(_("Status"), "ocppcfg:status", Perm.OCPP_VIEW),
-    )),
+    MenuItem(
+        _("Charging Stations"),
+        "chargepoints:overview",
+        Perm.PARK_VIEW,
+        "plug",
+        (
+            MenuItem(_("Overview"), "chargepoints:overview", Perm.PARK_VIEW),
+            MenuItem(
+                _("CHARX RFID/NFC Board"), "chargepoints:rfidboard", Perm.RFID_BOARD_VIEW, visible=_rfid_boards_exist
+            ),
+        ),
+    ),
+    MenuItem(
+        _("OCPP"), "ocppcfg:status", Perm.OCPP_VIEW, "cloud", (MenuItem(_("Status"), "ocppcfg:status", Perm.OCPP_VIEW),)
+    ),
     MenuItem(_("Whitelist"), "whitelist:list", Perm.WHITELIST_VIEW, "id-card"),
     MenuItem(_("Load Management"), "loadmgmt:status", Perm.LOADMGMT_VIEW, "scale"),
-    MenuItem(_("Network"), "network:ethernet", Perm.NETWORK_VIEW, "network", (
-        MenuItem(_("Ethernet"), "network:ethernet", Perm.NETWORK_VIEW),
-    )),
-    MenuItem(_("System Control"), "system:status", Perm.SYSTEM_VIEW, "cpu", (
-        MenuItem(_("Status"), "system:status", Perm.SYSTEM_VIEW),
-        MenuItem(_("Time"), "system:time", Perm.SYSTEM_VIEW),
-        MenuItem(_("Log Files"), "system:logs", Perm.SYSTEM_LOGS_DOWNLOAD),
-        MenuItem(_("Simulator"), "system:simulator", Perm.SIMULATOR_USE),
-    )),
+    MenuItem(
+        _("Network"),
+        "network:ethernet",
+        Perm.NETWORK_VIEW,
+        "network",
+        (MenuItem(_("Ethernet"), "network:ethernet", Perm.NETWORK_VIEW),),
+    ),
+    MenuItem(
+        _("System Control"),
+        "system:status",
+        Perm.SYSTEM_VIEW,
+        "cpu",
+        (
+            MenuItem(_("Status"), "system:status", Perm.SYSTEM_VIEW),
+            MenuItem(_("Time"), "system:time", Perm.SYSTEM_VIEW),
+            MenuItem(_("Log Files"), "system:logs", Perm.SYSTEM_LOGS_DOWNLOAD),
+            MenuItem(_("Simulator"), "system:simulator", Perm.SIMULATOR_USE),
+        ),
+    ),
 )
 
 

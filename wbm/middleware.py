@@ -28,12 +28,17 @@ class RequestSizeLimitMiddleware:
         limit = settings.WBM_MAX_UPLOAD_BYTES if is_upload else settings.WBM_MAX_REQUEST_BYTES
         if length > limit:
             message = _("The request is too large (%(size)s bytes; at most %(limit)s bytes are accepted).") % {
-                "size": length, "limit": limit}
+                "size": length,
+                "limit": limit,
+            }
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": message, "code": "too_large"}, status=413)
-            response = TemplateResponse(request, "errors/error.html",
-                                        {"status": 413, "title": _("Request too large"), "message": message},
-                                        status=413)
+            response = TemplateResponse(
+                request,
+                "errors/error.html",
+                {"status": 413, "title": _("Request too large"), "message": message},
+                status=413,
+            )
             return response.render()
         return self.get_response(request)
 

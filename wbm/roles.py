@@ -26,11 +26,11 @@ class Perm(StrEnum):
     PROFILE_EDIT = "accounts.profile.edit"
     # Charging Stations
     PARK_VIEW = "chargepoints.view"
-    CHARGEPOINT_RELEASE = "chargepoints.release"          # Allow / Prohibit charging
+    CHARGEPOINT_RELEASE = "chargepoints.release"  # Allow / Prohibit charging
     CHARGEPOINT_AVAILABILITY = "chargepoints.availability"  # Disable / Enable charge point
-    CHARGEPOINT_UNLOCK = "chargepoints.unlock"            # Enforce / Revert unlocking
+    CHARGEPOINT_UNLOCK = "chargepoints.unlock"  # Enforce / Revert unlocking
     CHARGEPOINT_CONFIG_EXPORT = "chargepoints.config.export"
-    CHARGEPOINT_CONFIGURE = "chargepoints.configure"      # create, edit, import, delete
+    CHARGEPOINT_CONFIGURE = "chargepoints.configure"  # create, edit, import, delete
     RFID_BOARD_VIEW = "chargepoints.rfidboard.view"
     RFID_BOARD_EDIT = "chargepoints.rfidboard.edit"
     # OCPP
@@ -66,7 +66,7 @@ MIN_ROLE: Final[dict[Perm, Role]] = {
     #  download of log files"
     Perm.PARK_VIEW: Role.USER,
     Perm.CHARGEPOINT_RELEASE: Role.USER,
-    Perm.CHARGEPOINT_CONFIG_EXPORT: Role.USER,   # a read: exports hold no secrets
+    Perm.CHARGEPOINT_CONFIG_EXPORT: Role.USER,  # a read: exports hold no secrets
     Perm.RFID_BOARD_VIEW: Role.USER,
     Perm.OCPP_VIEW: Role.USER,
     Perm.WHITELIST_VIEW: Role.USER,
@@ -78,7 +78,7 @@ MIN_ROLE: Final[dict[Perm, Role]] = {
     #  load management), software updates"
     Perm.OCPP_SETTINGS_EDIT: Role.OPERATOR,
     Perm.LOADMGMT_EDIT: Role.OPERATOR,
-    Perm.NETWORK_VIEW: Role.OPERATOR,   # manual: Network needs Operator or Manufacturer
+    Perm.NETWORK_VIEW: Role.OPERATOR,  # manual: Network needs Operator or Manufacturer
     Perm.NETWORK_EDIT: Role.OPERATOR,
     Perm.SYSTEM_SERVICE_RESTART: Role.OPERATOR,
     Perm.SYSTEM_TIME_EDIT: Role.OPERATOR,

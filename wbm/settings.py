@@ -34,7 +34,7 @@ STATE_DIR.mkdir(parents=True, exist_ok=True)
 LOG_DIR = STATE_DIR / "logs"
 LOG_DIR.mkdir(exist_ok=True)
 MEDIA_ROOT = STATE_DIR / "uploads"
-RENDERED_DIR = STATE_DIR / "rendered"   # configuration the OS backend renders
+RENDERED_DIR = STATE_DIR / "rendered"  # configuration the OS backend renders
 
 
 def _secret_key() -> str:
@@ -54,7 +54,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("WBM_DEBUG")
-HTTPS = _env_bool("WBM_HTTPS")   # served behind TLS: secure cookies, HSTS, redirect
+HTTPS = _env_bool("WBM_HTTPS")  # served behind TLS: secure cookies, HSTS, redirect
 ALLOWED_HOSTS = [h for h in os.environ.get("WBM_ALLOWED_HOSTS", "*").split(",") if h]
 
 # --- mode ------------------------------------------------------------------------------------
@@ -63,12 +63,10 @@ SCALED = bool(REDIS_URL)
 # Embedded: the runtime lives in the web process and commands are local calls.
 # Scaled: the runtime is its own process and commands travel over the channel layer.
 WBM_RUNTIME_TRANSPORT = os.environ.get("WBM_RUNTIME_TRANSPORT", "channels" if SCALED else "local")
-WBM_CONTROLLER_BACKEND = os.environ.get(
-    "WBM_CONTROLLER_BACKEND", "wbm.runtime.backends.simulated.SimulatedBackend"
-)
-WBM_TICK_S = float(os.environ.get("WBM_TICK_S", "1.0"))          # physics + publish period
+WBM_CONTROLLER_BACKEND = os.environ.get("WBM_CONTROLLER_BACKEND", "wbm.runtime.backends.simulated.SimulatedBackend")
+WBM_TICK_S = float(os.environ.get("WBM_TICK_S", "1.0"))  # physics + publish period
 WBM_PERSIST_EVERY_S = float(os.environ.get("WBM_PERSIST_EVERY_S", "10"))
-WBM_SERVER_TIMING = _env_bool("WBM_SERVER_TIMING")   # Server-Timing header (benchmark, dev tools)
+WBM_SERVER_TIMING = _env_bool("WBM_SERVER_TIMING")  # Server-Timing header (benchmark, dev tools)
 
 # --- apps ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -97,7 +95,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "wbm.middleware.ServerTimingMiddleware",       # first: times everything below (off by default)
+    "wbm.middleware.ServerTimingMiddleware",  # first: times everything below (off by default)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -106,7 +104,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "wbm.middleware.RequestSizeLimitMiddleware",   # before CSRF's process_view reads the body
+    "wbm.middleware.RequestSizeLimitMiddleware",  # before CSRF's process_view reads the body
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "wbm.accounts.middleware.PasswordChangeRequiredMiddleware",
@@ -196,13 +194,12 @@ LOGIN_REDIRECT_URL = "dashboard:index"
 LOGOUT_REDIRECT_URL = "dashboard:index"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "wbm.accounts.validators.NotADefaultPasswordValidator"},
 ]
-if _env_bool("WBM_TEST_FAST_HASHING"):   # test runs only: hashing speed is not under test
+if _env_bool("WBM_TEST_FAST_HASHING"):  # test runs only: hashing speed is not under test
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Sessions end after this much inactivity (every request slides the window).
 SESSION_IDLE_MINUTES = int(os.environ.get("WBM_SESSION_IDLE_MINUTES", "30"))
@@ -254,7 +251,7 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 USE_I18N = True
 USE_TZ = True
-TIME_ZONE = "UTC"   # the controller works in UTC internally (manual, System Control/Time)
+TIME_ZONE = "UTC"  # the controller works in UTC internally (manual, System Control/Time)
 
 # --- static files ----------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-MAX_ENTRIES = 500   # whitelist limit of CHARX SEC-3xxx charging parks
+MAX_ENTRIES = 500  # whitelist limit of CHARX SEC-3xxx charging parks
 
 
 class EntryType(models.TextChoices):

@@ -12,6 +12,4 @@ def entry_list() -> QuerySet[WhitelistEntry]:
 
 def tag_authorized(tag: str) -> bool:
     """A tag may charge when it is listed, allowed and not expired."""
-    return WhitelistEntry.objects.filter(
-        tag__iexact=tag, allow_charging=True, expires_at__gt=timezone.now()
-    ).exists()
+    return WhitelistEntry.objects.filter(tag__iexact=tag, allow_charging=True, expires_at__gt=timezone.now()).exists()

@@ -18,7 +18,12 @@ class EntryListView(RoleRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         snapshot = read_snapshot()
-        return render(request, "whitelist/list.html", {
-            "entries": entry_list(), "max_entries": MAX_ENTRIES,
-            "recent": snapshot.recent_rfids if snapshot else (),
-        })
+        return render(
+            request,
+            "whitelist/list.html",
+            {
+                "entries": entry_list(),
+                "max_entries": MAX_ENTRIES,
+                "recent": snapshot.recent_rfids if snapshot else (),
+            },
+        )

@@ -35,20 +35,30 @@ def _invalid(errors: list[importexport.FieldError], **extra: Any) -> Response:
     by_path: dict[str, list[str]] = {}
     for e in errors:
         by_path.setdefault(e.path, []).append(e.message)
-    return Response({"detail": _("Some values are not valid; nothing was written."), "code": "invalid",
-                     "errors": by_path, **extra}, status=status.HTTP_400_BAD_REQUEST)
+    return Response(
+        {"detail": _("Some values are not valid; nothing was written."), "code": "invalid", "errors": by_path, **extra},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
 
 
 def _not_configured() -> Response:
-    return Response({"detail": _("This charging point is not configured."), "code": "not_configured"},
-                    status=status.HTTP_404_NOT_FOUND)
+    return Response(
+        {"detail": _("This charging point is not configured."), "code": "not_configured"},
+        status=status.HTTP_404_NOT_FOUND,
+    )
 
 
 def _config_payload(chargepoint: ChargePoint) -> dict[str, Any]:
-    config = ChargePointConfig.objects.select_related("chargepoint__station", "rfid_reader__station").filter(
-        pk=chargepoint.pk).first()
-    return {"chargepoint": chargepoint.pk, "configured": config is not None,
-            "config": importexport.config_to_dict(config) if config else None}
+    config = (
+        ChargePointConfig.objects.select_related("chargepoint__station", "rfid_reader__station")
+        .filter(pk=chargepoint.pk)
+        .first()
+    )
+    return {
+        "chargepoint": chargepoint.pk,
+        "configured": config is not None,
+        "config": importexport.config_to_dict(config) if config else None,
+    }
 
 
 class ConfigOutputSerializer(serializers.Serializer):
@@ -76,8 +86,11 @@ class ImportTargetSerializer(serializers.Serializer):
 
 class ImportRequestSerializer(serializers.Serializer):
     document = serializers.JSONField(help_text="the configuration file (an exported envelope)")
-    targets = serializers.ListField(child=serializers.IntegerField(), allow_empty=False,
-                                    help_text="charge point IDs; the order decides the name extensions")
+    targets = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_empty=False,
+        help_text="charge point IDs; the order decides the name extensions",
+    )
     suffix = serializers.BooleanField(default=False, help_text="add “-1”, “-2”, … to the name")
     dry_run = serializers.BooleanField(default=False, help_text="only validate and show the changes")
 
@@ -92,8 +105,11 @@ class ChargePointConfigApi(APIView):
     every field, PATCH = change some fields, DELETE = factory default (Manufacturer)."""
 
     required = Perm.CHARGEPOINT_CONFIG_EXPORT
-    required_by_method = {"PUT": Perm.CHARGEPOINT_CONFIGURE, "PATCH": Perm.CHARGEPOINT_CONFIGURE,
-                          "DELETE": Perm.CHARGEPOINT_CONFIGURE}
+    required_by_method = {
+        "PUT": Perm.CHARGEPOINT_CONFIGURE,
+        "PATCH": Perm.CHARGEPOINT_CONFIGURE,
+        "DELETE": Perm.CHARGEPOINT_CONFIGURE,
+    }
 
     @extend_schema(responses=ConfigOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -172,16 +188,24 @@ class ChargePointConfigImportApi(APIView):
         try:
             document = importexport.parse_document(raw)
         except importexport.ConfigFileInvalid as exc:
-            return _invalid([importexport.FieldError(f"document.{e.path}" if e.path != "file" else "document",
-                                                     e.message) for e in exc.errors])
+            return _invalid(
+                [
+                    importexport.FieldError(f"document.{e.path}" if e.path != "file" else "document", e.message)
+                    for e in exc.errors
+                ]
+            )
         ids: list[int] = args["targets"]
         if len(set(ids)) != len(ids):
             return _invalid([importexport.FieldError("targets", _("A charging point is listed twice."))])
         by_id = ChargePoint.objects.select_related("station", "config").in_bulk(ids)
         missing = [i for i in ids if i not in by_id]
         if missing:
-            return _invalid([importexport.FieldError("targets", _("There is no charging point %(id)s.") % {"id": i})
-                             for i in missing])
+            return _invalid(
+                [
+                    importexport.FieldError("targets", _("There is no charging point %(id)s.") % {"id": i})
+                    for i in missing
+                ]
+            )
         targets = [by_id[i] for i in ids]
         if args["dry_run"]:
             plan = importexport.import_plan(document=document, targets=targets, suffix=args["suffix"])
@@ -189,8 +213,9 @@ class ChargePointConfigImportApi(APIView):
                 return _invalid([], chargepoints=_targets_out(plan))
             return Response({"written": False, "chargepoints": _targets_out(plan)})
         try:
-            plan = services.chargepoint_config_import(document=document, targets=targets, suffix=args["suffix"],
-                                                      actor=Actor.from_request(request))
+            plan = services.chargepoint_config_import(
+                document=document, targets=targets, suffix=args["suffix"], actor=Actor.from_request(request)
+            )
         except services.ImportRejected as exc:
             return _invalid([], chargepoints=_targets_out(exc.plan))
         return Response({"written": True, "chargepoints": _targets_out(plan)})
@@ -202,10 +227,17 @@ def _targets_out(plan: importexport.ImportPlan) -> list[dict[str, Any]]:
         errors: dict[str, list[str]] = {}
         for e in t.errors:
             errors.setdefault(f"document.{e.path}", []).append(e.message)
-        out.append({
-            "id": t.chargepoint.pk, "station": t.chargepoint.station.hostname, "position": t.chargepoint.position,
-            "name": t.name, "configured_before": not t.is_new,
-            "changes": [{"field": c.field, "label": c.label, "before": c.before, "after": c.after} for c in t.changes],
-            "errors": errors,
-        })
+        out.append(
+            {
+                "id": t.chargepoint.pk,
+                "station": t.chargepoint.station.hostname,
+                "position": t.chargepoint.position,
+                "name": t.name,
+                "configured_before": not t.is_new,
+                "changes": [
+                    {"field": c.field, "label": c.label, "before": c.before, "after": c.after} for c in t.changes
+                ],
+                "errors": errors,
+            }
+        )
     return out

@@ -24,9 +24,12 @@ from wbm.runtime.bus import read_snapshot
 def board_document(board: BoardInfo) -> dict[str, Any]:
     live = board_live(board, read_snapshot())
     return {
-        "chargepoint": board.pk, "name": board.title, "served": list(board.served),
+        "chargepoint": board.pk,
+        "name": board.title,
+        "served": list(board.served),
         "firmware_version": live.firmware if live else None,
-        "connection_type": board.connection_type, "buzzer_volume_pct": board.buzzer_volume_pct,
+        "connection_type": board.connection_type,
+        "buzzer_volume_pct": board.buzzer_volume_pct,
         "profiles": {p.value: {"name": str(p.label), **_led(board, p.value)} for p in board.profiles},
         "active_profile": (live.active.value if live.active else None) if live else None,
     }
@@ -34,8 +37,14 @@ def board_document(board: BoardInfo) -> dict[str, Any]:
 
 def _led(board: BoardInfo, profile: str) -> dict[str, Any]:
     led = board.led(profile)
-    return {"mode": led.mode, "color": led.color, "brightness_pct": led.brightness_pct, "period_ms": led.period_ms,
-            "min_brightness_pct": led.min_brightness_pct, "max_brightness_pct": led.max_brightness_pct}
+    return {
+        "mode": led.mode,
+        "color": led.color,
+        "brightness_pct": led.brightness_pct,
+        "period_ms": led.period_ms,
+        "min_brightness_pct": led.min_brightness_pct,
+        "max_brightness_pct": led.max_brightness_pct,
+    }
 
 
 def _board(pk: int) -> BoardInfo:
@@ -62,9 +71,13 @@ class BoardSerializer(serializers.Serializer):
     firmware_version = serializers.CharField(read_only=True, allow_null=True)
     connection_type = serializers.ChoiceField(choices=["standalone", "1:1", "1:n"])
     buzzer_volume_pct = serializers.IntegerField(min_value=0, max_value=100)
-    profiles = serializers.DictField(child=LedSerializer(), help_text=(
-        "by profile; the read gives exactly the profiles of the connection type, a write may give "
-        "any of them (omitted profiles and values keep theirs)"))
+    profiles = serializers.DictField(
+        child=LedSerializer(),
+        help_text=(
+            "by profile; the read gives exactly the profiles of the connection type, a write may give "
+            "any of them (omitted profiles and values keep theirs)"
+        ),
+    )
     active_profile = serializers.CharField(read_only=True, allow_null=True)
 
 
@@ -83,7 +96,7 @@ class RfidBoardApi(APIView):
 
     required = Perm.RFID_BOARD_VIEW
     required_by_method = {"PUT": Perm.RFID_BOARD_EDIT}
-    model = RfidBoard        # the pk is the board's (= the charging point it is wired at)
+    model = RfidBoard  # the pk is the board's (= the charging point it is wired at)
 
     @extend_schema(responses=BoardSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -96,6 +109,9 @@ class RfidBoardApi(APIView):
         data, errors = board_data_from_api(board, payload)
         if data is None:
             raise ValidationError(errors)
-        services.rfid_board_update(chargepoint=ChargePoint.objects.select_related("station", "config").get(pk=pk),
-                                   data=data, actor=Actor.from_request(request))
+        services.rfid_board_update(
+            chargepoint=ChargePoint.objects.select_related("station", "config").get(pk=pk),
+            data=data,
+            actor=Actor.from_request(request),
+        )
         return Response(board_document(_board(pk)))

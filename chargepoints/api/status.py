@@ -42,10 +42,16 @@ def status_document(device: DeviceInfo, live: ChargePointState) -> dict[str, Any
     meter = live.meter
     current: dict[str, Any] = {
         "status": live.dashboard_status if live.configured else "not_configured",
-        "error_code": live.error_code, "error_info": live.error_info, "enabled": live.enabled,
-        "local_bus": live.local_bus, "charging_s": live.charging_s, "plugin_s": live.plugin_s,
-        "pwm_limit_a": live.pwm_limit_a, "currents_a": list(meter.currents_a) if meter else None,
-        "charged_energy_wh": None, "charging_power_w": None,
+        "error_code": live.error_code,
+        "error_info": live.error_info,
+        "enabled": live.enabled,
+        "local_bus": live.local_bus,
+        "charging_s": live.charging_s,
+        "plugin_s": live.plugin_s,
+        "pwm_limit_a": live.pwm_limit_a,
+        "currents_a": list(meter.currents_a) if meter else None,
+        "charged_energy_wh": None,
+        "charging_power_w": None,
     }
     if live.meter_configured and meter is not None:
         current["charged_energy_wh"] = live.session_energy_wh if live.plugged_since else None
@@ -62,22 +68,33 @@ def status_document(device: DeviceInfo, live: ChargePointState) -> dict[str, Any
         }
     iso = None
     if live.iso15118 is not None:
-        iso = {**{k: getattr(live.iso15118, k) for k in live.iso15118.__dataclass_fields__},
-               "error_text": context["iso_error_text"]}
+        iso = {
+            **{k: getattr(live.iso15118, k) for k in live.iso15118.__dataclass_fields__},
+            "error_text": context["iso_error_text"],
+        }
     return {
-        "id": device.pk, "name": device.name, "configured": device.configured,
+        "id": device.pk,
+        "name": device.name,
+        "configured": device.configured,
         "current": current,
         "device": {"name": device.device_name, "uid": device.device_uid},
         "base_module": {"hardware_version": device.hardware_version, "firmware_version": device.firmware_version},
         "bus": {"position": device.position, "head_ip": device.head_ip, "head_mac": device.head_mac},
         "meter": meter_group,
         "details": {
-            "iec_state": live.iec_state, "iec_state_text": context["iec_label"], "rfid": live.rfid,
+            "iec_state": live.iec_state,
+            "iec_state_text": context["iec_label"],
+            "rfid": live.rfid,
             "temperature_c": live.temperature_c if live.temperature_configured else None,
         },
         "iso15118": iso,
-        "operations": {"release": live.release, "release_mode": live.release_mode, "enabled": live.enabled,
-                       "unlock_enforced": live.unlock_enforced, "locked": live.locked},
+        "operations": {
+            "release": live.release,
+            "release_mode": live.release_mode,
+            "enabled": live.enabled,
+            "unlock_enforced": live.unlock_enforced,
+            "locked": live.locked,
+        },
     }
 
 
@@ -90,8 +107,9 @@ class _CurrentSerializer(serializers.Serializer):
     charging_s = serializers.IntegerField()
     plugin_s = serializers.IntegerField()
     pwm_limit_a = serializers.FloatField()
-    currents_a = serializers.ListField(child=serializers.FloatField(), allow_null=True,
-                                       help_text="null: no measuring device connected")
+    currents_a = serializers.ListField(
+        child=serializers.FloatField(), allow_null=True, help_text="null: no measuring device connected"
+    )
     charged_energy_wh = serializers.FloatField(allow_null=True)
     charging_power_w = serializers.FloatField(allow_null=True)
 
@@ -192,8 +210,9 @@ class ChargePointAvailabilityApi(APIView):
         incoming = AvailabilitySerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         chargepoint = _chargepoint(pk)
-        services.chargepoint_availability_set(chargepoint=chargepoint, enabled=incoming.validated_data["enabled"],
-                                              actor=Actor.from_request(request))
+        services.chargepoint_availability_set(
+            chargepoint=chargepoint, enabled=incoming.validated_data["enabled"], actor=Actor.from_request(request)
+        )
         return Response(ChargePointStateSerializer(_live(pk)).data)
 
 
@@ -207,6 +226,7 @@ class ChargePointUnlockApi(APIView):
         incoming = UnlockSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         chargepoint = _chargepoint(pk)
-        services.chargepoint_unlock_set(chargepoint=chargepoint, enforce=incoming.validated_data["enforce"],
-                                        actor=Actor.from_request(request))
+        services.chargepoint_unlock_set(
+            chargepoint=chargepoint, enforce=incoming.validated_data["enforce"], actor=Actor.from_request(request)
+        )
         return Response(ChargePointStateSerializer(_live(pk)).data)

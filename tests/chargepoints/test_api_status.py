@@ -81,17 +81,36 @@ def test_rfid_board_api_reads_and_changes_a_board(runtime, client_as):
     assert boards[0]["firmware_version"] == "1.2.4" and boards[0]["active_profile"] == "ready"
     assert len(boards[0]["profiles"]) == 14 and "backend_online" not in boards[0]["profiles"]
     client = client_as(Role.MANUFACTURER)
-    response = post(client, f"/api/v1/chargepoints/rfid-boards/{board}/", {
-        "connection_type": "1:n", "buzzer_volume_pct": 10,
-        "profiles": {"backend_online": {"mode": "flashing", "color": "red", "period_ms": 700}}}, method="put")
+    response = post(
+        client,
+        f"/api/v1/chargepoints/rfid-boards/{board}/",
+        {
+            "connection_type": "1:n",
+            "buzzer_volume_pct": 10,
+            "profiles": {"backend_online": {"mode": "flashing", "color": "red", "period_ms": 700}},
+        },
+        method="put",
+    )
     assert response.status_code == 200, response.content
     data = response.json()
     assert data["connection_type"] == "1:n" and list(data["profiles"]) == [
-        "backend_online", "waiting_authorization", "offline", "not_ready", "waiting_card", "rfid_accepted",
-        "rfid_rejected"]
+        "backend_online",
+        "waiting_authorization",
+        "offline",
+        "not_ready",
+        "waiting_card",
+        "rfid_accepted",
+        "rfid_rejected",
+    ]
     assert data["profiles"]["backend_online"] == {
-        "name": "Backend online", "mode": "flashing", "color": "red", "brightness_pct": 100, "period_ms": 700,
-        "min_brightness_pct": 0, "max_brightness_pct": 100}
+        "name": "Backend online",
+        "mode": "flashing",
+        "color": "red",
+        "brightness_pct": 100,
+        "period_ms": 700,
+        "min_brightness_pct": 0,
+        "max_brightness_pct": 100,
+    }
     assert RfidBoard.objects.get(pk=board).buzzer_volume_pct == 10
 
 
@@ -100,8 +119,12 @@ def test_rfid_board_api_validates_and_keeps_the_roles(runtime, client_as):
     url = f"/api/v1/chargepoints/rfid-boards/{board}/"
     assert post(client_as(Role.OPERATOR), url, {"buzzer_volume_pct": 10}, method="put").status_code == 403
     client = client_as(Role.MANUFACTURER)
-    response = post(client, url, {"profiles": {"charging": {"mode": "fade", "min_brightness_pct": 90,
-                                                             "max_brightness_pct": 10}}}, method="put")
+    response = post(
+        client,
+        url,
+        {"profiles": {"charging": {"mode": "fade", "min_brightness_pct": 90, "max_brightness_pct": 10}}},
+        method="put",
+    )
     assert response.status_code == 400
     assert "profiles.charging.min_brightness_pct" in response.json()["errors"]
     response = post(client, url, {"buzzer_volume_pct": 101, "profiles": {"nonsense": {}}}, method="put")

@@ -40,8 +40,12 @@ def test_a_user_reads_a_configuration(park, client_as):
 
 def test_put_creates_a_configuration_and_returns_it(manufacturer):
     cp = free_cp()
-    body = {**importexport.config_to_dict(ChargePointConfig.objects.get(name="P1-02")),
-            "name": "P2-02", "controller_uid": "self", "current_max_a": 20}
+    body = {
+        **importexport.config_to_dict(ChargePointConfig.objects.get(name="P1-02")),
+        "name": "P2-02",
+        "controller_uid": "self",
+        "current_max_a": 20,
+    }
     response = call(manufacturer, "PUT", f"/api/v1/chargepoints/{cp.pk}/config/", body)
     assert response.status_code == 201, response.json()
     assert response.json()["config"] == body
@@ -51,8 +55,13 @@ def test_put_creates_a_configuration_and_returns_it(manufacturer):
 
 
 def test_put_refuses_invalid_values_with_errors_per_field(manufacturer):
-    body = {**importexport.config_to_dict(ChargePointConfig.objects.get(name="P1-02")),
-            "current_min_a": 16, "current_max_a": 10, "meter_type": "acme", "name": "P1-01"}
+    body = {
+        **importexport.config_to_dict(ChargePointConfig.objects.get(name="P1-02")),
+        "current_min_a": 16,
+        "current_max_a": 10,
+        "meter_type": "acme",
+        "name": "P1-01",
+    }
     response = call(manufacturer, "PUT", f"/api/v1/chargepoints/{cp_id('P1-02')}/config/", body)
     assert response.status_code == 400
     data = response.json()
@@ -69,8 +78,12 @@ def test_put_needs_every_field(manufacturer):
 
 
 def test_patch_changes_some_fields(manufacturer):
-    response = call(manufacturer, "PATCH", f"/api/v1/chargepoints/{cp_id('P1-02')}/config/",
-                    {"current_max_a": 12, "location": "Bay 2"})
+    response = call(
+        manufacturer,
+        "PATCH",
+        f"/api/v1/chargepoints/{cp_id('P1-02')}/config/",
+        {"current_max_a": 12, "location": "Bay 2"},
+    )
     assert response.status_code == 200
     assert (response.json()["config"]["current_max_a"], response.json()["config"]["location"]) == (12, "Bay 2")
     assert ChangeRecord.objects.get(action="chargepoint.config.update").after["current_max_a"] == 12
@@ -105,8 +118,7 @@ def test_export_gives_the_file(park, client_as):
     response = client_as(Role.USER).get(f"/api/v1/chargepoints/{cp_id('P1-01')}/config/export/")
     assert response.status_code == 200
     document = response.json()
-    assert (document["kind"], document["version"], document["config"]["name"]) == (
-        "wbm.chargepoint-config", 1, "P1-01")
+    assert (document["kind"], document["version"], document["config"]["name"]) == ("wbm.chargepoint-config", 1, "P1-01")
     assert client_as(Role.USER).get(f"/api/v1/chargepoints/{free_cp().pk}/config/export/").status_code == 404
 
 
@@ -119,27 +131,34 @@ def test_import_dry_run_shows_changes_and_writes_nothing_then_writes(manufacture
     data = preview.json()
     assert data["written"] is False
     assert [(t["id"], t["name"], t["configured_before"]) for t in data["chargepoints"]] == [
-        (targets[0], "P1-02-1", True), (targets[1], "P1-02-2", False)]
-    assert {"field": "name", "label": "Name", "before": "Visitor-01", "after": "P1-02-1"} in data[
-        "chargepoints"][0]["changes"]
+        (targets[0], "P1-02-1", True),
+        (targets[1], "P1-02-2", False),
+    ]
+    assert {"field": "name", "label": "Name", "before": "Visitor-01", "after": "P1-02-1"} in data["chargepoints"][0][
+        "changes"
+    ]
     assert not ChargePointConfig.objects.filter(name="P1-02-1").exists()
     written = call(manufacturer, "POST", "/api/v1/chargepoints/config/import/", {**body, "dry_run": False})
     assert written.status_code == 200 and written.json()["written"] is True
     assert sorted(ChargePointConfig.objects.filter(name__startswith="P1-02-").values_list("name", flat=True)) == [
-        "P1-02-1", "P1-02-2"]
+        "P1-02-1",
+        "P1-02-2",
+    ]
 
 
 def test_import_refuses_a_bad_document_naming_the_path(manufacturer):
     document = manufacturer.get(f"/api/v1/chargepoints/{cp_id('P1-02')}/config/export/").json()
     document["config"]["current_max_a"] = 40
-    response = call(manufacturer, "POST", "/api/v1/chargepoints/config/import/",
-                    {"document": document, "targets": [cp_id("P1-02")]})
+    response = call(
+        manufacturer, "POST", "/api/v1/chargepoints/config/import/", {"document": document, "targets": [cp_id("P1-02")]}
+    )
     assert response.status_code == 400
     (target,) = response.json()["chargepoints"]
     assert list(target["errors"]) == ["document.config.current_max_a"]
     document["version"] = 7
-    response = call(manufacturer, "POST", "/api/v1/chargepoints/config/import/",
-                    {"document": document, "targets": [cp_id("P1-02")]})
+    response = call(
+        manufacturer, "POST", "/api/v1/chargepoints/config/import/", {"document": document, "targets": [cp_id("P1-02")]}
+    )
     assert list(response.json()["errors"]) == ["document.version"]
     assert ChargePointConfig.objects.get(name="P1-02").current_max_a == 16
 
@@ -147,8 +166,9 @@ def test_import_refuses_a_bad_document_naming_the_path(manufacturer):
 def test_import_refuses_unknown_or_repeated_targets(manufacturer):
     document = manufacturer.get(f"/api/v1/chargepoints/{cp_id('P1-02')}/config/export/").json()
     for targets in ([999], [cp_id("P1-02"), cp_id("P1-02")]):
-        response = call(manufacturer, "POST", "/api/v1/chargepoints/config/import/",
-                        {"document": document, "targets": targets})
+        response = call(
+            manufacturer, "POST", "/api/v1/chargepoints/config/import/", {"document": document, "targets": targets}
+        )
         assert response.status_code == 400 and "targets" in response.json()["errors"]
 
 

@@ -33,8 +33,9 @@ def form_for(cp_name: str, /, **changes: Any) -> ChargePointConfigForm:
 
 def new_form(**data: Any) -> ChargePointConfigForm:
     cp = unconfigured()
-    base = form_data_from_values({"name": "P2-02", "location": "Visitor parking, bay 2",
-                                  "controller_uid": cp.device_uid})
+    base = form_data_from_values(
+        {"name": "P2-02", "location": "Visitor parking, bay 2", "controller_uid": cp.device_uid}
+    )
     form = ChargePointConfigForm(data={**base, **data}, chargepoint=cp)
     form.is_valid()
     return form
@@ -45,6 +46,7 @@ def errors(form: ChargePointConfigForm) -> dict[str, str]:
 
 
 # --- the demo park and a new configuration --------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["P1-01", "P1-02", "P1-03", "Visitor-01"])
 def test_every_demo_configuration_is_accepted_as_it_is(park, name):
@@ -79,9 +81,16 @@ def test_the_assigned_controller_must_be_one_of_the_park_and_not_assigned_twice(
 
 # --- Energy: currents ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("current_min_a", 5), ("current_max_a", 33), ("current_max_a", 0), ("fallback_current_a", 40),
-])
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("current_min_a", 5),
+        ("current_max_a", 33),
+        ("current_max_a", 0),
+        ("fallback_current_a", 40),
+    ],
+)
 def test_currents_outside_what_the_hardware_allows_are_refused_at_their_field(park, field, value):
     assert "6 A to 32 A" in errors(new_form(**{field: value}))[field]
 
@@ -112,6 +121,7 @@ def test_a_number_field_refuses_text(park):
 
 # --- Energy: meter -----------------------------------------------------------------------------------
 
+
 def test_every_meter_of_the_manual_can_be_chosen_and_an_unknown_one_is_refused(park):
     for meter in c.MeterType.values:
         assert errors(new_form(meter_type=meter)) == {}, meter
@@ -119,13 +129,18 @@ def test_every_meter_of_the_manual_can_be_chosen_and_an_unknown_one_is_refused(p
 
 
 def test_phase_rotation_and_charge_current_monitoring_are_kept_only_with_a_meter(park):
-    with_meter = new_form(meter_type=c.MeterType.EEM_350, phase_rotation="L2L3L1",
-                          overcurrent_detection="shutdown", out_of_balance_suppression=True)
+    with_meter = new_form(
+        meter_type=c.MeterType.EEM_350,
+        phase_rotation="L2L3L1",
+        overcurrent_detection="shutdown",
+        out_of_balance_suppression=True,
+    )
     assert with_meter.cleaned_data["phase_rotation"] == "L2L3L1"
     assert with_meter.cleaned_data["overcurrent_detection"] == "shutdown"
     assert with_meter.cleaned_data["out_of_balance_suppression"] is True
-    without = new_form(meter_type="", phase_rotation="L2L3L1", overcurrent_detection="shutdown",
-                       out_of_balance_suppression=True)
+    without = new_form(
+        meter_type="", phase_rotation="L2L3L1", overcurrent_detection="shutdown", out_of_balance_suppression=True
+    )
     assert errors(without) == {}
     assert without.cleaned_data["phase_rotation"] == ""
     assert without.cleaned_data["overcurrent_detection"] == ""
@@ -134,16 +149,28 @@ def test_phase_rotation_and_charge_current_monitoring_are_kept_only_with_a_meter
 
 # --- Charging Connection ---------------------------------------------------------------------------
 
+
 def test_socket_outlet_settings_apply_only_to_a_socket_outlet(park):
-    socket = new_form(connection_type="socket_outlet", socket_outlet_type="3pos_hella", locking_mode="remote",
-                      plug_rejection="reject_13")
-    assert (socket.cleaned_data["socket_outlet_type"], socket.cleaned_data["locking_mode"],
-            socket.cleaned_data["plug_rejection"]) == ("3pos_hella", "remote", "reject_13")
-    connector = new_form(connection_type="connector", socket_outlet_type="bogus", locking_mode="remote",
-                         plug_rejection="reject_13")
-    assert errors(connector) == {}        # a stale value of a hidden field is not an error
-    assert (connector.cleaned_data["socket_outlet_type"], connector.cleaned_data["locking_mode"],
-            connector.cleaned_data["plug_rejection"]) == ("4pos_marquardt", "ev_connected", "none")
+    socket = new_form(
+        connection_type="socket_outlet",
+        socket_outlet_type="3pos_hella",
+        locking_mode="remote",
+        plug_rejection="reject_13",
+    )
+    assert (
+        socket.cleaned_data["socket_outlet_type"],
+        socket.cleaned_data["locking_mode"],
+        socket.cleaned_data["plug_rejection"],
+    ) == ("3pos_hella", "remote", "reject_13")
+    connector = new_form(
+        connection_type="connector", socket_outlet_type="bogus", locking_mode="remote", plug_rejection="reject_13"
+    )
+    assert errors(connector) == {}  # a stale value of a hidden field is not an error
+    assert (
+        connector.cleaned_data["socket_outlet_type"],
+        connector.cleaned_data["locking_mode"],
+        connector.cleaned_data["plug_rejection"],
+    ) == ("4pos_marquardt", "ev_connected", "none")
 
 
 def test_a_socket_outlet_needs_its_settings(park):
@@ -151,11 +178,14 @@ def test_a_socket_outlet_needs_its_settings(park):
 
 
 def test_status_d_rejection_applies_to_both_connection_types(park):
-    assert new_form(connection_type="connector", status_d_rejection="accept").cleaned_data[
-        "status_d_rejection"] == "accept"
+    assert (
+        new_form(connection_type="connector", status_d_rejection="accept").cleaned_data["status_d_rejection"]
+        == "accept"
+    )
 
 
 # --- Monitoring -----------------------------------------------------------------------------------
+
 
 def test_the_auxiliary_contact_applies_only_with_contactor_monitoring(park):
     assert new_form(contactor_monitoring_input=2, aux_contact_type="no").cleaned_data["aux_contact_type"] == "no"
@@ -171,23 +201,39 @@ def test_derating_start_temperature_must_be_below_the_stop_temperature(park):
 
 def test_derating_start_current_must_be_greater_than_the_stop_current(park):
     for start in (6, 4):
-        problem = errors(new_form(derating_sensor="pt1000", derating_start_current_a=start,
-                                  derating_stop_current_a=6))
+        problem = errors(new_form(derating_sensor="pt1000", derating_start_current_a=start, derating_stop_current_a=6))
         assert list(problem) == ["derating_start_current_a"] and "6 A" in problem["derating_start_current_a"]
 
 
 def test_valid_pt1000_derating_is_kept(park):
-    form = new_form(derating_sensor="pt1000", derating_start_temp_c=50, derating_stop_temp_c=70,
-                    derating_start_current_a=20, derating_stop_current_a=8)
+    form = new_form(
+        derating_sensor="pt1000",
+        derating_start_temp_c=50,
+        derating_stop_temp_c=70,
+        derating_start_current_a=20,
+        derating_stop_current_a=8,
+    )
     assert errors(form) == {}
-    assert [form.cleaned_data[f] for f in ("derating_start_temp_c", "derating_stop_temp_c",
-                                           "derating_start_current_a", "derating_stop_current_a")] == [50, 70, 20, 8]
+    assert [
+        form.cleaned_data[f]
+        for f in (
+            "derating_start_temp_c",
+            "derating_stop_temp_c",
+            "derating_start_current_a",
+            "derating_stop_current_a",
+        )
+    ] == [50, 70, 20, 8]
 
 
 def test_derating_rules_do_not_apply_without_pt1000_and_the_values_are_reset(park):
     for sensor in ("", "ptc"):
-        form = new_form(derating_sensor=sensor, derating_start_temp_c=99, derating_stop_temp_c=10,
-                        derating_start_current_a=1, derating_stop_current_a=30)
+        form = new_form(
+            derating_sensor=sensor,
+            derating_start_temp_c=99,
+            derating_stop_temp_c=10,
+            derating_start_current_a=1,
+            derating_stop_current_a=30,
+        )
         assert errors(form) == {}
         assert form.cleaned_data["derating_start_temp_c"] == 60 and form.cleaned_data["derating_stop_current_a"] == 6
 
@@ -195,7 +241,8 @@ def test_derating_rules_do_not_apply_without_pt1000_and_the_values_are_reset(par
 def test_the_terminating_resistor_is_kept_only_with_a_ptc(park):
     assert new_form(derating_sensor="ptc", ptc_terminating_resistor=True).cleaned_data["ptc_terminating_resistor"]
     assert not new_form(derating_sensor="pt1000", ptc_terminating_resistor=True).cleaned_data[
-        "ptc_terminating_resistor"]
+        "ptc_terminating_resistor"
+    ]
 
 
 @pytest.mark.parametrize("temperature", [-41, 151])
@@ -204,6 +251,7 @@ def test_derating_temperatures_have_a_range(park, temperature):
 
 
 # --- Allow Charging -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("connector_id", [-1, 0, ""])
 def test_release_by_ocpp_needs_a_connector_id_from_1(park, connector_id):
@@ -218,7 +266,7 @@ def test_the_ocpp_connector_id_must_be_unique_among_ocpp_charge_points(park):
 
 
 def test_a_connector_id_of_a_charge_point_not_released_by_ocpp_does_not_count(park):
-    ChargePointConfig.objects.filter(name="P1-02").update(ocpp_connector_id=2)   # release: permanent
+    ChargePointConfig.objects.filter(name="P1-02").update(ocpp_connector_id=2)  # release: permanent
     assert errors(new_form(release_mode="ocpp", ocpp_connector_id=2)) == {}
 
 
@@ -250,8 +298,9 @@ def test_rfid_settings_apply_to_release_by_whitelist_or_ocpp_with_a_reader(park)
 
 @pytest.mark.parametrize("seconds", [0, 3601])
 def test_the_rfid_timeout_has_limits(park, seconds):
-    assert "rfid_timeout_s" in errors(new_form(release_mode="whitelist", rfid_reader=cp_id("P1-03"),
-                                               rfid_timeout_s=seconds))
+    assert "rfid_timeout_s" in errors(
+        new_form(release_mode="whitelist", rfid_reader=cp_id("P1-03"), rfid_timeout_s=seconds)
+    )
 
 
 def test_an_unknown_release_mode_is_refused(park):
@@ -259,6 +308,7 @@ def test_an_unknown_release_mode_is_refused(park):
 
 
 # --- ISO 15118 ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("evse_id", ["DE123E4567", "de123e4567", "DE*123*E4567*1"])
 def test_evse_ids_in_the_manuals_format_are_accepted(park, evse_id):
@@ -272,16 +322,22 @@ def test_evse_ids_in_another_format_are_refused_at_the_field(park, evse_id):
 
 
 def test_contract_payment_is_refused_because_certificates_cannot_be_loaded(park):
-    assert "External Payment" in errors(form_for("P1-01", hlc_mode="optional", payment_options="contract"))[
-        "payment_options"]
+    assert (
+        "External Payment"
+        in errors(form_for("P1-01", hlc_mode="optional", payment_options="contract"))["payment_options"]
+    )
 
 
 def test_iso15118_settings_are_reset_when_hlc_is_disabled(park):
-    form = form_for("P1-01", hlc_mode="disabled", evse_id="nonsense", free_charge_service=True,
-                    payment_options="contract")
+    form = form_for(
+        "P1-01", hlc_mode="disabled", evse_id="nonsense", free_charge_service=True, payment_options="contract"
+    )
     assert errors(form) == {}
-    assert (form.cleaned_data["evse_id"], form.cleaned_data["free_charge_service"],
-            form.cleaned_data["payment_options"]) == ("", False, "external")
+    assert (
+        form.cleaned_data["evse_id"],
+        form.cleaned_data["free_charge_service"],
+        form.cleaned_data["payment_options"],
+    ) == ("", False, "external")
 
 
 def test_a_charge_point_without_iso15118_refuses_an_hlc_mode(park):
@@ -299,11 +355,13 @@ def test_a_charge_point_without_iso15118_does_not_need_the_section(park):
 
 # --- which fields the page shows ------------------------------------------------------------------
 
+
 def test_the_page_hides_exactly_the_fields_that_do_not_apply(park):
     cp = unconfigured()
-    shown = ChargePointConfigForm(initial={"connection_type": "connector", "derating_sensor": "pt1000",
-                                           "release_mode": "ocpp"}, chargepoint=cp).hidden_fields_now()
+    shown = ChargePointConfigForm(
+        initial={"connection_type": "connector", "derating_sensor": "pt1000", "release_mode": "ocpp"}, chargepoint=cp
+    ).hidden_fields_now()
     assert {"socket_outlet_type", "locking_mode", "plug_rejection", "standard"} <= shown
     assert "derating_start_temp_c" not in shown and "ptc_terminating_resistor" in shown
     assert "ocpp_connector_id" not in shown and "rfid_reader" not in shown and "rfid_timeout_s" in shown
-    assert {"hlc_mode", "evse_id"} <= shown           # a CHARX SEC-3100 has no ISO 15118
+    assert {"hlc_mode", "evse_id"} <= shown  # a CHARX SEC-3100 has no ISO 15118

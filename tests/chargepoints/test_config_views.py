@@ -44,12 +44,19 @@ def manufacturer(park, client_as):
 def test_an_unconfigured_point_offers_create_configuration_with_the_manuals_sections(manufacturer):
     body = manufacturer.get(f"/chargepoints/{free_cp().pk}/config/").content.decode()
     assert '<h1 id="config-title">Create configuration</h1>' in body
-    for heading in ("Charging Connection", "Energy", "Charge Currents", "Calibration Law", "Monitoring",
-                    "Derating", "Allow Charging"):
+    for heading in (
+        "Charging Connection",
+        "Energy",
+        "Charge Currents",
+        "Calibration Law",
+        "Monitoring",
+        "Derating",
+        "Allow Charging",
+    ):
         assert f">{heading}</h" in body, heading
-    assert 'id="section-iso15118"' not in body            # a CHARX SEC-3100 has no ISO 15118
+    assert 'id="section-iso15118"' not in body  # a CHARX SEC-3100 has no ISO 15118
     assert "Copy configuration from" in body
-    assert 'value="d5ae627400020002" selected' in body     # its own controller is preselected
+    assert 'value="d5ae627400020002" selected' in body  # its own controller is preselected
 
 
 def test_a_configured_point_shows_configuration_with_iso15118_for_an_hlc_module(manufacturer):
@@ -61,8 +68,14 @@ def test_a_configured_point_shows_configuration_with_iso15118_for_an_hlc_module(
 
 def test_creating_a_configuration_saves_audits_and_puts_it_on_the_dashboard(manufacturer):
     cp = free_cp()
-    data = form_data_from_values({"name": "P2-02", "location": "Visitor parking, bay 2",
-                                  "controller_uid": cp.device_uid, "dc_residual_monitoring": True})
+    data = form_data_from_values(
+        {
+            "name": "P2-02",
+            "location": "Visitor parking, bay 2",
+            "controller_uid": cp.device_uid,
+            "dc_residual_monitoring": True,
+        }
+    )
     data = {k: ("on" if v is True else v) for k, v in data.items() if v is not False}
     response = manufacturer.post(f"/chargepoints/{cp.pk}/config/", data)
     assert response.status_code == 302 and response["Location"] == f"/chargepoints/{cp.pk}/config/"
@@ -76,16 +89,17 @@ def test_creating_a_configuration_saves_audits_and_puts_it_on_the_dashboard(manu
 
 def test_an_invalid_value_is_shown_at_its_field_and_nothing_is_saved(manufacturer):
     target = cp_id("P1-02")
-    response = manufacturer.post(f"/chargepoints/{target}/config/", posted("P1-02", current_max_a=40,
-                                                                         derating_sensor="pt1000",
-                                                                         derating_start_temp_c=90))
+    response = manufacturer.post(
+        f"/chargepoints/{target}/config/",
+        posted("P1-02", current_max_a=40, derating_sensor="pt1000", derating_start_temp_c=90),
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert 'id="config-errors"' in body
     errors = dict(re.findall(r'<ul class="errorlist" id="id_([a-z_]+)-errors"><li>([^<]+)</li>', body))
     assert errors["current_max_a"] == "The hardware allows 6 A to 32 A."
     assert errors["derating_start_temp_c"].startswith("The start temperature must be below the stop temperature")
-    assert 'name="current_max_a" value="40"' in body       # the entered value stays for correcting
+    assert 'name="current_max_a" value="40"' in body  # the entered value stays for correcting
     assert ChargePointConfig.objects.get(pk=target).current_max_a == 16
 
 
@@ -96,15 +110,22 @@ def test_a_controlling_field_re_renders_the_form_without_saving(manufacturer):
     assert "socket_outlet_type" in shown_wraps(plain)
     response = manufacturer.post(
         f"/chargepoints/{target}/config/",
-        posted("P1-02", refresh="1", derating_sensor="pt1000", connection_type="connector", release_mode="ocpp",
-               current_max_a="abc"),
-        HTTP_HX_REQUEST="true")
+        posted(
+            "P1-02",
+            refresh="1",
+            derating_sensor="pt1000",
+            connection_type="connector",
+            release_mode="ocpp",
+            current_max_a="abc",
+        ),
+        HTTP_HX_REQUEST="true",
+    )
     html = response.content.decode()
-    assert "<html" not in html and html.lstrip().startswith('<form id="config-form"')    # only the form
+    assert "<html" not in html and html.lstrip().startswith('<form id="config-form"')  # only the form
     assert {"derating_start_temp_c", "derating_stop_current_a", "ocpp_connector_id"} <= shown_wraps(html)
     assert {"socket_outlet_type", "locking_mode", "plug_rejection", "ptc_terminating_resistor"} <= hidden_wraps(html)
-    assert "errorlist" not in html                          # a refresh does not validate
-    assert 'name="current_max_a" value="abc"' in html        # and keeps what was typed
+    assert "errorlist" not in html  # a refresh does not validate
+    assert 'name="current_max_a" value="abc"' in html  # and keeps what was typed
     assert '<select name="derating_sensor" data-controls="1"' in html
     assert f'<div id="config-form-box" hx-post="/chargepoints/{target}/config/"' in plain
     assert """hx-trigger="change[target.dataset.controls=='1']" hx-include="#config-form\"""" in plain
@@ -114,13 +135,26 @@ def test_a_controlling_field_re_renders_the_form_without_saving(manufacturer):
 
 def test_hidden_stale_values_are_reset_to_their_defaults_on_save(manufacturer):
     target = cp_id("P1-02")
-    response = manufacturer.post(f"/chargepoints/{target}/config/", posted(
-        "P1-02", connection_type="connector", socket_outlet_type="3pos_hella", meter_type="",
-        phase_rotation="L1L2L3", release_mode="dashboard", ocpp_connector_id=9))
+    response = manufacturer.post(
+        f"/chargepoints/{target}/config/",
+        posted(
+            "P1-02",
+            connection_type="connector",
+            socket_outlet_type="3pos_hella",
+            meter_type="",
+            phase_rotation="L1L2L3",
+            release_mode="dashboard",
+            ocpp_connector_id=9,
+        ),
+    )
     assert response.status_code == 302
     config = ChargePointConfig.objects.get(pk=target)
     assert (config.connection_type, config.socket_outlet_type, config.phase_rotation, config.ocpp_connector_id) == (
-        "connector", "4pos_marquardt", "", -1)
+        "connector",
+        "4pos_marquardt",
+        "",
+        -1,
+    )
 
 
 def test_copy_from_fills_the_form_but_keeps_name_controller_and_saves_nothing(manufacturer):
@@ -132,9 +166,9 @@ def test_copy_from_fills_the_form_but_keeps_name_controller_and_saves_nothing(ma
     form = response.context["form"]
     assert form["release_mode"].value() == "whitelist" and str(form["meter_type"].value()) == "eem_em357"
     assert form["name"].value() == "" and form["controller_uid"].value() == target.device_uid
-    assert str(form["rfid_reader"].value()) == str(target.pk)       # "its own reader" stays its own
+    assert str(form["rfid_reader"].value()) == str(target.pk)  # "its own reader" stays its own
     assert not ChargePointConfig.objects.filter(pk=target.pk).exists()
-    full = manufacturer.get(url).content.decode()                   # without JS: the whole page
+    full = manufacturer.get(url).content.decode()  # without JS: the whole page
     assert "<html" in full and 'id="copied-banner"' in full
 
 
@@ -154,7 +188,7 @@ def test_delete_asks_first_offers_export_and_restores_the_factory_default(manufa
     assert not ChargePointConfig.objects.filter(pk=target).exists()
     record = ChangeRecord.objects.get(action="chargepoint.config.delete")
     assert record.before["name"] == "P1-02" and record.after is None
-    manufacturer.get("/")                                     # shows the message once
+    manufacturer.get("/")  # shows the message once
     assert "P1-02" not in manufacturer.get("/").content.decode()
     again = manufacturer.get(f"/chargepoints/{target}/delete/")
     assert again.status_code == 302
@@ -194,17 +228,18 @@ def test_saving_works_while_the_runtime_is_stopped(manufacturer):
 
 
 def test_a_lower_maximum_lowers_the_pwm_of_a_charging_vehicle_at_once(runtime, client_as):
-    target = cp_id("P1-02")                      # permanent release, maximum 16 A
+    target = cp_id("P1-02")  # permanent release, maximum 16 A
     assert runtime.call("sim.plug_in", cp=target, phases=3, max_current_a=32, ventilation=False)["ok"]
     runtime.step()
     user = client_as(Role.USER)
     live = user.get(f"/api/v1/chargepoints/{target}/").json()
     assert (live["iec_state"], live["pwm_limit_a"]) == ("C", 16.0)
     manufacturer = client_as(Role.MANUFACTURER)
-    response = manufacturer.post(f"/chargepoints/{target}/config/", posted("P1-02", current_max_a=10,
-                                                                         fallback_current_a=6))
+    response = manufacturer.post(
+        f"/chargepoints/{target}/config/", posted("P1-02", current_max_a=10, fallback_current_a=6)
+    )
     assert response.status_code == 302
-    live = user.get(f"/api/v1/chargepoints/{target}/").json()    # no further tick needed
+    live = user.get(f"/api/v1/chargepoints/{target}/").json()  # no further tick needed
     assert (live["iec_state"], live["pwm_limit_a"]) == ("C", 10.0)
 
 

@@ -18,9 +18,6 @@ SAME_ORIGIN = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
-
-
-
 async def _connect(path: str, role: Role | None):
     headers = list(SAME_ORIGIN)
     if role is not None:
@@ -51,7 +48,7 @@ async def test_status_socket_sends_groups_and_buttons_then_follows_the_charge_po
         result = await live_runtime.handle("sim.plug_in", {"cp": pk, "phases": 3, "max_current_a": 16, "hlc": True})
         assert result["ok"], result
         frame = await _until(communicator, r'data-iec="B"')
-        assert 'data-testid="op-allow"' in frame        # a vehicle arrived: the release button appears
+        assert 'data-testid="op-allow"' in frame  # a vehicle arrived: the release button appears
         assert re.search(r'data-testid="iso-evcc">[0-9A-F]{12}<', frame)
         await live_runtime.handle("cp.availability", {"cp": pk, "enabled": False})
         frame = await _until(communicator, r'data-iec="F"')
@@ -70,7 +67,7 @@ async def test_a_user_socket_shows_only_this_charge_point_with_a_users_buttons(l
         await live_runtime.handle("sim.plug_in", {"cp": other, "phases": 3, "max_current_a": 16})
         frame = await _until(communicator, r'id="live-heartbeat"')
         assert "Visitor-01" not in frame
-        assert 'data-testid="op-disable"' not in frame      # a User's buttons, rendered for a User
+        assert 'data-testid="op-disable"' not in frame  # a User's buttons, rendered for a User
     finally:
         await communicator.disconnect()
 
@@ -88,10 +85,15 @@ def _save_board(board: int) -> None:
     from chargepoints.services import rfid_board_update
     from wbm.audit import Actor
 
-    rfid_board_update(chargepoint=ChargePoint.objects.select_related("station", "config").get(pk=board),
-                      data={"connection_type": "1:1", "buzzer_volume_pct": 50,
-                            "profiles": {"waiting_authorization": {"mode": "on", "color": "red"}}},
-                      actor=Actor.system())
+    rfid_board_update(
+        chargepoint=ChargePoint.objects.select_related("station", "config").get(pk=board),
+        data={
+            "connection_type": "1:1",
+            "buzzer_volume_pct": 50,
+            "profiles": {"waiting_authorization": {"mode": "on", "color": "red"}},
+        },
+        actor=Actor.system(),
+    )
 
 
 async def test_rfid_board_socket_follows_the_live_state_and_saved_settings(live_runtime):
@@ -103,9 +105,9 @@ async def test_rfid_board_socket_follows_the_live_state_and_saved_settings(live_
         assert f'id="board-active-{board}" class="board-active" data-profile="ready" hx-swap-oob="true"' in frame
         await live_runtime.handle("sim.plug_in", {"cp": board, "phases": 3, "max_current_a": 16})
         frame = await _until(communicator, r'data-profile="waiting_authorization"')
-        assert "c-white m-flashing" in frame          # factory setting of that profile
+        assert "c-white m-flashing" in frame  # factory setting of that profile
         await database_sync_to_async(_save_board)(board)
-        frame = await _until(communicator, r'c-red m-on')
+        frame = await _until(communicator, r"c-red m-on")
         assert 'data-profile="waiting_authorization"' in frame
     finally:
         await communicator.disconnect()

@@ -42,8 +42,11 @@ def cp_at(station: str, position: int) -> ChargePoint:
 
 def upload(client, document: Any, targets: list[int], *, suffix: bool = False, raw: bytes | None = None):
     content = raw if raw is not None else json.dumps(document).encode()
-    data = {"step": "preview", "file": SimpleUploadedFile("config.json", content, "application/json"),
-            "targets": [str(t) for t in targets]}
+    data = {
+        "step": "preview",
+        "file": SimpleUploadedFile("config.json", content, "application/json"),
+        "targets": [str(t) for t in targets],
+    }
     if suffix:
         data["suffix"] = "on"
     return client.post("/chargepoints/import/", data)
@@ -53,10 +56,16 @@ def confirm(client, preview_response):
     """Press the confirm button of the preview page (posting its hidden fields)."""
     context = preview_response.context
     plan = context["plan"]
-    return client.post("/chargepoints/import/", {
-        "step": "confirm", "document": context["document_text"], "fingerprint": plan.fingerprint,
-        "suffix": "1" if plan.suffix else "0", "targets": [str(t.chargepoint.pk) for t in plan.targets],
-    })
+    return client.post(
+        "/chargepoints/import/",
+        {
+            "step": "confirm",
+            "document": context["document_text"],
+            "fingerprint": plan.fingerprint,
+            "suffix": "1" if plan.suffix else "0",
+            "targets": [str(t.chargepoint.pk) for t in plan.targets],
+        },
+    )
 
 
 @pytest.fixture
@@ -66,6 +75,7 @@ def manufacturer(park, client_as):
 
 # --- export ----------------------------------------------------------------------------------------
 
+
 def test_the_export_is_a_versioned_file_with_every_field(manufacturer):
     response = manufacturer.get(f"/chargepoints/{cp_id('P1-03')}/export.json")
     assert response["Content-Type"].startswith("application/json")
@@ -73,8 +83,12 @@ def test_the_export_is_a_versioned_file_with_every_field(manufacturer):
     document = json.loads(response.content)
     assert (document["kind"], document["version"]) == ("wbm.chargepoint-config", 1)
     assert document["exported_at"].endswith("Z")
-    assert document["source"] == {"station": "ev3000", "position": 3, "device_uid": cp_at("ev3000", 3).device_uid,
-                                  "device_name": "CHARX SEC-3100"}
+    assert document["source"] == {
+        "station": "ev3000",
+        "position": 3,
+        "device_uid": cp_at("ev3000", 3).device_uid,
+        "device_name": "CHARX SEC-3100",
+    }
     assert list(document["config"]) == list(CONFIG_FIELDS)
     config = document["config"]
     assert (config["name"], config["release_mode"], config["current_max_a"]) == ("P1-03", "whitelist", 16)
@@ -99,6 +113,7 @@ def test_a_reader_elsewhere_is_exported_by_position_or_station(park):
 
 # --- round trips -------------------------------------------------------------------------------------
 
+
 def test_export_delete_import_restores_the_configuration_exactly(manufacturer):
     before = park_state()
     target = cp_id("P1-03")
@@ -116,20 +131,45 @@ def test_export_delete_import_restores_the_configuration_exactly(manufacturer):
 def test_a_configuration_with_every_setting_changed_round_trips(manufacturer):
     target = ChargePoint.objects.get(config__name="P1-01")
     values = {
-        "connection_type": "socket_outlet", "socket_outlet_type": "3pos_hella", "locking_mode": "remote",
-        "plug_rejection": "reject_20_13", "status_d_rejection": "accept", "current_min_a": 8, "current_max_a": 20,
-        "fallback_current_a": 10, "fallback_time_s": 120, "meter_type": "cg_em340", "phase_rotation": "L3L1L2",
-        "calibration_abbreviation": "P1", "calibration_selection": "screen", "contactor_monitoring_input": 3,
-        "aux_contact_type": "no", "dc_residual_monitoring": False, "overcurrent_detection": "ev_ze_ready",
-        "out_of_balance_suppression": True, "derating_sensor": "pt1000", "derating_start_temp_c": 55,
-        "derating_stop_temp_c": 75, "derating_start_current_a": 18, "derating_stop_current_a": 7,
-        "release_mode": "ocpp", "rfid_reader": {"position": 3}, "rfid_reader_type": "netronix_uw_xeu1",
-        "rfid_timeout_s": 45, "ocpp_connector_id": 4, "hlc_mode": "required", "evse_id": "DE123E4567",
+        "connection_type": "socket_outlet",
+        "socket_outlet_type": "3pos_hella",
+        "locking_mode": "remote",
+        "plug_rejection": "reject_20_13",
+        "status_d_rejection": "accept",
+        "current_min_a": 8,
+        "current_max_a": 20,
+        "fallback_current_a": 10,
+        "fallback_time_s": 120,
+        "meter_type": "cg_em340",
+        "phase_rotation": "L3L1L2",
+        "calibration_abbreviation": "P1",
+        "calibration_selection": "screen",
+        "contactor_monitoring_input": 3,
+        "aux_contact_type": "no",
+        "dc_residual_monitoring": False,
+        "overcurrent_detection": "ev_ze_ready",
+        "out_of_balance_suppression": True,
+        "derating_sensor": "pt1000",
+        "derating_start_temp_c": 55,
+        "derating_stop_temp_c": 75,
+        "derating_start_current_a": 18,
+        "derating_stop_current_a": 7,
+        "release_mode": "ocpp",
+        "rfid_reader": {"position": 3},
+        "rfid_reader_type": "netronix_uw_xeu1",
+        "rfid_timeout_s": 45,
+        "ocpp_connector_id": 4,
+        "hlc_mode": "required",
+        "evse_id": "DE123E4567",
         "free_charge_service": True,
     }
     config = {**exported(manufacturer, "P1-01")["config"], **values}
-    services.chargepoint_config_import(document={"kind": importexport.KIND, "version": 1, "config": config},
-                                       targets=[target], suffix=False, actor=ACTOR)
+    services.chargepoint_config_import(
+        document={"kind": importexport.KIND, "version": 1, "config": config},
+        targets=[target],
+        suffix=False,
+        actor=ACTOR,
+    )
     assert exported(manufacturer, "P1-01")["config"] == config
     stored = ChargePointConfig.objects.get(pk=target.pk)
     assert stored.rfid_reader == cp_at("ev3000", 3) and stored.ocpp_connector_id == 4
@@ -140,6 +180,7 @@ def test_a_configuration_with_every_setting_changed_round_trips(manufacturer):
 
 # --- several charge points, suffixes, all or none -----------------------------------------------------
 
+
 def test_import_to_two_points_with_suffixes_in_backplane_order(manufacturer):
     visitor, free = cp_at("ev3000-2", 1), cp_at("ev3000-2", 2)
     document = exported(manufacturer, "P1-02")
@@ -149,9 +190,9 @@ def test_import_to_two_points_with_suffixes_in_backplane_order(manufacturer):
     plan = preview.context["plan"]
     assert [(t.chargepoint.pk, t.name) for t in plan.targets] == [(visitor.pk, "P1-02-1"), (free.pk, "P1-02-2")]
     assert "Not configured yet: a new configuration is created." in body
-    assert "Currently configured as “Visitor-01”." in body       # the preview does not rename it yet
+    assert "Currently configured as “Visitor-01”." in body  # the preview does not rename it yet
     assert 'id="import-confirm"' in body and "Write configuration to 2 charging points" in body
-    assert ChargePointConfig.objects.filter(name__startswith="P1-02-").count() == 0      # nothing written yet
+    assert ChargePointConfig.objects.filter(name__startswith="P1-02-").count() == 0  # nothing written yet
     response = confirm(manufacturer, preview)
     assert response.status_code == 302
     assert ChargePointConfig.objects.get(pk=visitor.pk).name == "P1-02-1"
@@ -167,7 +208,8 @@ def test_the_preview_shows_what_changes_per_charge_point(manufacturer):
     preview = upload(manufacturer, document, [cp_id("P1-02")])
     target = preview.context["plan"].targets[0]
     assert [(c.field, c.label, c.before, c.after) for c in target.changes] == [
-        ("current_max_a", "Charge current maximum (A)", "16", "20")]
+        ("current_max_a", "Charge current maximum (A)", "16", "20")
+    ]
     body = preview.content.decode()
     assert 'data-field="current_max_a"' in body and 'data-field="location"' not in body
     assert ChargePointConfig.objects.get(name="P1-02").current_max_a == 16
@@ -183,14 +225,15 @@ def test_without_suffix_two_points_would_share_a_name_so_nothing_is_written(manu
     assert all("config.name" in [e.path for e in t.errors] for t in plan.targets)
     assert "also selected for this import" in plan.targets[0].errors[0].message
     with pytest.raises(services.ImportRejected):
-        services.chargepoint_config_import(document=document, targets=[t.chargepoint for t in plan.targets],
-                                           suffix=False, actor=ACTOR)
+        services.chargepoint_config_import(
+            document=document, targets=[t.chargepoint for t in plan.targets], suffix=False, actor=ACTOR
+        )
     assert park_state() == before
 
 
 def test_one_refused_point_keeps_every_point_unwritten(manufacturer):
     before = park_state()
-    document = exported(manufacturer, "P1-01")      # HLC "Optional": not possible on a CHARX SEC-3100
+    document = exported(manufacturer, "P1-01")  # HLC "Optional": not possible on a CHARX SEC-3100
     document["config"]["name"] = "Copy"
     preview = upload(manufacturer, document, [cp_at("ev3000-2", 1).pk, cp_at("ev3000-2", 2).pk], suffix=True)
     first, second = preview.context["plan"].targets
@@ -203,8 +246,9 @@ def test_one_refused_point_keeps_every_point_unwritten(manufacturer):
 def test_importing_the_same_ocpp_connector_id_to_two_points_is_refused(manufacturer):
     document = exported(manufacturer, "P1-02")
     document["config"].update(release_mode="ocpp", ocpp_connector_id=5)
-    plan = importexport.import_plan(document=document, suffix=True,
-                                    targets=[cp_at("ev3000-2", 1), cp_at("ev3000-2", 2)])
+    plan = importexport.import_plan(
+        document=document, suffix=True, targets=[cp_at("ev3000-2", 1), cp_at("ev3000-2", 2)]
+    )
     assert [e.path for t in plan.targets for e in t.errors] == ["config.ocpp_connector_id"] * 2
 
 
@@ -213,9 +257,12 @@ def test_targets_may_swap_their_names(manufacturer):
     ChargePointConfig.objects.filter(name="P1-02").update(name="X-1")
     document = exported(manufacturer, "P1-03")
     document["config"]["name"] = "X"
-    services.chargepoint_config_import(document=document, targets=[ChargePoint.objects.get(config__name="X-2"),
-                                                                   ChargePoint.objects.get(config__name="X-1")],
-                                       suffix=True, actor=ACTOR)
+    services.chargepoint_config_import(
+        document=document,
+        targets=[ChargePoint.objects.get(config__name="X-2"), ChargePoint.objects.get(config__name="X-1")],
+        suffix=True,
+        actor=ACTOR,
+    )
     assert ChargePointConfig.objects.get(pk=cp_at("ev3000", 1).pk).name == "X-1"
     assert ChargePointConfig.objects.get(pk=cp_at("ev3000", 2).pk).name == "X-2"
 
@@ -228,16 +275,17 @@ def test_a_name_that_is_too_long_with_its_suffix_is_refused(manufacturer):
 
 
 def test_a_reader_reference_resolves_relative_to_the_target(manufacturer):
-    document = exported(manufacturer, "P1-03")           # reader "self"
+    document = exported(manufacturer, "P1-03")  # reader "self"
     document["config"]["name"] = "Reader"
     free = cp_at("ev3000-2", 2)
     services.chargepoint_config_import(document=document, targets=[free], suffix=False, actor=ACTOR)
     assert ChargePointConfig.objects.get(pk=free.pk).rfid_reader_id == free.pk
-    document["config"].update(name="Reader2", rfid_reader={"position": 3})     # no position 3 on ev3000-2
+    document["config"].update(name="Reader2", rfid_reader={"position": 3})  # no position 3 on ev3000-2
     plan = importexport.import_plan(document=document, targets=[free], suffix=False)
     assert [(e.path, "position 3 of station ev3000-2" in e.message) for e in plan.targets[0].errors] == [
-        ("config.rfid_reader", True)]
-    document["config"]["release_mode"] = "dashboard"        # then the reader does not apply: no error
+        ("config.rfid_reader", True)
+    ]
+    document["config"]["release_mode"] = "dashboard"  # then the reader does not apply: no error
     assert importexport.import_plan(document=document, targets=[free], suffix=False).ok
 
 
@@ -255,8 +303,9 @@ def test_the_import_reloads_the_runtime_once_committed(manufacturer, monkeypatch
     calls: list[str] = []
     monkeypatch.setattr(services.commands, "call", lambda name, **kw: calls.append(name) or {"ok": True})
     with django_capture_on_commit_callbacks(execute=True):
-        services.chargepoint_config_import(document=exported(manufacturer, "P1-02"), targets=[cp_id_obj("P1-02")],
-                                           suffix=False, actor=ACTOR)
+        services.chargepoint_config_import(
+            document=exported(manufacturer, "P1-02"), targets=[cp_id_obj("P1-02")], suffix=False, actor=ACTOR
+        )
     assert calls == ["config.reload"]
 
 
@@ -265,6 +314,7 @@ def cp_id_obj(name: str) -> ChargePoint:
 
 
 # --- bad files ------------------------------------------------------------------------------------
+
 
 def _doc(**config_changes: Any) -> dict[str, Any]:
     """A valid file (P1-02's configuration) with changes."""
@@ -300,8 +350,12 @@ BAD_FILES: list[tuple[str, Any, str, str]] = [
     ("wrong-boolean", lambda: _doc(dc_residual_monitoring="yes"), "config.dc_residual_monitoring", "true or false"),
     ("bad-reader", lambda: _doc(rfid_reader=3), "config.rfid_reader", "position"),
     ("out-of-range", lambda: _doc(current_max_a=40), "config.current_max_a", "6 A to 32 A"),
-    ("cross-field", lambda: _doc(current_min_a=16, current_max_a=10, fallback_current_a=10),
-     "config.current_max_a", "minimum"),
+    (
+        "cross-field",
+        lambda: _doc(current_min_a=16, current_max_a=10, fallback_current_a=10),
+        "config.current_max_a",
+        "minimum",
+    ),
     ("unknown-choice", lambda: _doc(meter_type="acme_3000"), "config.meter_type", "valid choice"),
     ("empty-name", lambda: _doc(name=""), "config.name", "required"),
     ("name-taken", lambda: _doc(name="P1-01"), "config.name", "already used"),
@@ -328,9 +382,16 @@ def test_a_bad_file_is_refused_naming_the_field_and_nothing_is_written(manufactu
 
 def test_a_forged_confirmation_is_validated_again(manufacturer):
     before = park_state()
-    response = manufacturer.post("/chargepoints/import/", {
-        "step": "confirm", "document": json.dumps(_doc(current_max_a=99)), "fingerprint": "x", "suffix": "0",
-        "targets": [str(cp_id("P1-02"))]})
+    response = manufacturer.post(
+        "/chargepoints/import/",
+        {
+            "step": "confirm",
+            "document": json.dumps(_doc(current_max_a=99)),
+            "fingerprint": "x",
+            "suffix": "0",
+            "targets": [str(cp_id("P1-02"))],
+        },
+    )
     assert response.status_code == 200
     assert [e.path for e in response.context["plan"].targets[0].errors] == ["config.current_max_a"]
     assert park_state() == before
@@ -347,7 +408,12 @@ def test_the_import_page_lists_charge_points_by_backplane_position_and_preselect
     response = manufacturer.get(f"/chargepoints/import/?cp={cp_id('P1-03')}")
     park = response.context["park"]
     assert [(cp.station.hostname, cp.position) for cp in park] == [
-        ("ev3000", 1), ("ev3000", 2), ("ev3000", 3), ("ev3000-2", 1), ("ev3000-2", 2)]
+        ("ev3000", 1),
+        ("ev3000", 2),
+        ("ev3000", 3),
+        ("ev3000-2", 1),
+        ("ev3000-2", 2),
+    ]
     assert f'value="{cp_id("P1-03")}" id="target-{cp_id("P1-03")}" checked' in response.content.decode()
 
 

@@ -15,11 +15,12 @@ def test_hlc_section_is_absent_when_iso15118_is_not_configured(runtime):
 
 
 def test_hlc_vehicle_gets_a_session_with_its_evcc_id_and_three_phase_mode(runtime):
-    target = cp_id("P1-01")       # HLC "Optional" in the demo park
+    target = cp_id("P1-01")  # HLC "Optional" in the demo park
     idle = _state(runtime, "P1-01").iso15118
     assert idle is not None and idle.session_id == "" and idle.tcp_status == "DISCONNECTED"
-    assert runtime.call("sim.plug_in", cp=target, phases=3, max_current_a=16, hlc=True,
-                        evcc_id="00:a0:c9:14:2a:3f")["ok"]
+    assert runtime.call("sim.plug_in", cp=target, phases=3, max_current_a=16, hlc=True, evcc_id="00:a0:c9:14:2a:3f")[
+        "ok"
+    ]
     runtime.call("cp.release", cp=target, allow=True)
     iso = _state(runtime, "P1-01").iso15118
     assert iso.evcc_id == "00A0C9142A3F"
@@ -62,7 +63,7 @@ def test_iso_error_is_refused_without_hlc_or_vehicle(runtime):
 
 
 def test_required_hlc_refuses_a_vehicle_without_iso15118(runtime):
-    target = cp_id("Visitor-01")      # permanent release
+    target = cp_id("Visitor-01")  # permanent release
     ChargePointConfig.objects.filter(chargepoint_id=target).update(hlc_mode="required")
     runtime.call("config.reload")
     runtime.call("sim.plug_in", cp=target, phases=3, max_current_a=16, hlc=False)

@@ -34,6 +34,7 @@ def charging_at(runtime, name: str) -> None:
 
 # --- which buttons each role sees ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("role", [Role.USER, Role.OPERATOR])
 def test_user_and_operator_may_release_but_see_no_disable_or_unlock(runtime, client_as, role):
     pk = cp_id("P1-01")
@@ -42,15 +43,14 @@ def test_user_and_operator_may_release_but_see_no_disable_or_unlock(runtime, cli
     assert 'data-testid="op-allow"' in body
     for hidden in ("op-disable", "op-enforce-unlock", "op-config", "op-import", "op-delete"):
         assert f'data-testid="{hidden}"' not in body, hidden
-    assert 'data-testid="op-export"' in body         # exporting is a read
+    assert 'data-testid="op-export"' in body  # exporting is a read
 
 
 def test_manufacturer_sees_every_operation(runtime, client_as):
     pk = cp_id("P1-01")
     runtime.call("sim.plug_in", cp=pk, phases=3, max_current_a=16)
     body = status_page(client_as(Role.MANUFACTURER), pk)
-    for shown in ("op-allow", "op-disable", "op-enforce-unlock", "op-config", "op-import", "op-export",
-                  "op-delete"):
+    for shown in ("op-allow", "op-disable", "op-enforce-unlock", "op-config", "op-import", "op-export", "op-delete"):
         assert f'data-testid="{shown}"' in body, shown
 
 
@@ -60,11 +60,12 @@ def test_release_button_only_when_a_vehicle_is_connected_and_the_mode_allows_it(
     assert 'data-testid="op-allow"' not in body
     assert "Charging can be allowed when a vehicle is connected." in body
     runtime.call("sim.plug_in", cp=cp_id("P1-02"), phases=3, max_current_a=16)
-    body = status_page(client, cp_id("P1-02"))     # permanent release: not from the web page
+    body = status_page(client, cp_id("P1-02"))  # permanent release: not from the web page
     assert 'data-testid="op-prohibit"' not in body and 'data-testid="release-hint"' in body
 
 
 # --- the role rules on the POST endpoints ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", [Role.USER, Role.OPERATOR])
 def test_user_and_operator_may_not_disable_or_unlock(runtime, client_as, role):
@@ -79,8 +80,11 @@ def test_user_and_operator_may_not_disable_or_unlock(runtime, client_as, role):
 def test_guest_is_sent_to_login_for_every_operation(runtime, client_as):
     pk = cp_id("P1-01")
     guest = client_as(Role.GUEST)
-    for op, data in (("release", {"allow": "1", "view": "status"}), ("availability", {"enabled": "0"}),
-                     ("unlock", {"enforce": "1"})):
+    for op, data in (
+        ("release", {"allow": "1", "view": "status"}),
+        ("availability", {"enabled": "0"}),
+        ("unlock", {"enforce": "1"}),
+    ):
         response = guest.post(f"/chargepoints/{pk}/{op}/", data)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], op
     assert live(runtime, "P1-01").enabled
@@ -105,7 +109,7 @@ def test_user_allows_and_prohibits_charging_from_the_status_page(runtime, client
 
 
 def test_refusal_is_shown_in_place(runtime, client_as):
-    pk = cp_id("P1-01")      # no vehicle plugged in
+    pk = cp_id("P1-01")  # no vehicle plugged in
     response = client_as(Role.USER).post(f"/chargepoints/{pk}/release/", {"allow": "1", "view": "status"}, **HTMX)
     body = response.content.decode()
     assert response.status_code == 200
@@ -126,7 +130,7 @@ def test_disable_sets_status_f_shows_error_and_aborts_charging(runtime, client_a
     assert state.currents_a == (0.0, 0.0, 0.0) and state.pwm_limit_a == 0
     dashboard = client_as(Role.GUEST).get("/").content.decode()
     assert re.search(rf'id="cp-{pk}" class="card st-error"', dashboard)
-    assert ChargePoint.objects.get(pk=pk).enabled is False        # kept across restarts
+    assert ChargePoint.objects.get(pk=pk).enabled is False  # kept across restarts
     assert ChangeRecord.objects.filter(action="chargepoint.disable", username="manufacturer-t").exists()
     # enabling again: the permanent release lets the vehicle charge again
     client.post(f"/chargepoints/{pk}/availability/", {"enabled": "1"}, **HTMX)
@@ -148,7 +152,7 @@ def test_enforce_unlocking_aborts_charging_and_unlocks_until_reverted(runtime, c
     assert state.iec_state == "B" and state.currents_a == (0.0, 0.0, 0.0)
     client.post(f"/chargepoints/{pk}/unlock/", {"enforce": "0"}, **HTMX)
     state = live(runtime, "P1-01")
-    assert not state.unlock_enforced and state.locked       # locks again on a connected vehicle
+    assert not state.unlock_enforced and state.locked  # locks again on a connected vehicle
 
 
 def test_plain_form_post_returns_to_the_status_page_with_the_outcome(runtime, client_as):
@@ -163,6 +167,9 @@ def test_plain_form_post_returns_to_the_status_page_with_the_outcome(runtime, cl
 
 def test_operations_are_refused_with_the_reason_when_the_runtime_is_down(park, client_as):
     pk = cp_id("P1-02")
-    body = client_as(Role.MANUFACTURER).post(f"/chargepoints/{pk}/availability/", {"enabled": "0"},
-                                              **HTMX).content.decode()
+    body = (
+        client_as(Role.MANUFACTURER)
+        .post(f"/chargepoints/{pk}/availability/", {"enabled": "0"}, **HTMX)
+        .content.decode()
+    )
     assert "The controller runtime is not reachable." in body

@@ -20,17 +20,48 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # --- the manual's table, profile by profile ---------------------------------------------------------
 
-STANDALONE = [P.READY, P.CHARGING, P.WAITING_AUTHORIZATION, P.RESERVED, P.SUSPENDED_EV, P.SUSPENDED_EVSE,
-              P.NOT_READY, P.WAITING_CARD, P.RFID_ACCEPTED, P.RFID_REJECTED]
-ONE_TO_ONE = [P.READY, P.BACKEND_ONLINE_AVAILABLE, P.BACKEND_OFFLINE_AVAILABLE, P.CHARGING,
-              P.WAITING_AUTHORIZATION, P.AUTHORIZATION_ONGOING, P.COMPLETED, P.RESERVED, P.SUSPENDED_EV,
-              P.SUSPENDED_EVSE, P.NOT_READY, P.WAITING_CARD, P.RFID_ACCEPTED, P.RFID_REJECTED]
-ONE_TO_N = [P.BACKEND_ONLINE, P.WAITING_AUTHORIZATION, P.OFFLINE, P.NOT_READY, P.WAITING_CARD,
-            P.RFID_ACCEPTED, P.RFID_REJECTED]
+STANDALONE = [
+    P.READY,
+    P.CHARGING,
+    P.WAITING_AUTHORIZATION,
+    P.RESERVED,
+    P.SUSPENDED_EV,
+    P.SUSPENDED_EVSE,
+    P.NOT_READY,
+    P.WAITING_CARD,
+    P.RFID_ACCEPTED,
+    P.RFID_REJECTED,
+]
+ONE_TO_ONE = [
+    P.READY,
+    P.BACKEND_ONLINE_AVAILABLE,
+    P.BACKEND_OFFLINE_AVAILABLE,
+    P.CHARGING,
+    P.WAITING_AUTHORIZATION,
+    P.AUTHORIZATION_ONGOING,
+    P.COMPLETED,
+    P.RESERVED,
+    P.SUSPENDED_EV,
+    P.SUSPENDED_EVSE,
+    P.NOT_READY,
+    P.WAITING_CARD,
+    P.RFID_ACCEPTED,
+    P.RFID_REJECTED,
+]
+ONE_TO_N = [
+    P.BACKEND_ONLINE,
+    P.WAITING_AUTHORIZATION,
+    P.OFFLINE,
+    P.NOT_READY,
+    P.WAITING_CARD,
+    P.RFID_ACCEPTED,
+    P.RFID_REJECTED,
+]
 
 
-@pytest.mark.parametrize(("connection_type", "expected"), [
-    ("standalone", STANDALONE), ("1:1", ONE_TO_ONE), ("1:n", ONE_TO_N)])
+@pytest.mark.parametrize(
+    ("connection_type", "expected"), [("standalone", STANDALONE), ("1:1", ONE_TO_ONE), ("1:n", ONE_TO_N)]
+)
 def test_each_connection_type_uses_exactly_the_manuals_profiles_in_its_order(connection_type, expected):
     assert profiles_for(connection_type) == expected
 
@@ -43,13 +74,40 @@ def test_every_profile_is_used_by_some_connection_type_and_booting_is_not_offere
 # --- the active profile, from the live state ---------------------------------------------------------
 
 BASE = ChargePointState(
-    id=1, station_id=1, position=1, configured=True, name="P", location="", iec_state="A",
-    ocpp_status="Available", dashboard_status="available", local_bus="connected", pwm_limit_a=0.0,
-    currents_a=(0.0, 0.0, 0.0), meter_configured=False, meter=None, session_energy_wh=None, charging_s=0,
-    plugin_s=0, plugged_since=None, enabled=True, release=False, release_mode="whitelist", locked=False,
-    unlock_enforced=False, reserved=False, vehicle=None, rfid="", temperature_c=22.0,
-    temperature_configured=False, error_code="NoError", error_info="", digital_inputs=(),
-    digital_outputs=(), analog_inputs_v=(), iso15118=None,
+    id=1,
+    station_id=1,
+    position=1,
+    configured=True,
+    name="P",
+    location="",
+    iec_state="A",
+    ocpp_status="Available",
+    dashboard_status="available",
+    local_bus="connected",
+    pwm_limit_a=0.0,
+    currents_a=(0.0, 0.0, 0.0),
+    meter_configured=False,
+    meter=None,
+    session_energy_wh=None,
+    charging_s=0,
+    plugin_s=0,
+    plugged_since=None,
+    enabled=True,
+    release=False,
+    release_mode="whitelist",
+    locked=False,
+    unlock_enforced=False,
+    reserved=False,
+    vehicle=None,
+    rfid="",
+    temperature_c=22.0,
+    temperature_configured=False,
+    error_code="NoError",
+    error_info="",
+    digital_inputs=(),
+    digital_outputs=(),
+    analog_inputs_v=(),
+    iso15118=None,
 )
 CAR = Vehicle(phases=3, max_current_a=16, ventilation=False, mode="requesting")
 
@@ -58,23 +116,42 @@ def cp(**changes) -> ChargePointState:
     return dataclasses.replace(BASE, **changes)
 
 
-@pytest.mark.parametrize(("state", "one_to_one", "standalone"), [
-    (cp(), P.READY, P.READY),
-    (cp(vehicle=CAR, ocpp_status="Preparing", dashboard_status="occupied"), P.WAITING_AUTHORIZATION,
-     P.WAITING_AUTHORIZATION),
-    (cp(vehicle=CAR, ocpp_status="Charging", dashboard_status="charging", iec_state="C"), P.CHARGING, P.CHARGING),
-    (cp(vehicle=CAR, ocpp_status="SuspendedEV", dashboard_status="occupied"), P.SUSPENDED_EV, P.SUSPENDED_EV),
-    (cp(vehicle=CAR, ocpp_status="SuspendedEVSE", dashboard_status="occupied"), P.SUSPENDED_EVSE,
-     P.SUSPENDED_EVSE),
-    # stand-alone has no "completed" profile: the nearest it has
-    (cp(vehicle=CAR, ocpp_status="Finishing", dashboard_status="occupied"), P.COMPLETED, P.SUSPENDED_EV),
-    (cp(reserved=True, ocpp_status="Reserved", dashboard_status="reserved"), P.RESERVED, P.RESERVED),
-    (cp(enabled=False, iec_state="F", ocpp_status="Unavailable", dashboard_status="error"), P.NOT_READY,
-     P.NOT_READY),
-    (cp(error_code="GroundFailure", ocpp_status="Faulted", dashboard_status="error"), P.NOT_READY, P.NOT_READY),
-    (cp(configured=False), P.NOT_READY, P.NOT_READY),
-], ids=["idle", "waiting", "charging", "suspended-ev", "suspended-evse", "finishing", "reserved", "disabled",
-        "fault", "unconfigured"])
+@pytest.mark.parametrize(
+    ("state", "one_to_one", "standalone"),
+    [
+        (cp(), P.READY, P.READY),
+        (
+            cp(vehicle=CAR, ocpp_status="Preparing", dashboard_status="occupied"),
+            P.WAITING_AUTHORIZATION,
+            P.WAITING_AUTHORIZATION,
+        ),
+        (cp(vehicle=CAR, ocpp_status="Charging", dashboard_status="charging", iec_state="C"), P.CHARGING, P.CHARGING),
+        (cp(vehicle=CAR, ocpp_status="SuspendedEV", dashboard_status="occupied"), P.SUSPENDED_EV, P.SUSPENDED_EV),
+        (cp(vehicle=CAR, ocpp_status="SuspendedEVSE", dashboard_status="occupied"), P.SUSPENDED_EVSE, P.SUSPENDED_EVSE),
+        # stand-alone has no "completed" profile: the nearest it has
+        (cp(vehicle=CAR, ocpp_status="Finishing", dashboard_status="occupied"), P.COMPLETED, P.SUSPENDED_EV),
+        (cp(reserved=True, ocpp_status="Reserved", dashboard_status="reserved"), P.RESERVED, P.RESERVED),
+        (
+            cp(enabled=False, iec_state="F", ocpp_status="Unavailable", dashboard_status="error"),
+            P.NOT_READY,
+            P.NOT_READY,
+        ),
+        (cp(error_code="GroundFailure", ocpp_status="Faulted", dashboard_status="error"), P.NOT_READY, P.NOT_READY),
+        (cp(configured=False), P.NOT_READY, P.NOT_READY),
+    ],
+    ids=[
+        "idle",
+        "waiting",
+        "charging",
+        "suspended-ev",
+        "suspended-evse",
+        "finishing",
+        "reserved",
+        "disabled",
+        "fault",
+        "unconfigured",
+    ],
+)
 def test_active_profile_follows_the_charge_point(state, one_to_one, standalone):
     assert active_profile("1:1", [state]) == one_to_one
     assert active_profile("standalone", [state]) == standalone
@@ -91,8 +168,8 @@ def test_backend_profiles_only_with_ocpp_and_a_known_backend_state():
     ocpp = cp(release_mode="ocpp")
     assert active_profile("1:1", [ocpp], backend_online=True) == P.BACKEND_ONLINE_AVAILABLE
     assert active_profile("1:1", [ocpp], backend_online=False) == P.BACKEND_OFFLINE_AVAILABLE
-    assert active_profile("standalone", [ocpp], backend_online=True) == P.READY   # no backend profiles there
-    assert active_profile("1:1", [cp()], backend_online=True) == P.READY         # not an OCPP release
+    assert active_profile("standalone", [ocpp], backend_online=True) == P.READY  # no backend profiles there
+    assert active_profile("1:1", [cp()], backend_online=True) == P.READY  # not an OCPP release
 
 
 def test_a_group_board_shows_the_group():
@@ -102,7 +179,7 @@ def test_a_group_board_shows_the_group():
     assert active_profile("1:n", [down, dataclasses.replace(down, id=4)]) == P.NOT_READY
     assert active_profile("1:n", [cp(release_mode="ocpp"), down], backend_online=True) == P.BACKEND_ONLINE
     assert active_profile("1:n", [cp(release_mode="ocpp")], backend_online=False) == P.OFFLINE
-    assert active_profile("1:n", [cp()]) is None      # nothing of 1:n applies: LED off
+    assert active_profile("1:n", [cp()]) is None  # nothing of 1:n applies: LED off
 
 
 # --- the page -------------------------------------------------------------------------------------------
@@ -141,45 +218,71 @@ def test_changing_the_connection_type_shows_exactly_its_profiles(park, client_as
         body = client.post(URL, data, **HTMX).content.decode()
         assert profile_rows(body, board) == [p.value for p in expected]
         assert 'data-testid="board-invalid"' not in body
-    assert RfidBoard.objects.get(pk=board).connection_type == "1:1"      # a preview saves nothing
+    assert RfidBoard.objects.get(pk=board).connection_type == "1:1"  # a preview saves nothing
 
 
 def test_manufacturer_saves_led_settings_and_buzzer(park, client_as):
     board = cp_id("P1-03")
-    data = form_data(board, "standalone", **{f"b{board}-buzzer_volume_pct": 80, f"b{board}-charging-mode": "fade",
-                                             f"b{board}-charging-color": "blue", f"b{board}-charging-period_ms": 2500,
-                                             f"b{board}-charging-min_brightness_pct": 20,
-                                             f"b{board}-charging-max_brightness_pct": 90})
+    data = form_data(
+        board,
+        "standalone",
+        **{
+            f"b{board}-buzzer_volume_pct": 80,
+            f"b{board}-charging-mode": "fade",
+            f"b{board}-charging-color": "blue",
+            f"b{board}-charging-period_ms": 2500,
+            f"b{board}-charging-min_brightness_pct": 20,
+            f"b{board}-charging-max_brightness_pct": 90,
+        },
+    )
     body = client_as(Role.MANUFACTURER).post(URL, data, **HTMX).content.decode()
     assert 'data-testid="board-saved"' in body
     saved = RfidBoard.objects.get(pk=board)
     assert (saved.connection_type, saved.buzzer_volume_pct) == ("standalone", 80)
     row = RfidLedProfile.objects.get(board=saved, profile="charging")
     assert (row.mode, row.color, row.period_ms, row.min_brightness_pct, row.max_brightness_pct) == (
-        "fade", "blue", 2500, 20, 90)
+        "fade",
+        "blue",
+        2500,
+        20,
+        90,
+    )
     assert ChangeRecord.objects.filter(action="rfidboard.update", username="manufacturer-t").exists()
     assert profile_rows(body, board) == [p.value for p in STANDALONE]
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("charging-brightness_pct", 101, "less than or equal to 100"),
-    ("charging-period_ms", 50, "greater than or equal to 100"),
-    ("charging-period_ms", 20000, "less than or equal to 10000"),
-    ("buzzer_volume_pct", -1, "greater than or equal to 0"),
-    ("charging-color", "purple", "Select a valid choice"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("charging-brightness_pct", 101, "less than or equal to 100"),
+        ("charging-period_ms", 50, "greater than or equal to 100"),
+        ("charging-period_ms", 20000, "less than or equal to 10000"),
+        ("buzzer_volume_pct", -1, "greater than or equal to 0"),
+        ("charging-color", "purple", "Select a valid choice"),
+    ],
+)
 def test_out_of_range_values_are_refused_in_place_and_nothing_is_saved(park, client_as, field, value, message):
     board = cp_id("P1-03")
-    body = client_as(Role.MANUFACTURER).post(URL, form_data(board, "1:1", **{f"b{board}-{field}": value}),
-                                             **HTMX).content.decode()
+    body = (
+        client_as(Role.MANUFACTURER)
+        .post(URL, form_data(board, "1:1", **{f"b{board}-{field}": value}), **HTMX)
+        .content.decode()
+    )
     assert 'data-testid="board-invalid"' in body and message in body
     assert not RfidLedProfile.objects.exists() and RfidBoard.objects.get(pk=board).buzzer_volume_pct == 50
 
 
 def test_fade_minimum_above_maximum_is_refused(park, client_as):
     board = cp_id("P1-03")
-    data = form_data(board, "1:1", **{f"b{board}-charging-mode": "fade", f"b{board}-charging-min_brightness_pct": 80,
-                                      f"b{board}-charging-max_brightness_pct": 30})
+    data = form_data(
+        board,
+        "1:1",
+        **{
+            f"b{board}-charging-mode": "fade",
+            f"b{board}-charging-min_brightness_pct": 80,
+            f"b{board}-charging-max_brightness_pct": 30,
+        },
+    )
     body = client_as(Role.MANUFACTURER).post(URL, data, **HTMX).content.decode()
     assert "The minimum brightness must not be above the maximum brightness." in body
     assert not RfidLedProfile.objects.exists()
@@ -211,7 +314,8 @@ def test_menu_entry_only_while_a_charge_point_has_a_charx_reader(park, client_as
 def test_one_board_per_reader_serving_every_charge_point_wired_to_it(park, client_as):
     reader = cp_id("P1-03")
     ChargePointConfig.objects.filter(chargepoint_id=cp_id("P1-02")).update(
-        rfid_reader_id=reader, rfid_reader_type="charx_rfid_nfc")
+        rfid_reader_id=reader, rfid_reader_type="charx_rfid_nfc"
+    )
     body = client_as(Role.USER).get(URL).content.decode()
     assert re.findall(r'<section class="panel" id="board-(\d+)"', body) == [str(reader)]
     assert 'data-testid="served">P1-02, P1-03<' in body
@@ -227,13 +331,13 @@ def active(client) -> str:
 
 def test_simulated_board_shows_the_profile_of_the_live_state(runtime, client_as):
     client = client_as(Role.USER)
-    pk = cp_id("P1-03")        # whitelist release at its own CHARX reader
+    pk = cp_id("P1-03")  # whitelist release at its own CHARX reader
     runtime.call("sim.plug_in", cp=pk, phases=3, max_current_a=16)
     assert active(client) == "Vehicle connected, waiting for authorization"
-    runtime.call("sim.rfid", cp=pk, tag="DEADBEEF")          # not on the whitelist
+    runtime.call("sim.rfid", cp=pk, tag="DEADBEEF")  # not on the whitelist
     assert active(client) == "RFID not accepted"
-    runtime.call("sim.rfid", cp=pk, tag="04A1B2C3D4E5F6")    # the demo card
+    runtime.call("sim.rfid", cp=pk, tag="04A1B2C3D4E5F6")  # the demo card
     assert active(client) == "RFID accepted"
-    runtime.runtime.cps[pk].rfid_event_at -= 2               # the event is shown for one second
+    runtime.runtime.cps[pk].rfid_event_at -= 2  # the event is shown for one second
     runtime.step()
     assert active(client) == "Vehicle connected, charging process active"

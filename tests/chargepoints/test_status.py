@@ -25,12 +25,19 @@ def field(body: str, testid: str) -> str:
 def test_status_page_shows_every_group_of_the_manual(runtime, client_as):
     pk = cp_id("P1-01")
     body = page(client_as(Role.USER), pk)
-    for heading in ("Current charging status", "Device info", "Base module", "Bus communication",
-                    "Energy measuring device", "Charging point details", "ISO 15118"):
+    for heading in (
+        "Current charging status",
+        "Device info",
+        "Base module",
+        "Bus communication",
+        "Energy measuring device",
+        "Charging point details",
+        "ISO 15118",
+    ):
         assert f">{heading}</h2>" in body, heading
     assert field(body, "status") == "Available"
     assert field(body, "local-bus") == "Connected"
-    assert field(body, "pwm") == "0.0 A"        # always 0 A without a vehicle
+    assert field(body, "pwm") == "0.0 A"  # always 0 A without a vehicle
     assert field(body, "device-name") == "CHARX SEC-3150"
     assert field(body, "device-uid") == ChargePoint.objects.get(pk=pk).device_uid
     assert field(body, "hardware-version") == "1.2.0" and field(body, "firmware-version") == "1.8.3"
@@ -40,11 +47,11 @@ def test_status_page_shows_every_group_of_the_manual(runtime, client_as):
     assert field(body, "meter-frequency") == "50.0 Hz"
     assert field(body, "meter-u1").endswith(" V")
     assert field(body, "rfid") == "–"
-    assert 'data-testid="temperature"' not in body      # no temperature evaluation configured
+    assert 'data-testid="temperature"' not in body  # no temperature evaluation configured
 
 
 def test_charging_values_follow_the_simulated_vehicle(runtime, client_as):
-    pk = cp_id("P1-02")     # permanent release, meter
+    pk = cp_id("P1-02")  # permanent release, meter
     runtime.call("sim.plug_in", cp=pk, phases=1, max_current_a=16)
     runtime.step()
     body = page(client_as(Role.USER), pk)
@@ -52,7 +59,7 @@ def test_charging_values_follow_the_simulated_vehicle(runtime, client_as):
     assert field(body, "iec-state") == "C – charging"
     assert field(body, "pwm") == "16.0 A"
     l1, l2, l3 = field(body, "currents").split(" | ")
-    assert float(l1.split()[0]) > 15 and l2 == "0.0 A" and l3 == "0.0 A"   # a one-phase vehicle
+    assert float(l1.split()[0]) > 15 and l2 == "0.0 A" and l3 == "0.0 A"  # a one-phase vehicle
     assert field(body, "charging-power").endswith(" kW") and field(body, "charging-power") != "0.00 kW"
 
 
@@ -107,7 +114,7 @@ def test_external_temperature_only_when_a_sensor_is_configured(runtime, client_a
 
 
 def test_current_rfid_is_the_tag_read_by_the_configured_reader(runtime, client_as):
-    pk = cp_id("P1-03")        # its own CHARX RFID/NFC reader, whitelist release
+    pk = cp_id("P1-03")  # its own CHARX RFID/NFC reader, whitelist release
     runtime.call("sim.rfid", cp=pk, tag="04A1B2C3D4E5F6")
     assert field(page(client_as(Role.USER), pk), "rfid") == "04A1B2C3D4E5F6"
 
@@ -117,7 +124,7 @@ def test_unconfigured_charge_point_shows_hardware_facts_and_not_configured(runti
     body = page(client_as(Role.MANUFACTURER), pk)
     assert field(body, "status") == "Not configured"
     assert field(body, "device-name") == "CHARX SEC-3100" and field(body, "position") == "2"
-    assert 'data-testid="op-enforce-unlock"' not in body     # unlocking needs a configuration
+    assert 'data-testid="op-enforce-unlock"' not in body  # unlocking needs a configuration
     assert 'data-testid="op-export"' not in body and 'data-testid="op-delete"' not in body
     assert "Create configuration" in body
 
@@ -125,7 +132,7 @@ def test_unconfigured_charge_point_shows_hardware_facts_and_not_configured(runti
 def test_page_says_when_the_runtime_is_not_running(park, client_as):
     body = page(client_as(Role.USER), cp_id("P1-01"))
     assert "The controller runtime is not running" in body
-    assert field(body, "device-name") == "CHARX SEC-3150"       # the hardware facts are still there
+    assert field(body, "device-name") == "CHARX SEC-3150"  # the hardware facts are still there
 
 
 def test_guest_is_sent_to_login_and_unknown_charge_point_is_404(park, client_as):

@@ -60,11 +60,17 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 CHROMIUM = "/usr/bin/chromium"
 # STACK.md §9: Debian's chromium, no downloads, and no background connection attempts.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 LOCAL_HOSTS = {"127.0.0.1"}
-E2E_PASSWORD = "Wallbox-e2e-2024!"   # not a default password, passes the validators
+E2E_PASSWORD = "Wallbox-e2e-2024!"  # not a default password, passes the validators
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20
 
@@ -87,8 +93,15 @@ def server_env(state_dir: Path, **extra: str) -> dict[str, str]:
     static files storage (whitenoise manifest) and embedded mode. ``WBM_TICK_S`` is shortened
     so live values move quickly."""
     env = dict(os.environ)
-    for name in ("REDIS_URL", "DATABASE_URL", "WBM_STATICFILES_STORAGE", "DJANGO_ALLOW_ASYNC_UNSAFE",
-                 "WBM_STATE_DIR", "DJANGO_SETTINGS_MODULE", "WBM_DEBUG"):
+    for name in (
+        "REDIS_URL",
+        "DATABASE_URL",
+        "WBM_STATICFILES_STORAGE",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "WBM_STATE_DIR",
+        "DJANGO_SETTINGS_MODULE",
+        "WBM_DEBUG",
+    ):
         env.pop(name, None)
     env.update({"WBM_STATE_DIR": str(state_dir), "WBM_TICK_S": "0.5", "PYTHONUNBUFFERED": "1", **extra})
     return env
@@ -128,7 +141,11 @@ class WbmServer:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [str(PYTHON), "manage.py", "runwbm", "--host", self.host, "--port", str(self.port)],
-            cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -138,7 +155,7 @@ class WbmServer:
             try:
                 with urllib.request.urlopen(self.url + "/", timeout=2):
                     return self
-            except urllib.error.HTTPError:   # it answers, if with an error: the tests will tell
+            except urllib.error.HTTPError:  # it answers, if with an error: the tests will tell
                 return self
             except (urllib.error.URLError, OSError):
                 pass
@@ -168,20 +185,31 @@ class WbmServer:
     def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
         """Run a management command against this server's state directory."""
         result = subprocess.run(
-            [str(PYTHON), "manage.py", *args], cwd=ROOT, env={**self.env(), **(env or {})},
-            capture_output=True, text=True, timeout=60, check=False,
+            [str(PYTHON), "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env(), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
-    def create_user(self, username: str, role: Role, *, password: str = E2E_PASSWORD,
-                    must_change: bool = False, language: str = "") -> Account:
+    def create_user(
+        self, username: str, role: Role, *, password: str = E2E_PASSWORD, must_change: bool = False, language: str = ""
+    ) -> Account:
         """Create or reset an account (role, password, forced change, language) in this server's
         database. ``create_user("manufacturer", Role.MANUFACTURER, password="manufacturer",
         must_change=True)`` puts a default account back to its factory state."""
-        spec = {"username": username, "role": int(role), "password": password,
-                "must_change": must_change, "language": language}
+        spec = {
+            "username": username,
+            "role": int(role),
+            "password": password,
+            "must_change": must_change,
+            "language": language,
+        }
         self.manage("shell", "-c", _CREATE_USER, env={"WBM_E2E_USER": json.dumps(spec)})
         return Account(username, password, role)
 
@@ -227,7 +255,7 @@ def account(wbm_server: WbmServer, request: pytest.FixtureRequest) -> Callable[.
     made: list[str] = []
 
     def make(role: Role, **kwargs: Any) -> Account:
-        test = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]   # unique per test
+        test = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:6]  # unique per test
         username = f"{role.label.lower()}-{test}-{len(made)}"
         made.append(username)
         return wbm_server.create_user(username, role, **kwargs)
@@ -270,8 +298,9 @@ def page_problems() -> PageProblems:
 
 
 @pytest.fixture
-def new_context(new_context: Callable[..., BrowserContext], page_problems: PageProblems
-                ) -> Iterator[Callable[..., BrowserContext]]:
+def new_context(
+    new_context: Callable[..., BrowserContext], page_problems: PageProblems
+) -> Iterator[Callable[..., BrowserContext]]:
     """pytest-playwright's factory plus the offline guard and the JavaScript error check."""
 
     def make(**kwargs: Any) -> BrowserContext:
@@ -349,7 +378,7 @@ def page_widths(page: Page) -> tuple[int, int]:
 _HERE = Path(__file__).resolve().parent
 
 
-@pytest.hookimpl(tryfirst=True)   # before ``-m`` deselects
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if _HERE in Path(str(item.path)).resolve().parents:
@@ -357,6 +386,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 __all__ = [
-    "Account", "WbmServer", "change_password", "free_port", "log_in_as", "login", "logout",
-    "page_widths", "server_env", "wait_live",
+    "Account",
+    "WbmServer",
+    "change_password",
+    "free_port",
+    "log_in_as",
+    "login",
+    "logout",
+    "page_widths",
+    "server_env",
+    "wait_live",
 ]

@@ -17,9 +17,12 @@ from wbm.roles import Role
 
 
 def api(server: WbmServer, path: str, body: dict[str, object] | None = None, *, token: str = "") -> object:
-    request = urllib.request.Request(server.url + path, method="POST" if body is not None else "GET",
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        server.url + path,
+        method="POST" if body is not None else "GET",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+    )
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -36,7 +39,9 @@ def field(page: Page, testid: str):  # type: ignore[no-untyped-def]
 
 
 def test_status_page_follows_the_vehicle_live_and_disable_shows_error(
-    wbm_server: WbmServer, account: Callable[..., object], new_context: Callable[..., BrowserContext],
+    wbm_server: WbmServer,
+    account: Callable[..., object],
+    new_context: Callable[..., BrowserContext],
     screenshot: Callable[..., Path],
 ) -> None:
     maker = account(Role.MANUFACTURER)
@@ -72,7 +77,9 @@ def test_status_page_follows_the_vehicle_live_and_disable_shows_error(
 
 
 def test_user_releases_charging_and_sees_iso15118_session(
-    wbm_server: WbmServer, account: Callable[..., object], new_context: Callable[..., BrowserContext],
+    wbm_server: WbmServer,
+    account: Callable[..., object],
+    new_context: Callable[..., BrowserContext],
     screenshot: Callable[..., Path],
 ) -> None:
     maker = account(Role.MANUFACTURER)
@@ -84,8 +91,12 @@ def test_user_releases_charging_and_sees_iso15118_session(
     page.goto(f"{wbm_server.url}/chargepoints/{pk}/")
     wait_live(page)
     expect(page.get_by_test_id("op-disable")).to_have_count(0)
-    api(wbm_server, f"/api/v1/simulator/chargepoints/{pk}/plug_in/",
-        {"phases": 1, "max_current_a": 32, "hlc": True, "evcc_id": "00A0C9142A3F"}, token=token)
+    api(
+        wbm_server,
+        f"/api/v1/simulator/chargepoints/{pk}/plug_in/",
+        {"phases": 1, "max_current_a": 32, "hlc": True, "evcc_id": "00A0C9142A3F"},
+        token=token,
+    )
     page.get_by_test_id("op-allow").click()
     expect(page.get_by_test_id("op-done")).to_have_text("Charging is allowed.")
     expect(field(page, "iso-progress")).to_have_text("Start")
@@ -98,7 +109,9 @@ def test_user_releases_charging_and_sees_iso15118_session(
 
 
 def test_rfid_board_profile_table_follows_the_connection_type(
-    wbm_server: WbmServer, account: Callable[..., object], new_context: Callable[..., BrowserContext],
+    wbm_server: WbmServer,
+    account: Callable[..., object],
+    new_context: Callable[..., BrowserContext],
     screenshot: Callable[..., Path],
 ) -> None:
     maker = account(Role.MANUFACTURER)
@@ -126,6 +139,6 @@ def test_rfid_board_profile_table_follows_the_connection_type(
     expect(rows).to_have_count(14)
     period = page.get_by_label("Vehicle connected, charging process active: Period (ms)")
     period.fill("50")
-    page.get_by_test_id("board-save").click()       # the browser itself refuses a period below 100 ms
+    page.get_by_test_id("board-save").click()  # the browser itself refuses a period below 100 ms
     assert period.evaluate("el => el.validity.rangeUnderflow") is True
     expect(page.get_by_test_id("board-saved")).to_have_count(0)

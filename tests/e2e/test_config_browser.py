@@ -26,8 +26,9 @@ def htmx_ready(page: Page) -> None:
     page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
 
 
-def test_configure_a_charge_point_then_import_a_file_to_two(page: Page, private_wbm_server: WbmServer,
-                                                           screenshot, tmp_path: Path) -> None:
+def test_configure_a_charge_point_then_import_a_file_to_two(
+    page: Page, private_wbm_server: WbmServer, screenshot, tmp_path: Path
+) -> None:
     server = private_wbm_server
     log_in_as(page, server.url, server.create_user("config-manufacturer", Role.MANUFACTURER))
 
@@ -36,7 +37,7 @@ def test_configure_a_charge_point_then_import_a_file_to_two(page: Page, private_
     page.get_by_role("link", name="Create configuration").click()
     expect(page.locator("#config-title")).to_have_text("Create configuration")
     htmx_ready(page)
-    expect(page.locator("#section-iso15118")).to_have_count(0)       # a CHARX SEC-3100: no ISO 15118
+    expect(page.locator("#section-iso15118")).to_have_count(0)  # a CHARX SEC-3100: no ISO 15118
     expect(wrap(page, "socket_outlet_type")).to_be_visible()
     expect(wrap(page, "derating_start_temp_c")).to_be_hidden()
     expect(wrap(page, "phase_rotation")).to_be_hidden()
@@ -55,14 +56,18 @@ def test_configure_a_charge_point_then_import_a_file_to_two(page: Page, private_
     expect(wrap(page, "ptc_terminating_resistor")).to_be_visible()
     expect(wrap(page, "derating_start_temp_c")).to_be_hidden()
     page.select_option("#id_derating_sensor", "pt1000")
-    for field in ("derating_start_temp_c", "derating_stop_temp_c", "derating_start_current_a",
-                  "derating_stop_current_a"):
+    for field in (
+        "derating_start_temp_c",
+        "derating_stop_temp_c",
+        "derating_start_current_a",
+        "derating_stop_current_a",
+    ):
         expect(wrap(page, field)).to_be_visible()
     expect(wrap(page, "ptc_terminating_resistor")).to_be_hidden()
 
     page.select_option("#id_release_mode", "ocpp")
     expect(wrap(page, "ocpp_connector_id")).to_be_visible()
-    expect(wrap(page, "release_mode")).to_contain_text("OCPP backend")      # the manual's text for it
+    expect(wrap(page, "release_mode")).to_contain_text("OCPP backend")  # the manual's text for it
     page.select_option("#id_release_mode", "whitelist")
     expect(wrap(page, "ocpp_connector_id")).to_be_hidden()
     expect(wrap(page, "rfid_reader")).to_be_visible()
@@ -86,7 +91,7 @@ def test_configure_a_charge_point_then_import_a_file_to_two(page: Page, private_
     expect(page.locator("#id_derating_start_temp_c-errors")).to_contain_text("below the stop temperature (80 °C)")
     expect(wrap(page, "current_max_a").locator(".field")).to_have_class(re.compile(r"\binvalid\b"))
     expect(page.locator("#id_name")).to_have_value("P2-02")
-    expect(wrap(page, "derating_start_temp_c")).to_be_visible()           # still Pt 1000 after the reload
+    expect(wrap(page, "derating_start_temp_c")).to_be_visible()  # still Pt 1000 after the reload
     screenshot(page, "3-invalid-full")
     page.locator("#wrap-current_max_a").scroll_into_view_if_needed()
     screenshot(page, "3-invalid-value-at-its-field", full_page=False)
@@ -115,7 +120,8 @@ def test_configure_a_charge_point_then_import_a_file_to_two(page: Page, private_
     page.set_input_files("#id_file", str(exported))
     for name in ("Visitor-01", "P2-02"):
         page.locator("#import-targets tr", has=page.get_by_text(name, exact=True)).locator(
-            "input[type=checkbox]").check()
+            "input[type=checkbox]"
+        ).check()
     page.check("#id_suffix")
     screenshot(page, "4-import-selection")
     page.click("#import-preview")

@@ -39,7 +39,8 @@ HHMMSS = re.compile(r"\b\d\d:\d\d:\d\d\b")
 def card(page: Page, name: str) -> Locator:
     """The dashboard card of the charge point called ``name``."""
     return page.locator("#cp-cards article.card").filter(
-        has=page.locator(".name", has_text=re.compile(rf"^\s*{re.escape(name)}\s*$")))
+        has=page.locator(".name", has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+    )
 
 
 def count(page: Page, testid: str) -> int:
@@ -59,7 +60,9 @@ def was_not_reloaded(page: Page) -> bool:
 
 
 def test_manufacturer_plugs_in_vehicle_and_guest_sees_charging_live(
-    private_wbm_server: WbmServer, new_context: Callable[..., BrowserContext], screenshot: Callable[..., Path],
+    private_wbm_server: WbmServer,
+    new_context: Callable[..., BrowserContext],
+    screenshot: Callable[..., Path],
 ) -> None:
     # A server of its own, as freshly installed: default accounts and the demo park untouched
     # by other tests.
@@ -113,8 +116,9 @@ def test_manufacturer_plugs_in_vehicle_and_guest_sees_charging_live(
     assert was_not_reloaded(guest)
 
 
-def test_default_password_cannot_be_kept(wbm_server: WbmServer, new_context: Callable[..., BrowserContext],
-                                         screenshot: Callable[..., Path]) -> None:
+def test_default_password_cannot_be_kept(
+    wbm_server: WbmServer, new_context: Callable[..., BrowserContext], screenshot: Callable[..., Path]
+) -> None:
     wbm_server.create_user("e2e-default", Role.USER, password="user-e2e", must_change=True)
     page = new_context().new_page()
     login(page, wbm_server.url, "e2e-default", "user-e2e")
@@ -136,7 +140,9 @@ def choose_language(page: Page, label: str) -> None:
 
 
 def test_language_choice_persists_across_reload_and_login(
-    wbm_server: WbmServer, account: Callable[..., Account], new_context: Callable[..., BrowserContext],
+    wbm_server: WbmServer,
+    account: Callable[..., Account],
+    new_context: Callable[..., BrowserContext],
 ) -> None:
     who = account(Role.USER)
     page = new_context().new_page()
@@ -149,7 +155,7 @@ def test_language_choice_persists_across_reload_and_login(
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.locator("#language-select option:checked")).to_have_text("Deutsch")
     logout(page)
-    expect(page.locator("html")).to_have_attribute("lang", "de")   # the cookie stays
+    expect(page.locator("html")).to_have_attribute("lang", "de")  # the cookie stays
 
     # Another browser knows nothing yet; the profile brings German back at login.
     other = new_context().new_page()
@@ -165,8 +171,12 @@ def test_language_choice_persists_across_reload_and_login(
     expect(other.locator("html")).to_have_attribute("lang", "en")
 
 
-def test_german_pages_speak_german(wbm_server: WbmServer, account: Callable[..., Account],
-                                   new_context: Callable[..., BrowserContext], screenshot: Callable[..., Path]) -> None:
+def test_german_pages_speak_german(
+    wbm_server: WbmServer,
+    account: Callable[..., Account],
+    new_context: Callable[..., BrowserContext],
+    screenshot: Callable[..., Path],
+) -> None:
     """Needs the German catalogue (locale/de): the menu, the top bar and the dashboard in German."""
     page = new_context().new_page()
     page.goto(wbm_server.url + "/")
@@ -190,7 +200,9 @@ def test_german_pages_speak_german(wbm_server: WbmServer, account: Callable[...,
 
 
 def test_page_shows_stale_data_while_server_is_down_and_recovers_by_itself(
-    private_wbm_server: WbmServer, new_context: Callable[..., BrowserContext], screenshot: Callable[..., Path],
+    private_wbm_server: WbmServer,
+    new_context: Callable[..., BrowserContext],
+    screenshot: Callable[..., Path],
 ) -> None:
     server = private_wbm_server
     page = new_context().new_page()
@@ -206,10 +218,10 @@ def test_page_shows_stale_data_while_server_is_down_and_recovers_by_itself(
     expect(banner.locator("[data-stale-since]")).to_have_text(HHMMSS)
     expect(page.locator("#live-indicator")).to_have_text(re.compile(r"Stale since \d\d:\d\d:\d\d"))
     expect(page.locator("body")).to_have_attribute("data-live", "stale")
-    assert opacity(page.get_by_test_id("sum-charging")) < 1   # stale values fade
+    assert opacity(page.get_by_test_id("sum-charging")) < 1  # stale values fade
     screenshot(page, "1-stale")
 
-    server.start()   # same port, same state directory
+    server.start()  # same port, same state directory
     expect(banner).to_be_hidden(timeout=30_000)
     expect(page.locator("#live-indicator")).to_have_text("Live")
     assert opacity(page.get_by_test_id("sum-charging")) == 1
@@ -219,8 +231,7 @@ def test_page_shows_stale_data_while_server_is_down_and_recovers_by_itself(
     maker = server.create_user("e2e-maker", Role.MANUFACTURER)
     token = api(server, "/api/v1/auth/token/", {"username": maker.username, "password": maker.password})["token"]
     cp = next(c for c in api(server, "/api/v1/park/", token=token)["chargepoints"] if c["name"] == "P1-02")
-    api(server, f"/api/v1/simulator/chargepoints/{cp['id']}/plug_in/",
-        {"phases": 3, "max_current_a": 16}, token=token)
+    api(server, f"/api/v1/simulator/chargepoints/{cp['id']}/plug_in/", {"phases": 3, "max_current_a": 16}, token=token)
     expect(card(page, "P1-02").get_by_test_id("status")).to_have_text("Charging")
     assert was_not_reloaded(page)
 
@@ -230,8 +241,11 @@ def opacity(locator: Locator) -> float:
 
 
 def api(server: WbmServer, path: str, body: dict[str, object] | None = None, *, token: str = "") -> dict:
-    request = urllib.request.Request(server.url + path, method="POST" if body is not None else "GET",
-                                     data=json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(
+        server.url + path,
+        method="POST" if body is not None else "GET",
+        data=json.dumps(body).encode() if body is not None else None,
+    )
     request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
@@ -251,8 +265,11 @@ def assert_fits(page: Page) -> None:
 
 @pytest.mark.parametrize("form_factor", list(VIEWPORTS))
 def test_pages_fit_laptop_and_tablet(
-    form_factor: str, wbm_server: WbmServer, account: Callable[..., Account],
-    new_context: Callable[..., BrowserContext], screenshot: Callable[..., Path],
+    form_factor: str,
+    wbm_server: WbmServer,
+    account: Callable[..., Account],
+    new_context: Callable[..., BrowserContext],
+    screenshot: Callable[..., Path],
 ) -> None:
     viewport = VIEWPORTS[form_factor]
     guest = new_context(viewport=viewport).new_page()
@@ -320,8 +337,11 @@ def url_of(item_title: str, child_title: str | None = None) -> str:
 
 @pytest.mark.parametrize("role", [Role.USER, Role.OPERATOR, Role.MANUFACTURER], ids=lambda r: r.label.lower())
 def test_menu_shows_exactly_what_the_role_may_open(
-    role: Role, wbm_server: WbmServer, account: Callable[..., Account],
-    new_context: Callable[..., BrowserContext], screenshot: Callable[..., Path],
+    role: Role,
+    wbm_server: WbmServer,
+    account: Callable[..., Account],
+    new_context: Callable[..., BrowserContext],
+    screenshot: Callable[..., Path],
 ) -> None:
     expected = expected_menu(role)
     titles = [title for title, _ in expected]
@@ -349,6 +369,6 @@ def test_guest_menu_is_the_dashboard_only(wbm_server: WbmServer, new_context: Ca
     page = new_context().new_page()
     page.goto(wbm_server.url + "/")
     expect(page.locator("#sidenav > ul > li > a")).to_have_text(["Dashboard"])
-    page.goto(wbm_server.url + "/system/")   # a Guest is asked to log in
+    page.goto(wbm_server.url + "/system/")  # a Guest is asked to log in
     expect(page.locator("#id_username")).to_be_visible()
     assert "/accounts/login/" in page.url

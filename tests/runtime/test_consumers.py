@@ -20,9 +20,6 @@ SAME_ORIGIN = [(b"origin", b"http://testserver"), (b"host", HOST.encode())]
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 
-
-
-
 async def connect(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[WebsocketCommunicator, bool, Any]:
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await communicator.connect(timeout=5)
@@ -53,7 +50,7 @@ async def test_the_dashboard_socket_sends_the_whole_park_on_connect(live_runtime
         assert 'data-testid="sum-available">4<' in frame
         for name in ("P1-01", "P1-02", "P1-03", "Visitor-01"):
             assert f'<div class="name">{name}</div>' in frame
-        assert frame.count('<article id="cp-') == 4       # the unconfigured one is not shown
+        assert frame.count('<article id="cp-') == 4  # the unconfigured one is not shown
         assert 'id="live-heartbeat"' in frame
     finally:
         await communicator.disconnect()
@@ -66,7 +63,8 @@ async def test_a_simulator_change_reaches_the_client_as_a_swap_of_that_card(live
         await communicator.receive_from(timeout=5)
         target = await database_sync_to_async(cp_id)("P1-02")
         result = await live_runtime.handle(
-            "sim.plug_in", {"cp": target, "phases": 3, "max_current_a": 16, "ventilation": False})
+            "sim.plug_in", {"cp": target, "phases": 3, "max_current_a": 16, "ventilation": False}
+        )
         assert result["ok"], result
         frame = await receive_until(communicator, rf'<article id="cp-{target}"[^>]*data-status="charging"')
         swapped = card(frame, target)
@@ -111,12 +109,15 @@ async def test_a_logged_in_user_follows_the_system_status(live_runtime):
         await communicator.disconnect()
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param([(b"origin", b"http://evil.example"), (b"host", HOST.encode())], id="foreign origin"),
-    pytest.param([(b"origin", b"http://testserver:8000"), (b"host", HOST.encode())], id="other port"),
-    pytest.param([(b"host", HOST.encode())], id="no origin"),
-    pytest.param([(b"origin", b"http://testserver")], id="no host"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param([(b"origin", b"http://evil.example"), (b"host", HOST.encode())], id="foreign origin"),
+        pytest.param([(b"origin", b"http://testserver:8000"), (b"host", HOST.encode())], id="other port"),
+        pytest.param([(b"host", HOST.encode())], id="no origin"),
+        pytest.param([(b"origin", b"http://testserver")], id="no host"),
+    ],
+)
 async def test_a_socket_from_a_foreign_page_is_refused(live_runtime, headers):
     _communicator, connected, _ = await connect("/ws/dashboard/", headers)
     assert not connected
@@ -127,7 +128,7 @@ async def test_a_tick_that_changes_nothing_a_card_shows_sends_no_cards(live_runt
     assert connected
     try:
         await communicator.receive_from(timeout=5)
-        await live_runtime.step()        # an idle park: only the mains voltages jitter
+        await live_runtime.step()  # an idle park: only the mains voltages jitter
         frame = await communicator.receive_from(timeout=5)
         assert 'id="live-heartbeat"' in frame
         assert "<article" not in frame

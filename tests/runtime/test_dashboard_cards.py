@@ -45,7 +45,7 @@ def test_a_kept_card_is_exactly_what_the_partial_renders(runtime, language, can,
         for cp in cps:
             expected = plain(cp, can=can, swap=swap)
             assert render_card(cp, can=can, swap=swap) == expected
-            assert render_card(cp, can=can, swap=swap) == expected        # from the memo
+            assert render_card(cp, can=can, swap=swap) == expected  # from the memo
     allow_button = 'name="allow" value="1"'
     p101 = next(cp for cp in cps if cp.name == "P1-01")
     assert (allow_button in render_card(p101, can=can, swap=swap)) is bool(can)
@@ -87,12 +87,22 @@ def test_only_the_values_part_shows_what_changes_every_second(runtime):
     values = re.compile(r'<dl class="kv">.*?</dl>', re.S)
     for cp in busy_park(runtime):
         changed = dataclasses.replace(
-            cp, charging_s=cp.charging_s + 3599, plugin_s=cp.plugin_s + 7201,
+            cp,
+            charging_s=cp.charging_s + 3599,
+            plugin_s=cp.plugin_s + 7201,
             session_energy_wh=(cp.session_energy_wh or 0) + 12345.6,
-            meter=None if cp.meter is None else dataclasses.replace(
-                cp.meter, power_w=cp.meter.power_w + 4321.0, energy_wh=cp.meter.energy_wh + 99.0,
-                currents_a=(1.0, 2.0, 3.0)))
-        assert {f.name for f in dataclasses.fields(cp) if getattr(cp, f.name) != getattr(changed, f.name)} <= VALUES_ONLY
+            meter=None
+            if cp.meter is None
+            else dataclasses.replace(
+                cp.meter,
+                power_w=cp.meter.power_w + 4321.0,
+                energy_wh=cp.meter.energy_wh + 99.0,
+                currents_a=(1.0, 2.0, 3.0),
+            ),
+        )
+        assert {
+            f.name for f in dataclasses.fields(cp) if getattr(cp, f.name) != getattr(changed, f.name)
+        } <= VALUES_ONLY
         assert values.sub("", plain(changed)) == values.sub("", plain(cp))
 
 

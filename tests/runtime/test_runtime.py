@@ -81,7 +81,7 @@ def test_a_vehicle_at_a_permanently_released_charge_point_charges_at_once(runtim
     assert cp.iec_state == "C"
     assert cp.ocpp_status == "Charging"
     assert cp.dashboard_status == "charging"
-    assert cp.pwm_limit_a == 16.0            # the configured maximum of P1-02
+    assert cp.pwm_limit_a == 16.0  # the configured maximum of P1-02
     assert cp.vehicle is not None and cp.vehicle.phases == 1
 
 
@@ -101,7 +101,7 @@ def test_the_demo_card_at_the_reader_releases_the_whitelist_charge_point(runtime
     ok(plug(runtime, "P1-03"))
     ok(runtime.call("sim.rfid", cp=cp_id("P1-03"), tag="0000BEEF"))
     runtime.step()
-    assert state(runtime, "P1-03").ocpp_status == "Preparing"     # not on the whitelist
+    assert state(runtime, "P1-03").ocpp_status == "Preparing"  # not on the whitelist
     ok(runtime.call("sim.rfid", cp=cp_id("P1-03"), tag="04:a1:b2:c3:d4:e5:f6"))
     runtime.step()
     cp = state(runtime, "P1-03")
@@ -115,7 +115,7 @@ def test_disabling_a_charge_point_aborts_charging_and_shows_an_error(runtime):
     cp = state(runtime, "P1-02")
     assert (cp.iec_state, cp.ocpp_status, cp.dashboard_status) == ("F", "Unavailable", "error")
     ok(runtime.call("cp.availability", cp=cp_id("P1-02"), enabled=True))
-    assert state(runtime, "P1-02").ocpp_status == "Charging"      # permanent release comes back
+    assert state(runtime, "P1-02").ocpp_status == "Charging"  # permanent release comes back
 
 
 def test_an_injected_fault_shows_faulted_until_cleared(runtime):
@@ -152,7 +152,7 @@ def test_a_power_meter_failure_makes_the_meter_not_available(runtime):
 
 def test_a_rejected_ventilation_request_is_explained_on_the_charge_point(runtime):
     ok(plug(runtime, "P1-02", ventilation=True))
-    cp = state(runtime, "P1-02")      # the demo keeps the default: status D is rejected
+    cp = state(runtime, "P1-02")  # the demo keeps the default: status D is rejected
     assert (cp.error_info, cp.pwm_limit_a, cp.iec_state) == ("ventilation_rejected", 0.0, "B")
     assert cp.dashboard_status == "occupied"
     assert cp.currents_a == (0.0, 0.0, 0.0)
@@ -209,8 +209,11 @@ REFUSALS: list[tuple[str, str, dict[str, Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "command", "args", "code"), REFUSALS,
-                         ids=[f"{c}-{code}-{i}" for i, (_n, c, _a, code) in enumerate(REFUSALS)])
+@pytest.mark.parametrize(
+    ("name", "command", "args", "code"),
+    REFUSALS,
+    ids=[f"{c}-{code}-{i}" for i, (_n, c, _a, code) in enumerate(REFUSALS)],
+)
 def test_an_impossible_operation_is_refused_with_its_reason(runtime, name, command, args, code):
     before = state(runtime, name)
     result = runtime.call(command, cp=cp_id(name), **args)
@@ -231,7 +234,7 @@ def test_plugging_in_twice_is_refused_and_keeps_the_first_vehicle(runtime):
 
 def test_the_same_vehicle_action_twice_is_refused(runtime):
     ok(plug(runtime, "P1-02"))
-    result = runtime.call("sim.vehicle", cp=cp_id("P1-02"), action="start")   # it already requests current
+    result = runtime.call("sim.vehicle", cp=cp_id("P1-02"), action="start")  # it already requests current
     assert (result["ok"], result["error"]) == (False, "vehicle_already")
     ok(runtime.call("sim.vehicle", cp=cp_id("P1-02"), action="pause"))
     result = runtime.call("sim.vehicle", cp=cp_id("P1-02"), action="pause")
@@ -275,7 +278,7 @@ def test_an_unknown_agent_is_refused(runtime):
 
 
 def test_charging_time_counts_only_while_charging_and_plug_in_duration_from_plug_to_unplug(runtime, clock):
-    ok(plug(runtime, "P1-01"))                          # dashboard release: waits in B
+    ok(plug(runtime, "P1-01"))  # dashboard release: waits in B
     pass_time(runtime, clock, 60)
     cp = state(runtime, "P1-01")
     assert (cp.charging_s, cp.plugin_s) == (0, 60)
@@ -348,15 +351,15 @@ def test_the_energy_register_is_persisted_and_restored_by_a_new_runtime(demo_par
             fake.advance(30)
             first.step()
         first.run(first.runtime.persist())
-        charged = first.runtime.backend.energy_registers()[target]   # raw Wh, not the 0.1 Wh display
-        assert charged - initial > 1000        # 10 minutes at 16 A on three phases
+        charged = first.runtime.backend.energy_registers()[target]  # raw Wh, not the 0.1 Wh display
+        assert charged - initial > 1000  # 10 minutes at 16 A on three phases
         assert ChargePoint.objects.get(pk=target).energy_register_wh == int(charged)
         for _ in range(4):
             fake.advance(30)
             first.step()
         charged = first.runtime.backend.energy_registers()[target]
     finally:
-        first.close()     # stopping persists the last value
+        first.close()  # stopping persists the last value
     assert ChargePoint.objects.get(pk=target).energy_register_wh == int(charged)
 
     second = RuntimeThread()

@@ -13,19 +13,32 @@ T0 = 1_000_000.0
 
 async def backend_with_point(*, meter: bool = True, register_wh: float = 5000.0) -> SimulatedBackend:
     backend = SimulatedBackend(seed=3)
-    await backend.open([HardwarePoint(id=CP, station_id=1, position=1, device_uid="d5ae627400010001",
-                                      energy_register_wh=register_wh, meter_installed=meter)])
+    await backend.open(
+        [
+            HardwarePoint(
+                id=CP,
+                station_id=1,
+                position=1,
+                device_uid="d5ae627400010001",
+                energy_register_wh=register_wh,
+                meter_installed=meter,
+            )
+        ]
+    )
     await backend.poll(T0)
     return backend
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("phases", "vehicle_max_a", "pwm_a", "expected_a"), [
-    (3, 32, 16, 16 * VEHICLE_DRAW),     # the PWM limits
-    (3, 10, 16, 10 * VEHICLE_DRAW),     # the vehicle limits
-    (1, 32, 20, 20 * VEHICLE_DRAW),
-    (1, 13, 32, 13 * VEHICLE_DRAW),
-])
+@pytest.mark.parametrize(
+    ("phases", "vehicle_max_a", "pwm_a", "expected_a"),
+    [
+        (3, 32, 16, 16 * VEHICLE_DRAW),  # the PWM limits
+        (3, 10, 16, 10 * VEHICLE_DRAW),  # the vehicle limits
+        (1, 32, 20, 20 * VEHICLE_DRAW),
+        (1, 13, 32, 13 * VEHICLE_DRAW),
+    ],
+)
 async def test_a_vehicle_draws_what_the_pwm_and_its_own_maximum_allow(phases, vehicle_max_a, pwm_a, expected_a):
     backend = await backend_with_point()
     backend.plug_in(CP, phases=phases, max_current_a=vehicle_max_a, ventilation=False)
@@ -85,7 +98,7 @@ async def test_the_energy_register_only_grows_and_counts_the_energy_drawn():
         await backend.poll(now)
         assert backend.read(CP).meter is not None
         readings.append(backend.read(CP).meter.energy_wh)  # type: ignore[union-attr]
-    await backend.poll(now - 3600)          # a clock step backwards does not count backwards
+    await backend.poll(now - 3600)  # a clock step backwards does not count backwards
     readings.append(backend.read(CP).meter.energy_wh)  # type: ignore[union-attr]
     assert readings == sorted(readings)
     assert readings[0] > 5000.0
@@ -171,10 +184,9 @@ async def test_hardware_events_are_reported_once_by_the_next_poll():
     backend.plug_in(CP, phases=1, max_current_a=16, ventilation=False)
     backend.present_rfid(CP, "04A1B2C3D4E5F6")
     backend.set_digital_input(CP, 2, True)
-    backend.set_digital_input(CP, 2, True)      # no edge: no event
+    backend.set_digital_input(CP, 2, True)  # no edge: no event
     events = await backend.poll(T0 + 1)
-    assert [(e.kind, e.value) for e in events] == [
-        ("plugged", ""), ("rfid", "04A1B2C3D4E5F6"), ("input_rising", "2")]
+    assert [(e.kind, e.value) for e in events] == [("plugged", ""), ("rfid", "04A1B2C3D4E5F6"), ("input_rising", "2")]
     assert await backend.poll(T0 + 2) == []
     backend.set_digital_input(CP, 2, False)
     backend.unplug(CP)

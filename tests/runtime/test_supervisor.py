@@ -102,7 +102,7 @@ async def test_start_all_runs_every_agent_and_reports_uptime(sup, counter):
     await until(lambda: counter.runs == {"worker": 1, "ocpp": 1, "modbus": 1})
     assert set(states_of(sup).values()) == {"running"}
     assert all(a.started_at is not None for a in sup.status())
-    assert sup.changes      # the runtime is told, so the status page updates
+    assert sup.changes  # the runtime is told, so the status page updates
 
 
 @pytest.mark.asyncio
@@ -121,7 +121,7 @@ async def test_a_stopped_agent_stays_stopped(sup, counter):
     await until(lambda: counter.runs.get("modbus") == 1)
     await sup.stop("modbus")
     assert counter.cancelled == {"modbus": 1}
-    await asyncio.sleep(0.05)                 # longer than the back-off: no restart
+    await asyncio.sleep(0.05)  # longer than the back-off: no restart
     assert states_of(sup) == {"worker": "running", "ocpp": "running", "modbus": "stopped"}
     assert agent(sup, "modbus").started_at is None
     assert counter.runs["modbus"] == 1

@@ -20,8 +20,7 @@ def test_clearing_expired_sessions_runs_eagerly_and_keeps_live_sessions(db):
     for _ in range(2):
         gone = SessionStore()
         gone.create()
-        Session.objects.filter(session_key=gone.session_key).update(
-            expire_date=timezone.now() - timedelta(minutes=1))
+        Session.objects.filter(session_key=gone.session_key).update(expire_date=timezone.now() - timedelta(minutes=1))
 
     result = clear_expired_sessions.delay()
 

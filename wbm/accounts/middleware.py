@@ -23,7 +23,11 @@ class PasswordChangeRequiredMiddleware:
             if profile is not None and profile.must_change_password:
                 if request.path.startswith("/api/"):
                     return JsonResponse(
-                        {"detail": _("Change the default password before using the API."),
-                         "code": "password_change_required"}, status=403)
+                        {
+                            "detail": _("Change the default password before using the API."),
+                            "code": "password_change_required",
+                        },
+                        status=403,
+                    )
                 return redirect(f"{reverse('accounts:password_change')}?next={request.get_full_path()}")
         return self.get_response(request)

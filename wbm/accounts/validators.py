@@ -15,8 +15,9 @@ class NotADefaultPasswordValidator:
         if password.lower() in DEFAULT_PASSWORDS or (
             user is not None and password.lower() == user.get_username().lower()
         ):
-            raise ValidationError(_("This is a default password. Choose a password of your own."),
-                                  code="default_password")
+            raise ValidationError(
+                _("This is a default password. Choose a password of your own."), code="default_password"
+            )
 
     def get_help_text(self) -> str:
         return _("Your password cannot be a default password or your user name.")

@@ -33,8 +33,11 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
 
 def _set_language_cookie(response: HttpResponse, language: str) -> None:
     response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE, secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
     )
 
 
@@ -102,9 +105,13 @@ class ProfileView(RoleRequiredMixin, View):
     required = Perm.PROFILE_EDIT
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "accounts/profile.html", {
-            "password_form": PasswordChangeForm(request.user),
-        })
+        return render(
+            request,
+            "accounts/profile.html",
+            {
+                "password_form": PasswordChangeForm(request.user),
+            },
+        )
 
 
 @require_POST

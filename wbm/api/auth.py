@@ -8,7 +8,7 @@ from rest_framework.authentication import TokenAuthentication, get_authorization
 class BearerTokenAuthentication(TokenAuthentication):
     """``Authorization: Bearer <token>`` (``Token <token>`` works too)."""
 
-    keyword = "Bearer"   # named in WWW-Authenticate of a 401
+    keyword = "Bearer"  # named in WWW-Authenticate of a 401
     keywords = (b"bearer", b"token")
 
     def authenticate(self, request):  # type: ignore[no-untyped-def]
@@ -24,5 +24,6 @@ class BearerTokenAuthentication(TokenAuthentication):
             key = auth[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed(
-                _("Invalid token header. Token string should not contain invalid characters.")) from None
+                _("Invalid token header. Token string should not contain invalid characters.")
+            ) from None
         return self.authenticate_credentials(key)

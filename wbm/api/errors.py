@@ -12,7 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
 from wbm.runtime.errors import describe
 
-NOT_FOUND_CODES = frozenset({"unknown_chargepoint", "unknown_agent"})   # refusals that mean "no such thing"
+NOT_FOUND_CODES = frozenset({"unknown_chargepoint", "unknown_agent"})  # refusals that mean "no such thing"
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -30,15 +30,23 @@ urlpatterns = [
     path("chargepoints/<int:pk>/", views.ChargePointStateApi.as_view(), name="chargepoint"),
     path("chargepoints/<int:pk>/release/", views.ChargePointReleaseApi.as_view(), name="chargepoint-release"),
     path("chargepoints/<int:pk>/status/", cp_status.ChargePointStatusApi.as_view(), name="chargepoint-status"),
-    path("chargepoints/<int:pk>/availability/", cp_status.ChargePointAvailabilityApi.as_view(),
-         name="chargepoint-availability"),
+    path(
+        "chargepoints/<int:pk>/availability/",
+        cp_status.ChargePointAvailabilityApi.as_view(),
+        name="chargepoint-availability",
+    ),
     path("chargepoints/<int:pk>/unlock/", cp_status.ChargePointUnlockApi.as_view(), name="chargepoint-unlock"),
     path("chargepoints/rfid-boards/", cp_rfidboard.RfidBoardListApi.as_view(), name="rfidboards"),
     path("chargepoints/rfid-boards/<int:pk>/", cp_rfidboard.RfidBoardApi.as_view(), name="rfidboard"),
     path("chargepoints/<int:pk>/config/", cp_config.ChargePointConfigApi.as_view(), name="chargepoint-config"),
-    path("chargepoints/<int:pk>/config/export/", cp_config.ChargePointConfigExportApi.as_view(),
-         name="chargepoint-config-export"),
-    path("chargepoints/config/import/", cp_config.ChargePointConfigImportApi.as_view(), name="chargepoint-config-import"),
+    path(
+        "chargepoints/<int:pk>/config/export/",
+        cp_config.ChargePointConfigExportApi.as_view(),
+        name="chargepoint-config-export",
+    ),
+    path(
+        "chargepoints/config/import/", cp_config.ChargePointConfigImportApi.as_view(), name="chargepoint-config-import"
+    ),
     path("simulator/chargepoints/<int:pk>/<str:op>/", views.SimulatorApi.as_view(), name="simulator"),
     path("system/agents/", views.AgentListApi.as_view(), name="agents"),
     path("system/agents/<str:name>/restart/", views.AgentRestartApi.as_view(), name="agent-restart"),

@@ -51,14 +51,19 @@ class TokenApi(APIView):
     def post(self, request: Request) -> Response:
         incoming = s.TokenRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        user = authenticate(request._request, username=incoming.validated_data["username"],
-                            password=incoming.validated_data["password"])
+        user = authenticate(
+            request._request, username=incoming.validated_data["username"], password=incoming.validated_data["password"]
+        )
         if user is None:
-            return Response({"detail": _("Wrong user name or password."), "code": "invalid_credentials"},
-                            status=status.HTTP_401_UNAUTHORIZED)
+            return Response(
+                {"detail": _("Wrong user name or password."), "code": "invalid_credentials"},
+                status=status.HTTP_401_UNAUTHORIZED,
+            )
         if user.profile.must_change_password:
-            return Response({"detail": _("Change the default password before using the API."),
-                             "code": "password_change_required"}, status=status.HTTP_403_FORBIDDEN)
+            return Response(
+                {"detail": _("Change the default password before using the API."), "code": "password_change_required"},
+                status=status.HTTP_403_FORBIDDEN,
+            )
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "role": role_of(user).name.lower()})
 
@@ -71,11 +76,13 @@ class MeApi(APIView):
     @extend_schema(responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
         user = request.user
-        return Response({
-            "username": user.get_username() if user.is_authenticated else "",
-            "role": role_of(user).name.lower(),   # a stable key, not the translated label
-            "permissions": sorted(allowed_perms(user)),
-        })
+        return Response(
+            {
+                "username": user.get_username() if user.is_authenticated else "",
+                "role": role_of(user).name.lower(),  # a stable key, not the translated label
+                "permissions": sorted(allowed_perms(user)),
+            }
+        )
 
 
 class ParkApi(APIView):
@@ -87,14 +94,26 @@ class ParkApi(APIView):
     def get(self, request: Request) -> Response:
         snapshot = _snapshot()
         stations = [
-            {"id": st.pk, "kind": st.kind, "hostname": st.hostname, "head_ip": st.head_ip, "head_mac": st.head_mac,
-             "chargepoints": [cp.pk for cp in st.chargepoints.all()]}
+            {
+                "id": st.pk,
+                "kind": st.kind,
+                "hostname": st.hostname,
+                "head_ip": st.head_ip,
+                "head_mac": st.head_mac,
+                "chargepoints": [cp.pk for cp in st.chargepoints.all()],
+            }
             for st in Station.objects.prefetch_related("chargepoints")
         ]
-        return Response(s.ParkSerializer({
-            "generated_at": snapshot.generated_at, "summary": snapshot.summary,
-            "stations": stations, "chargepoints": snapshot.chargepoints,
-        }).data)
+        return Response(
+            s.ParkSerializer(
+                {
+                    "generated_at": snapshot.generated_at,
+                    "summary": snapshot.summary,
+                    "stations": stations,
+                    "chargepoints": snapshot.chargepoints,
+                }
+            ).data
+        )
 
 
 class DashboardApi(APIView):
@@ -105,16 +124,25 @@ class DashboardApi(APIView):
     @extend_schema(responses=s.ParkSerializer)
     def get(self, request: Request) -> Response:
         snapshot = _snapshot()
-        return Response({
-            "generated_at": snapshot.generated_at,
-            "summary": s.SummarySerializer(snapshot.summary).data,
-            "chargepoints": [
-                {"id": cp.id, "name": cp.name, "location": cp.location, "status": cp.dashboard_status,
-                 "power_w": cp.power_w, "session_energy_wh": cp.session_energy_wh,
-                 "charging_s": cp.charging_s, "plugin_s": cp.plugin_s}
-                for cp in snapshot.configured
-            ],
-        })
+        return Response(
+            {
+                "generated_at": snapshot.generated_at,
+                "summary": s.SummarySerializer(snapshot.summary).data,
+                "chargepoints": [
+                    {
+                        "id": cp.id,
+                        "name": cp.name,
+                        "location": cp.location,
+                        "status": cp.dashboard_status,
+                        "power_w": cp.power_w,
+                        "session_energy_wh": cp.session_energy_wh,
+                        "charging_s": cp.charging_s,
+                        "plugin_s": cp.plugin_s,
+                    }
+                    for cp in snapshot.configured
+                ],
+            }
+        )
 
 
 class ChargePointStateApi(APIView):
@@ -138,8 +166,9 @@ class ChargePointReleaseApi(APIView):
         incoming = s.ReleaseSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         chargepoint = _chargepoint(pk)
-        cp_services.chargepoint_release_set(chargepoint=chargepoint, allow=incoming.validated_data["allow"],
-                                            actor=Actor.from_request(request))
+        cp_services.chargepoint_release_set(
+            chargepoint=chargepoint, allow=incoming.validated_data["allow"], actor=Actor.from_request(request)
+        )
         return Response(s.ChargePointStateSerializer(_snapshot().chargepoint(pk)).data)
 
 
@@ -152,7 +181,8 @@ class SimulatorApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("op", str, OpenApiParameter.PATH, enum=sorted(OPS))],
-        request=OpenApiTypes.OBJECT, responses=s.ChargePointStateSerializer,
+        request=OpenApiTypes.OBJECT,
+        responses=s.ChargePointStateSerializer,
     )
     def post(self, request: Request, pk: int, op: str) -> Response:
         if op not in OPS:
@@ -162,8 +192,9 @@ class SimulatorApi(APIView):
         form = OPS[op].form(data={k: ("" if v is None else v) for k, v in data.items()})
         if not form.is_valid():
             raise ValidationError(form.errors.get_json_data())
-        system_services.simulator_apply(chargepoint=chargepoint, op=op, data=form.cleaned_data,
-                                        actor=Actor.from_request(request))
+        system_services.simulator_apply(
+            chargepoint=chargepoint, op=op, data=form.cleaned_data, actor=Actor.from_request(request)
+        )
         return Response(s.ChargePointStateSerializer(_snapshot().chargepoint(pk)).data)
 
 

@@ -29,7 +29,7 @@ from wbm.runtime.snapshot import ChargePointState, MeterReading
 
 CARD_TEMPLATE = "dashboard/index.html#card"
 VALUES_TEMPLATE = "dashboard/index.html#card-values"
-MAX_ENTRIES = 2000          # ~120 cards x a few variants x some ticks; a few MB at most
+MAX_ENTRIES = 2000  # ~120 cards x a few variants x some ticks; a few MB at most
 # Put into the card where its values go; user text cannot contain it (it would be escaped).
 _VALUES_MARK = mark_safe("<wbm-card-values/>")
 # What only the values part shows: left out of the key of the rest of the card.
@@ -81,7 +81,7 @@ def _render(cp: ChargePointState, variant: tuple[str, frozenset[str], str]) -> s
         html = _cards.get(key)
         shell_key = (_SHELL_KEY(cp), *variant)
         shell = _shells.get(shell_key)
-    except TypeError:       # an unhashable value (a list after a msgpack round trip): keep nothing
+    except TypeError:  # an unhashable value (a list after a msgpack round trip): keep nothing
         return render_to_string(CARD_TEMPLATE, context)
     if html is not None:
         return html

@@ -100,7 +100,7 @@ class DashboardConsumer(LiveConsumer):
             if cp.configured:
                 key = card_key(cp)
                 if self.shown.get(cp.id) == key:
-                    continue        # only what a card does not show changed (the mains voltages)
+                    continue  # only what a card does not show changed (the mains voltages)
                 swap = "true" if cp.id in self.shown else "beforeend:#cp-cards"
                 self.shown[cp.id] = key
                 with translation.override(self.language):

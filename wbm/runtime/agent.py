@@ -15,7 +15,7 @@ class Agent(ABC):
     runtime (hardware state lives in the backend, configuration in the database)."""
 
     name: ClassVar[str]
-    title: ClassVar[str]          # as shown on System Control / Status (translated there)
+    title: ClassVar[str]  # as shown on System Control / Status (translated there)
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

@@ -73,10 +73,17 @@ async def _call_channel(name: str, args: dict[str, Any]) -> dict[str, Any]:
     # through one receive loop, which a waiting WebSocket consumer may hold; a reply channel with
     # another prefix would never be read while it does (and "!" in a prefix is invalid).
     reply_to = await layer.new_channel()
-    await layer.send(COMMAND_CHANNEL, {
-        "type": "runtime.command", "id": uuid.uuid4().hex, "name": name, "args": args,
-        "reply_to": reply_to, "deadline": time.time() + TIMEOUT_S,
-    })
+    await layer.send(
+        COMMAND_CHANNEL,
+        {
+            "type": "runtime.command",
+            "id": uuid.uuid4().hex,
+            "name": name,
+            "args": args,
+            "reply_to": reply_to,
+            "deadline": time.time() + TIMEOUT_S,
+        },
+    )
     try:
         async with asyncio.timeout(TIMEOUT_S):
             message = await layer.receive(reply_to)

@@ -16,8 +16,7 @@ def _messages() -> dict[str, str]:
         "no_vehicle": _("No vehicle is plugged in at %(cp)s."),
         "already_plugged": _("A vehicle is already plugged in at %(cp)s."),
         "vehicle_already": _("The vehicle at %(cp)s is already in this state."),
-        "release_mode_forbids": _(
-            "The release mode of %(cp)s does not allow a charging release from the web page."),
+        "release_mode_forbids": _("The release mode of %(cp)s does not allow a charging release from the web page."),
         "disabled": _("%(cp)s is disabled. Enable it first."),
         "no_fault": _("There is no fault at %(cp)s to clear."),
         "bad_rfid": _("“%(tag)s” is not an RFID tag: use 4 to 32 hexadecimal digits."),

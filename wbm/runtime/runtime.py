@@ -40,19 +40,37 @@ log = logging.getLogger(__name__)
 
 RFID_RE = re.compile(r"^[0-9A-F]{4,32}$")
 INJECTABLE = {
-    "ConnectorLockFailure", "EVCommunicationError", "GroundFailure", "HighTemperature",
-    "InternalError", "LocalListConflict", "OtherError", "OverCurrentFailure", "OverVoltage",
-    "PowerMeterFailure", "PowerSwitchFailure", "ReaderFailure", "ResetFailure", "UnderVoltage",
-    "WeakSignal", "Unknown",
+    "ConnectorLockFailure",
+    "EVCommunicationError",
+    "GroundFailure",
+    "HighTemperature",
+    "InternalError",
+    "LocalListConflict",
+    "OtherError",
+    "OverCurrentFailure",
+    "OverVoltage",
+    "PowerMeterFailure",
+    "PowerSwitchFailure",
+    "ReaderFailure",
+    "ResetFailure",
+    "UnderVoltage",
+    "WeakSignal",
+    "Unknown",
 }
 VEHICLE_MODES = {"start": "requesting", "pause": "paused", "finish": "finished"}
 ISO15118_ERRORS = {
-    "SLAC_FAILED", "PROTOCOL_HANDSHAKE_FAILED", "SSL_HANDSHAKE_FAILED", "SEQUENCE_ERROR",
-    "SESSION_SETUP_TIMEOUT", "SEQUENCE_TIMEOUT", "UNKNOWN_SESSION", "TARIFF_SELECTION_INVALID",
+    "SLAC_FAILED",
+    "PROTOCOL_HANDSHAKE_FAILED",
+    "SSL_HANDSHAKE_FAILED",
+    "SEQUENCE_ERROR",
+    "SESSION_SETUP_TIMEOUT",
+    "SEQUENCE_TIMEOUT",
+    "UNKNOWN_SESSION",
+    "TARIFF_SELECTION_INVALID",
     "CHARGING_PROFILE_INVALID",
 }
 EVCC_ID_RE = re.compile(r"^[0-9A-F]{12}$")
-RFID_EVENT_S = 1.0      # "RFID accepted / not accepted" is shown for one second
+RFID_EVENT_S = 1.0  # "RFID accepted / not accepted" is shown for one second
 
 
 class Rejected(Exception):
@@ -79,14 +97,17 @@ class _Cp:
     charging_s: float = 0.0
     session_start_wh: float | None = None
     session_pk: int | None = None
-    hlc_session_id: str = ""           # ISO 15118 session of this plug-in
-    rfid_event: str = ""               # last card read at this reader: accepted | rejected
+    hlc_session_id: str = ""  # ISO 15118 session of this plug-in
+    rfid_event: str = ""  # last card read at this reader: accepted | rejected
     rfid_event_at: float | None = None
 
     def control(self) -> Control:
         return Control(
-            enabled=self.enabled, release=self.release, had_release=self.had_release,
-            unlock_enforced=self.unlock_enforced, reserved=self.reserved,
+            enabled=self.enabled,
+            release=self.release,
+            had_release=self.had_release,
+            unlock_enforced=self.unlock_enforced,
+            reserved=self.reserved,
             external_limit_a=self.external_limit_a,
         )
 
@@ -117,26 +138,39 @@ def _load_park() -> tuple[list[HardwarePoint], dict[int, CpConfig], dict[int, bo
     enabled: dict[int, bool] = {}
     for cp in ChargePoint.objects.select_related("config").order_by("station_id", "position"):
         cfg = getattr(cp, "config", None)
-        points.append(HardwarePoint(
-            id=cp.pk, station_id=cp.station_id, position=cp.position, device_uid=cp.device_uid,
-            energy_register_wh=float(cp.energy_register_wh),
-            meter_installed=bool(cfg and cfg.meter_type),
-        ))
+        points.append(
+            HardwarePoint(
+                id=cp.pk,
+                station_id=cp.station_id,
+                position=cp.position,
+                device_uid=cp.device_uid,
+                energy_register_wh=float(cp.energy_register_wh),
+                meter_installed=bool(cfg and cfg.meter_type),
+            )
+        )
         enabled[cp.pk] = cp.enabled
         if cfg is not None:
             configs[cp.pk] = CpConfig(
-                name=cfg.name, location=cfg.location, release_mode=cfg.release_mode,
-                current_min_a=cfg.current_min_a, current_max_a=cfg.current_max_a,
-                fallback_current_a=cfg.fallback_current_a, fallback_time_s=cfg.fallback_time_s,
-                meter_type=cfg.meter_type, status_d_rejection=cfg.status_d_rejection,
-                connection_type=cfg.connection_type, locking_mode=cfg.locking_mode,
-                rfid_reader_id=cfg.rfid_reader_id, rfid_timeout_s=cfg.rfid_timeout_s,
+                name=cfg.name,
+                location=cfg.location,
+                release_mode=cfg.release_mode,
+                current_min_a=cfg.current_min_a,
+                current_max_a=cfg.current_max_a,
+                fallback_current_a=cfg.fallback_current_a,
+                fallback_time_s=cfg.fallback_time_s,
+                meter_type=cfg.meter_type,
+                status_d_rejection=cfg.status_d_rejection,
+                connection_type=cfg.connection_type,
+                locking_mode=cfg.locking_mode,
+                rfid_reader_id=cfg.rfid_reader_id,
+                rfid_timeout_s=cfg.rfid_timeout_s,
                 derating_sensor=cfg.derating_sensor,
                 derating_start_temp_c=cfg.derating_start_temp_c,
                 derating_stop_temp_c=cfg.derating_stop_temp_c,
                 derating_start_current_a=cfg.derating_start_current_a,
                 derating_stop_current_a=cfg.derating_stop_current_a,
-                hlc_mode=cfg.hlc_mode, ocpp_connector_id=cfg.ocpp_connector_id,
+                hlc_mode=cfg.hlc_mode,
+                ocpp_connector_id=cfg.ocpp_connector_id,
             )
     return points, configs, enabled
 
@@ -156,7 +190,8 @@ def _session_open(cp_id: int, started: float, meter_wh: float) -> int:
     from chargepoints.models import ChargingSession
 
     return ChargingSession.objects.create(
-        chargepoint_id=cp_id, started_at=datetime.fromtimestamp(started, tz=UTC),
+        chargepoint_id=cp_id,
+        started_at=datetime.fromtimestamp(started, tz=UTC),
         meter_start_wh=int(meter_wh),
     ).pk
 
@@ -168,7 +203,9 @@ def _session_close(pk: int, ended: float, meter_wh: float, id_tag: str) -> None:
     from chargepoints.models import ChargingSession
 
     ChargingSession.objects.filter(pk=pk).update(
-        ended_at=datetime.fromtimestamp(ended, tz=UTC), meter_stop_wh=int(meter_wh), id_tag=id_tag,
+        ended_at=datetime.fromtimestamp(ended, tz=UTC),
+        meter_stop_wh=int(meter_wh),
+        id_tag=id_tag,
     )
 
 
@@ -218,10 +255,14 @@ class SystemMonitorAgent(Agent):
             mem = psutil.virtual_memory()
             disk = psutil.disk_usage(str(settings.STATE_DIR))
             self.runtime.system = SystemStatus(
-                rss_bytes=proc.memory_info().rss, cpu_percent=proc.cpu_percent(None),
-                memory_total_bytes=mem.total, memory_available_bytes=mem.available,
-                disk_total_bytes=disk.total, disk_free_bytes=disk.free,
-                load_1m=os.getloadavg()[0], boot_time=psutil.boot_time(),
+                rss_bytes=proc.memory_info().rss,
+                cpu_percent=proc.cpu_percent(None),
+                memory_total_bytes=mem.total,
+                memory_available_bytes=mem.available,
+                disk_total_bytes=disk.total,
+                disk_free_bytes=disk.free,
+                load_1m=os.getloadavg()[0],
+                boot_time=psutil.boot_time(),
                 process_started_at=proc.create_time(),
             )
             self.runtime.system_dirty = True
@@ -257,8 +298,13 @@ class CommandServerAgent(Agent):
 class Runtime:
     """Owns the backend, the controller state, the supervisor and the published snapshot."""
 
-    def __init__(self, backend: ControllerBackend | None = None, *, tick_s: float | None = None,
-                 serve_commands: bool | None = None) -> None:
+    def __init__(
+        self,
+        backend: ControllerBackend | None = None,
+        *,
+        tick_s: float | None = None,
+        serve_commands: bool | None = None,
+    ) -> None:
         self.backend = backend or import_string(settings.WBM_CONTROLLER_BACKEND)()
         self.tick_s = tick_s if tick_s is not None else settings.WBM_TICK_S
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -341,8 +387,11 @@ class Runtime:
                 states_.append(await self._apply(cp_id, cp, now, dt))
             previous = self.snapshot
             snapshot = ParkSnapshot(
-                generated_at=now, runtime_started_at=self.started_at, chargepoints=tuple(states_),
-                agents=self.supervisor.status(), system=self.system,
+                generated_at=now,
+                runtime_started_at=self.started_at,
+                chargepoints=tuple(states_),
+                agents=self.supervisor.status(),
+                system=self.system,
                 recent_rfids=tuple(self.recent_rfids),
             )
             self.snapshot = snapshot
@@ -356,8 +405,12 @@ class Runtime:
         backend = self.backend
         hw = backend.read(cp_id)
         # RFID release is discarded when no vehicle arrives in time.
-        if (cfg is not None and cp.release_by_rfid_at is not None and hw.vehicle is None
-                and now - cp.release_by_rfid_at > cfg.rfid_timeout_s):
+        if (
+            cfg is not None
+            and cp.release_by_rfid_at is not None
+            and hw.vehicle is None
+            and now - cp.release_by_rfid_at > cfg.rfid_timeout_s
+        ):
             cp.release, cp.release_by_rfid_at = False, None
         if cfg is not None and cfg.release_mode == "permanent":
             cp.release = True
@@ -375,7 +428,7 @@ class Runtime:
         elif cfg is not None and cfg.locks_on_connect:
             locked = hw.vehicle is not None
         else:
-            locked = hw.locked      # remote locking mode, or a fixed connector: leave as is
+            locked = hw.locked  # remote locking mode, or a fixed connector: leave as is
         if locked != hw.locked:
             await backend.set_locked(cp_id, locked)
         hw = backend.read(cp_id)
@@ -390,26 +443,44 @@ class Runtime:
         if hw.meter is not None and cp.session_start_wh is not None:
             session_wh = round(hw.meter.energy_wh - cp.session_start_wh, 1)
         return ChargePointState(
-            id=cp_id, station_id=cp.hw.station_id, position=cp.hw.position,
-            configured=cfg is not None, name=cfg.name if cfg else "", location=cfg.location if cfg else "",
-            iec_state=hw.iec_state, ocpp_status=str(ocpp), dashboard_status=str(states.dashboard_status(ocpp)),
+            id=cp_id,
+            station_id=cp.hw.station_id,
+            position=cp.hw.position,
+            configured=cfg is not None,
+            name=cfg.name if cfg else "",
+            location=cfg.location if cfg else "",
+            iec_state=hw.iec_state,
+            ocpp_status=str(ocpp),
+            dashboard_status=str(states.dashboard_status(ocpp)),
             local_bus="connected" if hw.bus_connected else "disconnected",
-            pwm_limit_a=hw.pwm_limit_a, currents_a=hw.currents_a,
-            meter_configured=bool(cfg and cfg.has_meter), meter=hw.meter if cfg and cfg.has_meter else None,
+            pwm_limit_a=hw.pwm_limit_a,
+            currents_a=hw.currents_a,
+            meter_configured=bool(cfg and cfg.has_meter),
+            meter=hw.meter if cfg and cfg.has_meter else None,
             session_energy_wh=session_wh if cfg and cfg.has_meter else None,
             charging_s=int(cp.charging_s),
             plugin_s=int(now - cp.plugged_since) if cp.plugged_since else 0,
-            plugged_since=cp.plugged_since, enabled=cp.enabled, release=cp.release,
-            release_mode=cfg.release_mode if cfg else "", locked=hw.locked,
-            unlock_enforced=cp.unlock_enforced, reserved=cp.reserved, vehicle=hw.vehicle,
-            rfid=cp.rfid, temperature_c=hw.temperature_c,
+            plugged_since=cp.plugged_since,
+            enabled=cp.enabled,
+            release=cp.release,
+            release_mode=cfg.release_mode if cfg else "",
+            locked=hw.locked,
+            unlock_enforced=cp.unlock_enforced,
+            reserved=cp.reserved,
+            vehicle=hw.vehicle,
+            rfid=cp.rfid,
+            temperature_c=hw.temperature_c,
             temperature_configured=bool(cfg and cfg.derating_sensor),
-            error_code=error_code, error_info=error_info,
-            digital_inputs=hw.digital_inputs, digital_outputs=hw.digital_outputs,
+            error_code=error_code,
+            error_info=error_info,
+            digital_inputs=hw.digital_inputs,
+            digital_outputs=hw.digital_outputs,
             analog_inputs_v=hw.analog_inputs_v,
-            iso15118=states.iso15118_state(cfg, hw, session_id=cp.hlc_session_id,
-                                           plugged_since=cp.plugged_since, charged=cp.charging_s > 0),
-            rfid_board_firmware=hw.rfid_board_firmware, rfid_event=rfid_event,
+            iso15118=states.iso15118_state(
+                cfg, hw, session_id=cp.hlc_session_id, plugged_since=cp.plugged_since, charged=cp.charging_s > 0
+            ),
+            rfid_board_firmware=hw.rfid_board_firmware,
+            rfid_event=rfid_event,
         )
 
     async def _on_event(self, kind: str, cp_id: int, value: str, now: float) -> None:
@@ -426,13 +497,15 @@ class Runtime:
             registers = self.backend.energy_registers()
             with contextlib.suppress(Exception):
                 cp.session_pk = await sync_to_async(_session_open, thread_sensitive=False)(
-                    cp_id, now, registers.get(cp_id, 0.0))
+                    cp_id, now, registers.get(cp_id, 0.0)
+                )
         elif kind == "unplugged":
             if cp.session_pk is not None:
                 registers = self.backend.energy_registers()
                 with contextlib.suppress(Exception):
                     await sync_to_async(_session_close, thread_sensitive=False)(
-                        cp.session_pk, now, registers.get(cp_id, 0.0), cp.rfid)
+                        cp.session_pk, now, registers.get(cp_id, 0.0), cp.rfid
+                    )
             cp.plugged_since, cp.charging_s, cp.session_start_wh, cp.session_pk = None, 0.0, None, None
             cp.rfid, cp.had_release, cp.release_by_rfid_at = "", False, None
             cp.hlc_session_id = ""
@@ -517,14 +590,14 @@ class Runtime:
         state = self._cp(cp)
         state.enabled = bool(enabled)
         if not enabled:
-            state.release = False     # an active charging process is aborted
+            state.release = False  # an active charging process is aborted
 
     async def cmd_unlock(self, *, cp: int, enforce: bool) -> None:
         state = self._cp(cp)
         self._configured(cp)
         state.unlock_enforced = bool(enforce)
         if enforce:
-            state.release = False     # an active charging process is aborted
+            state.release = False  # an active charging process is aborted
             await self.backend.set_locked(cp, False)
 
     async def cmd_limit(self, *, cp: int, amps: float | None) -> None:
@@ -533,8 +606,16 @@ class Runtime:
             raise Rejected("out_of_range", field="amps", min=0, max=80)
         state.external_limit_a = None if amps is None else float(amps)
 
-    async def cmd_plug_in(self, *, cp: int, phases: int = 3, max_current_a: float = 16,
-                          ventilation: bool = False, hlc: bool = False, evcc_id: str = "") -> None:
+    async def cmd_plug_in(
+        self,
+        *,
+        cp: int,
+        phases: int = 3,
+        max_current_a: float = 16,
+        ventilation: bool = False,
+        hlc: bool = False,
+        evcc_id: str = "",
+    ) -> None:
         self._cp(cp)
         sim = self._sim()
         if phases not in (1, 3):
@@ -546,8 +627,14 @@ class Runtime:
             raise Rejected("bad_evcc_id", evcc_id=evcc_id[:40])
         if self.backend.read(cp).vehicle is not None:
             raise Rejected("already_plugged", cp=self._label(cp))
-        sim.plug_in(cp, phases=phases, max_current_a=float(max_current_a), ventilation=bool(ventilation),
-                    hlc=bool(hlc), evcc_id=evcc_id)
+        sim.plug_in(
+            cp,
+            phases=phases,
+            max_current_a=float(max_current_a),
+            ventilation=bool(ventilation),
+            hlc=bool(hlc),
+            evcc_id=evcc_id,
+        )
 
     async def cmd_unplug(self, *, cp: int) -> None:
         self._cp(cp)
@@ -676,4 +763,3 @@ _COMMANDS = {
     "agent.stop": Runtime.cmd_agent_stop,
     "agent.start": Runtime.cmd_agent_start,
 }
-

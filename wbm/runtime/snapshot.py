@@ -20,19 +20,19 @@ class MeterReading:
     currents_a: tuple[float, float, float]
     voltages_v: tuple[float, float, float]
     power_w: float
-    energy_wh: float          # total register, only grows
+    energy_wh: float  # total register, only grows
     power_factor: float
     frequency_hz: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Vehicle:
-    phases: int               # 1 or 3
-    max_current_a: float      # per phase
-    ventilation: bool         # requests status D
-    mode: str                 # "requesting" | "paused" | "finished"
-    hlc: bool = False         # speaks ISO 15118 (high level communication)
-    evcc_id: str = ""         # ISO 15118 EVCC ID (hex), when hlc
+    phases: int  # 1 or 3
+    max_current_a: float  # per phase
+    ventilation: bool  # requests status D
+    mode: str  # "requesting" | "paused" | "finished"
+    hlc: bool = False  # speaks ISO 15118 (high level communication)
+    evcc_id: str = ""  # ISO 15118 EVCC ID (hex), when hlc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,18 +58,18 @@ class ChargePointState:
     configured: bool
     name: str
     location: str
-    iec_state: str                     # A..F
-    ocpp_status: str                   # OcppStatus value
-    dashboard_status: str              # DashboardStatus value
-    local_bus: str                     # LocalBusState value
-    pwm_limit_a: float                 # 0 when no vehicle or no release
-    currents_a: tuple[float, float, float]   # drawn by the vehicle (what a meter would see)
+    iec_state: str  # A..F
+    ocpp_status: str  # OcppStatus value
+    dashboard_status: str  # DashboardStatus value
+    local_bus: str  # LocalBusState value
+    pwm_limit_a: float  # 0 when no vehicle or no release
+    currents_a: tuple[float, float, float]  # drawn by the vehicle (what a meter would see)
     meter_configured: bool
-    meter: MeterReading | None         # None: "Not available"
+    meter: MeterReading | None  # None: "Not available"
     session_energy_wh: float | None
-    charging_s: int                    # time in state C/D this plug-in
-    plugin_s: int                      # time since the vehicle was plugged in
-    plugged_since: float | None        # epoch seconds
+    charging_s: int  # time in state C/D this plug-in
+    plugin_s: int  # time since the vehicle was plugged in
+    plugged_since: float | None  # epoch seconds
     enabled: bool
     release: bool
     release_mode: str
@@ -80,14 +80,14 @@ class ChargePointState:
     rfid: str
     temperature_c: float
     temperature_configured: bool
-    error_code: str                    # OCPP error code, "NoError" when fine
+    error_code: str  # OCPP error code, "NoError" when fine
     error_info: str
     digital_inputs: tuple[bool, ...]
     digital_outputs: tuple[str, ...]
     analog_inputs_v: tuple[float, ...]
     iso15118: Iso15118State | None
-    rfid_board_firmware: str = ""      # CHARX RFID/NFC board at this charge point, "" when none
-    rfid_event: str = ""               # "accepted" | "rejected" for one second after a card read here
+    rfid_board_firmware: str = ""  # CHARX RFID/NFC board at this charge point, "" when none
+    rfid_event: str = ""  # "accepted" | "rejected" for one second after a card read here
 
     @property
     def power_w(self) -> float | None:
@@ -108,9 +108,12 @@ class ChargePointState:
         if data.get("meter") is not None:
             m = data["meter"]
             data["meter"] = MeterReading(
-                currents_a=tuple(m["currents_a"]), voltages_v=tuple(m["voltages_v"]),
-                power_w=m["power_w"], energy_wh=m["energy_wh"],
-                power_factor=m["power_factor"], frequency_hz=m["frequency_hz"],
+                currents_a=tuple(m["currents_a"]),
+                voltages_v=tuple(m["voltages_v"]),
+                power_w=m["power_w"],
+                energy_wh=m["energy_wh"],
+                power_factor=m["power_factor"],
+                frequency_hz=m["frequency_hz"],
             )
         if data.get("vehicle") is not None:
             data["vehicle"] = Vehicle(**data["vehicle"])
@@ -147,7 +150,7 @@ def _plain(value: Any) -> Any:
 class AgentStatus:
     name: str
     title: str
-    state: str            # starting | running | stopped | failed | restarting
+    state: str  # starting | running | stopped | failed | restarting
     started_at: float | None
     restarts: int
     last_error: str
@@ -203,7 +206,7 @@ class ParkSnapshot:
     chargepoints: tuple[ChargePointState, ...]
     agents: tuple[AgentStatus, ...] = ()
     system: SystemStatus | None = None
-    recent_rfids: tuple[tuple[str, float], ...] = ()      # (tag, epoch seconds), newest first
+    recent_rfids: tuple[tuple[str, float], ...] = ()  # (tag, epoch seconds), newest first
     _by_id: dict[int, ChargePointState] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

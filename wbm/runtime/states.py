@@ -25,7 +25,7 @@ from chargepoints.choices import (
 from wbm.runtime.backends.controller import HardwareReading
 from wbm.runtime.snapshot import Iso15118State
 
-PTC_TRIP_C = 80.0   # a PTC chain trips at its rated temperature
+PTC_TRIP_C = 80.0  # a PTC chain trips at its rated temperature
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +68,7 @@ class Control:
 
     enabled: bool
     release: bool
-    had_release: bool         # charging was released during this plug-in
+    had_release: bool  # charging was released during this plug-in
     unlock_enforced: bool
     reserved: bool
     external_limit_a: float | None
@@ -132,7 +132,7 @@ def ocpp_status(cfg: CpConfig | None, ctl: Control, hw: HardwareReading) -> str:
         return OcppStatus.FINISHING
     if hw.vehicle.mode == "paused":
         return OcppStatus.SUSPENDED_EV
-    return OcppStatus.SUSPENDED_EVSE     # the vehicle wants current the EVSE does not offer
+    return OcppStatus.SUSPENDED_EVSE  # the vehicle wants current the EVSE does not offer
 
 
 _DASHBOARD = {
@@ -161,11 +161,13 @@ def release_survives_unplug(cfg: CpConfig) -> bool:
 
 # --- ISO 15118 -----------------------------------------------------------------------------------
 
-DEPARTURE_AFTER_S = 8 * 3600      # what a simulated vehicle announces as its departure
+DEPARTURE_AFTER_S = 8 * 3600  # what a simulated vehicle announces as its departure
 # Errors before a session exists (SLAC, handshakes, setup) leave no session ID behind.
 _NO_SESSION_ERRORS = {
-    Iso15118Error.SLAC_FAILED, Iso15118Error.PROTOCOL_HANDSHAKE_FAILED,
-    Iso15118Error.SSL_HANDSHAKE_FAILED, Iso15118Error.SESSION_SETUP_TIMEOUT,
+    Iso15118Error.SLAC_FAILED,
+    Iso15118Error.PROTOCOL_HANDSHAKE_FAILED,
+    Iso15118Error.SSL_HANDSHAKE_FAILED,
+    Iso15118Error.SESSION_SETUP_TIMEOUT,
     Iso15118Error.UNKNOWN_SESSION,
 }
 
@@ -184,8 +186,9 @@ def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def iso15118_state(cfg: CpConfig | None, hw: HardwareReading, *, session_id: str,
-                   plugged_since: float | None, charged: bool) -> Iso15118State | None:
+def iso15118_state(
+    cfg: CpConfig | None, hw: HardwareReading, *, session_id: str, plugged_since: float | None, charged: bool
+) -> Iso15118State | None:
     """The ISO 15118 section of the status page; None when HLC is not configured.
 
     ``charged``: the vehicle drew current earlier in this plug-in (progress "Stop" after it)."""
@@ -195,21 +198,28 @@ def iso15118_state(cfg: CpConfig | None, hw: HardwareReading, *, session_id: str
     if vehicle is None or not vehicle.hlc:
         # nothing on the powerline: no SLAC, no TCP
         return Iso15118State(
-            start_charging_utc="", departure_utc="", progress="", session_id="", evcc_id="",
-            energy_transfer_mode="", tcp_status=TcpStatus.DISCONNECTED.value,
-            qca_link_status=QcaLinkStatus.DOWN.value, error="",
+            start_charging_utc="",
+            departure_utc="",
+            progress="",
+            session_id="",
+            evcc_id="",
+            energy_transfer_mode="",
+            tcp_status=TcpStatus.DISCONNECTED.value,
+            qca_link_status=QcaLinkStatus.DOWN.value,
+            error="",
         )
     error = hw.hlc_error
     mode = (EnergyTransferMode.AC_THREE if vehicle.phases == 3 else EnergyTransferMode.AC_SINGLE).value
     if error:
         has_session = error not in _NO_SESSION_ERRORS
         return Iso15118State(
-            start_charging_utc="", departure_utc="",
+            start_charging_utc="",
+            departure_utc="",
             progress=Iso15118Progress.STOP.value if has_session else "",
             session_id=session_id if has_session else "",
             evcc_id=vehicle.evcc_id if has_session else "",
             energy_transfer_mode=mode if has_session else "",
-            tcp_status=TcpStatus.DISCONNECTED.value,    # high-level communication aborted by the EVSE
+            tcp_status=TcpStatus.DISCONNECTED.value,  # high-level communication aborted by the EVSE
             qca_link_status=QcaLinkStatus.DOWN.value if error == Iso15118Error.SLAC_FAILED else QcaLinkStatus.UP.value,
             error=str(error),
         )
@@ -223,7 +233,11 @@ def iso15118_state(cfg: CpConfig | None, hw: HardwareReading, *, session_id: str
     return Iso15118State(
         start_charging_utc=_utc(start) if plugged_since else "",
         departure_utc=_utc(start + DEPARTURE_AFTER_S) if plugged_since else "",
-        progress=progress, session_id=session_id, evcc_id=vehicle.evcc_id,
-        energy_transfer_mode=mode, tcp_status=TcpStatus.CONNECTED.value,
-        qca_link_status=QcaLinkStatus.UP.value, error="",
+        progress=progress,
+        session_id=session_id,
+        evcc_id=vehicle.evcc_id,
+        energy_transfer_mode=mode,
+        tcp_status=TcpStatus.CONNECTED.value,
+        qca_link_status=QcaLinkStatus.UP.value,
+        error="",
     )

@@ -48,8 +48,12 @@ class Supervisor:
     def status(self) -> tuple[AgentStatus, ...]:
         return tuple(
             AgentStatus(
-                name=s.name, title=s.title, state=s.state, started_at=s.started_at,
-                restarts=s.restarts, last_error=s.last_error,
+                name=s.name,
+                title=s.title,
+                state=s.state,
+                started_at=s.started_at,
+                restarts=s.restarts,
+                last_error=s.last_error,
             )
             for s in self._slots.values()
         )

@@ -18,9 +18,11 @@ class SystemConsumer(LiveConsumer):
         if snapshot is None:
             return
         context = {"snapshot": snapshot, "agent_info": _agent_info()}
-        await self.send(text_data=self.render("system/status.html#agents", context)
-                        + self.render("system/status.html#system", context)
-                        + self.heartbeat(snapshot.generated_at))
+        await self.send(
+            text_data=self.render("system/status.html#agents", context)
+            + self.render("system/status.html#system", context)
+            + self.heartbeat(snapshot.generated_at)
+        )
 
     async def system_update(self, event: dict[str, Any]) -> None:
         await self.send_full()

@@ -18,45 +18,64 @@ class NoArgsForm(forms.Form):
 
 
 class PlugInForm(forms.Form):
-    phases = forms.TypedChoiceField(label=_("Phases"), choices=[(1, _("1-phase")), (3, _("3-phase"))],
-                                    coerce=int, initial=3)
+    phases = forms.TypedChoiceField(
+        label=_("Phases"), choices=[(1, _("1-phase")), (3, _("3-phase"))], coerce=int, initial=3
+    )
     max_current_a = forms.IntegerField(label=_("Vehicle maximum current (A)"), min_value=6, max_value=80, initial=16)
     ventilation = forms.BooleanField(label=_("Requests ventilation (status D)"), required=False)
     hlc = forms.BooleanField(label=_("Communicates via ISO 15118 (HLC)"), required=False, initial=True)
     evcc_id = forms.CharField(
-        label=_("EVCC ID (hex)"), max_length=17, required=False,
+        label=_("EVCC ID (hex)"),
+        max_length=17,
+        required=False,
         help_text=_("12 hexadecimal digits; empty: the vehicle makes one up."),
-        validators=[RegexValidator(r"^([0-9A-Fa-f]{2}[:-]?){5}[0-9A-Fa-f]{2}$",
-                                   _("Use 12 hexadecimal digits, e.g. 00A0C9142A3F."))])
+        validators=[
+            RegexValidator(
+                r"^([0-9A-Fa-f]{2}[:-]?){5}[0-9A-Fa-f]{2}$", _("Use 12 hexadecimal digits, e.g. 00A0C9142A3F.")
+            )
+        ],
+    )
 
     def clean_evcc_id(self) -> str:
         return self.cleaned_data["evcc_id"].upper().replace(":", "").replace("-", "")
 
 
 class VehicleForm(forms.Form):
-    action = forms.ChoiceField(label=_("Vehicle"), choices=[
-        ("start", _("Start charging")), ("pause", _("Pause charging")), ("finish", _("Finish charging")),
-    ])
+    action = forms.ChoiceField(
+        label=_("Vehicle"),
+        choices=[
+            ("start", _("Start charging")),
+            ("pause", _("Pause charging")),
+            ("finish", _("Finish charging")),
+        ],
+    )
 
 
 class RfidForm(forms.Form):
-    tag = forms.CharField(label=_("RFID tag (hex)"), max_length=32, min_length=4, validators=[
-        RegexValidator(r"^[0-9A-Fa-f]+$", _("Use hexadecimal digits only (0–9, A–F)."))])
+    tag = forms.CharField(
+        label=_("RFID tag (hex)"),
+        max_length=32,
+        min_length=4,
+        validators=[RegexValidator(r"^[0-9A-Fa-f]+$", _("Use hexadecimal digits only (0–9, A–F)."))],
+    )
 
     def clean_tag(self) -> str:
         return self.cleaned_data["tag"].upper()
 
 
 class DigitalInputForm(forms.Form):
-    index = forms.TypedChoiceField(label=_("Digital input"), coerce=int,
-                                   choices=[(i, str(i)) for i in range(1, DIGITAL_INPUTS + 1)])
-    value = forms.TypedChoiceField(label=_("Level"), coerce=lambda v: v == "high",
-                                   choices=[("high", _("High")), ("low", _("Low"))])
+    index = forms.TypedChoiceField(
+        label=_("Digital input"), coerce=int, choices=[(i, str(i)) for i in range(1, DIGITAL_INPUTS + 1)]
+    )
+    value = forms.TypedChoiceField(
+        label=_("Level"), coerce=lambda v: v == "high", choices=[("high", _("High")), ("low", _("Low"))]
+    )
 
 
 class AnalogInputForm(forms.Form):
-    index = forms.TypedChoiceField(label=_("Analog input"), coerce=int,
-                                   choices=[(i, str(i)) for i in range(1, ANALOG_INPUTS + 1)])
+    index = forms.TypedChoiceField(
+        label=_("Analog input"), coerce=int, choices=[(i, str(i)) for i in range(1, ANALOG_INPUTS + 1)]
+    )
     volts = forms.FloatField(label=_("Voltage (V)"), min_value=0, max_value=10)
 
 
@@ -66,13 +85,21 @@ class FaultForm(forms.Form):
 
 
 class IsoErrorForm(forms.Form):
-    error = forms.ChoiceField(label=_("ISO 15118 error"), required=False,
-                              choices=[("", _("No error (clear)")), *[(e.value, e.value) for e in Iso15118Error]])
+    error = forms.ChoiceField(
+        label=_("ISO 15118 error"),
+        required=False,
+        choices=[("", _("No error (clear)")), *[(e.value, e.value) for e in Iso15118Error]],
+    )
 
 
 class TemperatureForm(forms.Form):
-    celsius = forms.FloatField(label=_("Temperature (°C)"), min_value=-40, max_value=150, required=False,
-                               help_text=_("Leave empty to follow the simulated load again."))
+    celsius = forms.FloatField(
+        label=_("Temperature (°C)"),
+        min_value=-40,
+        max_value=150,
+        required=False,
+        help_text=_("Leave empty to follow the simulated load again."),
+    )
 
 
 @dataclass(frozen=True)

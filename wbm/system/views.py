@@ -26,9 +26,13 @@ from wbm.system import services
 from wbm.system.simulator import OPS
 
 AGENT_INFO = {
-    "controller": (_lazy("Controller Agent"), _lazy(
-        "Standardizes the interface to the charging controllers on the backplane bus and to the "
-        "clients connected via Ethernet.")),
+    "controller": (
+        _lazy("Controller Agent"),
+        _lazy(
+            "Standardizes the interface to the charging controllers on the backplane bus and to the "
+            "clients connected via Ethernet."
+        ),
+    ),
     "system-monitor": (_lazy("System Monitor"), _lazy("Provides current system data such as memory and load.")),
     "commands": (_lazy("Command Server"), _lazy("Receives operations from the web servers (scaled mode).")),
 }
@@ -57,7 +61,7 @@ class StatusView(RoleRequiredMixin, View):
             if error:
                 messages.error(request, error)
             return redirect("system:status")
-        time.sleep(0.2)   # let the restarted agent report "running" before re-rendering
+        time.sleep(0.2)  # let the restarted agent report "running" before re-rendering
         return render(request, self._template(request), {**self._context(), "action_error": error})
 
     def _template(self, request: HttpRequest) -> str:
@@ -104,7 +108,7 @@ class SimulatorView(RoleRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         chargepoint = self._selected(request.GET.get("cp"))
         if chargepoint is None and request.GET.get("cp"):
-            raise Http404   # an unknown charge point, not an empty park
+            raise Http404  # an unknown charge point, not an empty park
         return render(request, self.template_name, self._context(request, chargepoint))
 
     def post(self, request: HttpRequest) -> HttpResponse:
@@ -113,14 +117,15 @@ class SimulatorView(RoleRequiredMixin, View):
             raise Http404
         op = request.POST.get("op", "")
         if op not in OPS:
-            raise BadRequest("unknown simulator operation")   # the page exists; the form is wrong
+            raise BadRequest("unknown simulator operation")  # the page exists; the form is wrong
         form = OPS[op].form(request.POST, prefix=op)
         forms_override = {op: form}
         error = ""
         if form.is_valid():
             try:
-                services.simulator_apply(chargepoint=chargepoint, op=op, data=form.cleaned_data,
-                                         actor=Actor.from_request(request))
+                services.simulator_apply(
+                    chargepoint=chargepoint, op=op, data=form.cleaned_data, actor=Actor.from_request(request)
+                )
             except (CommandRejected, RuntimeUnavailable) as exc:
                 error = describe(exc)
             else:
@@ -129,8 +134,9 @@ class SimulatorView(RoleRequiredMixin, View):
                     return redirect(f"{request.path}?cp={chargepoint.pk}")
                 forms_override = {}
         context = self._context(request, chargepoint, forms_override)
-        context.update({"action_error": error, "action_op": op,
-                        "action_ok": "" if error or form.errors else OPS[op].title})
+        context.update(
+            {"action_error": error, "action_op": op, "action_ok": "" if error or form.errors else OPS[op].title}
+        )
         name = f"{self.template_name}#panel" if request.htmx else self.template_name
         return render(request, name, context)
 
@@ -142,8 +148,9 @@ class SimulatorView(RoleRequiredMixin, View):
         return queryset.order_by("station_id", "position").first()
 
     @staticmethod
-    def _context(request: HttpRequest, chargepoint: ChargePoint | None,
-                 forms_override: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _context(
+        request: HttpRequest, chargepoint: ChargePoint | None, forms_override: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         snapshot = read_snapshot()
         forms_ = {name: op.form(prefix=name) for name, op in OPS.items()}
         forms_.update(forms_override or {})

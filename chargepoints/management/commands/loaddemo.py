@@ -12,8 +12,12 @@ class Command(BaseCommand):
     help = "Load the demo charging park into an empty database."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--extra-chargepoints", type=int, default=0,
-                            help="add this many configured charge points (12 a station), for benchmarks")
+        parser.add_argument(
+            "--extra-chargepoints",
+            type=int,
+            default=0,
+            help="add this many configured charge points (12 a station), for benchmarks",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if Station.objects.exists():

@@ -16,8 +16,10 @@ ROLES = {role.name.lower(): role for role in Role if role != Role.GUEST}
 
 
 class Command(BaseCommand):
-    help = ("Create or update an API account with a role and print its token "
-            "(the account has no usable password: it signs in with the token only).")
+    help = (
+        "Create or update an API account with a role and print its token "
+        "(the account has no usable password: it signs in with the token only)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("username")
@@ -33,6 +35,7 @@ class Command(BaseCommand):
         elif user.has_usable_password():
             raise CommandError(f"{username} signs in with a password; choose another name for an API account.")
         Profile.objects.update_or_create(
-            user=user, defaults={"role": ROLES[options["role"]], "must_change_password": False})
+            user=user, defaults={"role": ROLES[options["role"]], "must_change_password": False}
+        )
         token, _created = Token.objects.get_or_create(user=user)
         self.stdout.write(token.key)

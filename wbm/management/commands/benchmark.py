@@ -10,13 +10,19 @@ from benchmarks.live import Options, run
 
 
 class Command(BaseCommand):
-    help = ("Start runwbm with a park of 120 charge points in a temporary state directory and print "
-            "dashboard server time, runtime→WebSocket latency and memory, each with its budget. "
-            "Not part of the test run.")
+    help = (
+        "Start runwbm with a park of 120 charge points in a temporary state directory and print "
+        "dashboard server time, runtime→WebSocket latency and memory, each with its budget. "
+        "Not part of the test run."
+    )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--duration", type=int, default=300,
-                            help="seconds of load (every charge point changing) before the last RSS reading")
+        parser.add_argument(
+            "--duration",
+            type=int,
+            default=300,
+            help="seconds of load (every charge point changing) before the last RSS reading",
+        )
         parser.add_argument("--requests", type=int, default=200, help="requests per page for the server time")
         parser.add_argument("--samples", type=int, default=100, help="WebSocket latency samples per park state")
         parser.add_argument("--chargepoints", type=int, default=120, help="configured charge points in the park")
@@ -27,5 +33,13 @@ class Command(BaseCommand):
             self.stdout.write(line)
             self.stdout.flush()
 
-        run(Options(chargepoints=options["chargepoints"], requests=options["requests"],
-                    samples=options["samples"], duration_s=options["duration"], keep=options["keep"]), out)
+        run(
+            Options(
+                chargepoints=options["chargepoints"],
+                requests=options["requests"],
+                samples=options["samples"],
+                duration_s=options["duration"],
+                keep=options["keep"],
+            ),
+            out,
+        )

@@ -11,10 +11,12 @@ from django.core.management.commands import makemessages
 
 # alias -> xgettext keyword spec (argument positions as for the function it stands for)
 EXTRA_KEYWORDS: dict[str, str] = {
-    "_lazy": "_lazy",                  # gettext_lazy
+    "_lazy": "_lazy",  # gettext_lazy
 }
 
 
 class Command(makemessages.Command):
-    xgettext_options = [*makemessages.Command.xgettext_options,
-                        *(f"--keyword={spec}" for spec in EXTRA_KEYWORDS.values())]
+    xgettext_options = [
+        *makemessages.Command.xgettext_options,
+        *(f"--keyword={spec}" for spec in EXTRA_KEYWORDS.values()),
+    ]

@@ -33,21 +33,21 @@ class HardwarePoint:
 class HardwareReading:
     """What the hardware reports about one charge point at one instant."""
 
-    iec_state: str                       # A..F
+    iec_state: str  # A..F
     pwm_limit_a: float
     currents_a: tuple[float, float, float]
-    meter: MeterReading | None           # None: no meter, or it cannot be read
+    meter: MeterReading | None  # None: no meter, or it cannot be read
     vehicle: Vehicle | None
     locked: bool
     temperature_c: float
-    fault_code: str                      # "NoError" when fine
+    fault_code: str  # "NoError" when fine
     fault_info: str
     digital_inputs: tuple[bool, ...]
     digital_outputs: tuple[str, ...]
     analog_inputs_v: tuple[float, ...]
     bus_connected: bool
-    hlc_error: str = ""                  # ISO 15118 error of the current session, "" when fine
-    rfid_board_firmware: str = ""        # firmware of a CHARX RFID/NFC board wired here, "" when none
+    hlc_error: str = ""  # ISO 15118 error of the current session, "" when fine
+    rfid_board_firmware: str = ""  # firmware of a CHARX RFID/NFC board wired here, "" when none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,8 +112,9 @@ class SimulatorControl(ABC):
     """Operations only a simulated backend offers: what a person does at the charge point."""
 
     @abstractmethod
-    def plug_in(self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool,
-                hlc: bool = False, evcc_id: str = "") -> None: ...
+    def plug_in(
+        self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool, hlc: bool = False, evcc_id: str = ""
+    ) -> None: ...
 
     @abstractmethod
     def unplug(self, cp_id: int) -> None: ...

@@ -21,9 +21,9 @@ from wbm.runtime.snapshot import MeterReading, Vehicle
 NOMINAL_V = 230.0
 NOMINAL_HZ = 50.0
 AMBIENT_C = 22.0
-MIN_PWM_A = 6.0            # below this a vehicle does not charge (IEC 61851-1)
-VEHICLE_DRAW = 0.97        # vehicles stay a little below the offered current
-RFID_BOARD_FIRMWARE = "1.2.4"   # every simulated charge point has a CHARX RFID/NFC board wired
+MIN_PWM_A = 6.0  # below this a vehicle does not charge (IEC 61851-1)
+VEHICLE_DRAW = 0.97  # vehicles stay a little below the offered current
+RFID_BOARD_FIRMWARE = "1.2.4"  # every simulated charge point has a CHARX RFID/NFC board wired
 
 
 @dataclass
@@ -86,8 +86,9 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         for hw in points:
             existing = self._points.get(hw.id)
             if existing is None:
-                self._points[hw.id] = _Point(hw=hw, energy_wh=float(hw.energy_register_wh),
-                                             meter_installed=hw.meter_installed)
+                self._points[hw.id] = _Point(
+                    hw=hw, energy_wh=float(hw.energy_register_wh), meter_installed=hw.meter_installed
+                )
             else:
                 existing.hw = hw
 
@@ -109,8 +110,12 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         if p.meter_installed and p.fault_code != "PowerMeterFailure":
             power = sum(u * i for u, i in zip(p.voltages, p.currents, strict=True)) * self._pf(p)
             meter = MeterReading(
-                currents_a=p.currents, voltages_v=p.voltages, power_w=round(power, 1),
-                energy_wh=round(p.energy_wh, 1), power_factor=self._pf(p), frequency_hz=NOMINAL_HZ,
+                currents_a=p.currents,
+                voltages_v=p.voltages,
+                power_w=round(power, 1),
+                energy_wh=round(p.energy_wh, 1),
+                power_factor=self._pf(p),
+                frequency_hz=NOMINAL_HZ,
             )
         return HardwareReading(
             iec_state=p.iec_state(),
@@ -158,7 +163,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         p.energy_wh += power_w * dt / 3600.0
         if p.temperature_override is not None:
             p.temperature_c = p.temperature_override
-        else:   # warms a little under load, cools back to ambient
+        else:  # warms a little under load, cools back to ambient
             target = AMBIENT_C + power_w / 1500.0
             p.temperature_c += (target - p.temperature_c) * min(1.0, dt / 120.0)
 
@@ -181,14 +186,20 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         return {cp_id: p.energy_wh for cp_id, p in self._points.items()}
 
     # --- SimulatorControl ---------------------------------------------------------------------
-    def plug_in(self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool,
-                hlc: bool = False, evcc_id: str = "") -> None:
+    def plug_in(
+        self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool, hlc: bool = False, evcc_id: str = ""
+    ) -> None:
         p = self._p(cp_id)
-        if hlc and not evcc_id:   # the MAC address of the vehicle's communication controller
+        if hlc and not evcc_id:  # the MAC address of the vehicle's communication controller
             evcc_id = "".join(f"{self._rng.randrange(256):02X}" for _ in range(6))
-        p.vehicle = Vehicle(phases=phases, max_current_a=float(max_current_a),
-                            ventilation=ventilation, mode="requesting",
-                            hlc=hlc, evcc_id=evcc_id if hlc else "")
+        p.vehicle = Vehicle(
+            phases=phases,
+            max_current_a=float(max_current_a),
+            ventilation=ventilation,
+            mode="requesting",
+            hlc=hlc,
+            evcc_id=evcc_id if hlc else "",
+        )
         p.hlc_error = ""
         p.pending.append(BackendEvent(kind="plugged", cp_id=cp_id))
 
