@@ -4,20 +4,25 @@ connecting."""
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from wbm.access import required_perm
 from wbm.dashboard.cards import card_key, render_card
 from wbm.roles import Perm, allowed_perms
 from wbm.runtime.bus import PARK_GROUP, read_snapshot
 from wbm.runtime.snapshot import ChargePointState, ParkSummary
+
+log = logging.getLogger(__name__)
 
 
 def _language(scope: dict[str, Any]) -> str:
@@ -38,15 +43,25 @@ def _language(scope: dict[str, Any]) -> str:
 
 class LiveConsumer(AsyncWebsocketConsumer):
     """Base: checks the role, joins groups, sends a full picture on connect and a heartbeat
-    with every update so the page can tell when it is stale."""
+    with every update so the page can tell when it is stale.
 
-    required: Perm = Perm.DASHBOARD_VIEW
+    Deny by default, as ``RoleRequiredMixin`` for views: a consumer that declares no
+    ``required`` permission refuses every connection (4403) and logs it as a programming error.
+    """
+
+    required: ClassVar[Perm]  # no default: every consumer says what it needs
     groups_to_join: tuple[str, ...] = (PARK_GROUP,)
 
     async def connect(self) -> None:
+        try:
+            required = required_perm(self, "GET")  # the WebSocket handshake is a GET
+        except ImproperlyConfigured as exc:
+            log.error("programming error: %s, so it refuses every connection", exc)
+            await self.close(code=4403)
+            return
         user = self.scope.get("user")
         self.can = await database_sync_to_async(allowed_perms)(user)
-        if self.required.value not in self.can:
+        if required.value not in self.can:
             await self.close(code=4403)
             return
         self.language = _language(self.scope)
