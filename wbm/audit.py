@@ -29,15 +29,25 @@ class Actor:
         return cls(username="", role=Role.MANUFACTURER, source="system")
 
 
+def role_key(role: Role) -> str:
+    """The stable key of a role ("guest", "user", "operator", "manufacturer"), as the API names it.
+
+    Never the label: that is translated, so a German session would record "Betreiber".
+    """
+    return role.name.lower()
+
+
 def record_change(*, actor: Actor, action: str, obj: Any = None, before: Any = None, after: Any = None) -> None:
+    """Store one audit record; the role as its stable key, whatever language is active."""
     from wbm.models import ChangeRecord
 
     ChangeRecord.objects.create(
         username=actor.username,
-        role=actor.role.label if actor.role is not None else "",
+        role=role_key(actor.role),
         source=actor.source,
         action=action,
-        object_type=type(obj).__name__ if obj is not None else "",
+        # __class__, not type(): request.user is a SimpleLazyObject that proxies __class__ only
+        object_type=obj.__class__.__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", obj) or "") if obj is not None else "",
         before=before,
         after=after,

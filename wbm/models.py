@@ -11,6 +11,7 @@ class ChangeRecord(models.Model):
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     username = models.CharField(_("user"), max_length=150, blank=True)
+    # the role's stable key ("guest" … "manufacturer", see audit.role_key), never its translated label
     role = models.CharField(_("role"), max_length=20, blank=True)
     source = models.CharField(_("source"), max_length=20)
     action = models.CharField(_("action"), max_length=60)

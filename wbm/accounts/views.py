@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +20,8 @@ from django.views.decorators.http import require_POST
 
 from wbm.access import RoleRequiredMixin, role_required
 from wbm.accounts.forms import LanguageForm
-from wbm.audit import Actor, record_change
+from wbm.accounts.services import account_language_set, account_password_change
+from wbm.audit import Actor
 from wbm.roles import Perm
 
 
@@ -31,12 +33,20 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
     return reverse("dashboard:index")
 
 
+def _account(request: HttpRequest) -> User:
+    """The logged-in user of a view that requires at least the User role (never anonymous)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise TypeError("an account view was reached without a logged-in user")
+    return user
+
+
 def _set_language_cookie(response: HttpResponse, language: str) -> None:
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,
         max_age=settings.LANGUAGE_COOKIE_AGE,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite=cast(Literal["Lax", "Strict", "None"], settings.LANGUAGE_COOKIE_SAMESITE),
         secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
     )
 
@@ -67,7 +77,7 @@ def lockout(request: HttpRequest, credentials: dict[str, Any] | None = None, *ar
     ) % {"minutes": minutes}
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message, "code": "locked_out"}, status=429)
-    form = auth_views.AuthenticationForm(request)
+    form = AuthenticationForm(request)
     return render(request, "accounts/login.html", {"form": form, "lockout_message": message}, status=429)
 
 
@@ -78,25 +88,24 @@ class PasswordChangeView(RoleRequiredMixin, View):
     template_name = "accounts/password_change.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template_name, self._context(request, PasswordChangeForm(request.user)))
+        return render(request, self.template_name, self._context(request, PasswordChangeForm(_account(request))))
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = PasswordChangeForm(request.user, request.POST)
+        user = _account(request)
+        form = PasswordChangeForm(user, request.POST)
         if not form.is_valid():
             return render(request, self.template_name, self._context(request, form))
-        user = form.save()
-        profile = user.profile
-        profile.must_change_password = False
-        profile.save(update_fields=["must_change_password"])
+        account_password_change(
+            user=user, new_password=form.cleaned_data["new_password1"], actor=Actor.from_request(request)
+        )
         update_session_auth_hash(request, user)
-        record_change(actor=Actor.from_request(request), action="password.change", obj=user)
         messages.success(request, _("Your password has been changed."))
         return HttpResponseRedirect(_safe_next(request, request.POST.get("next")))
 
     def _context(self, request: HttpRequest, form: PasswordChangeForm) -> dict[str, Any]:
         return {
             "form": form,
-            "forced": request.user.profile.must_change_password,
+            "forced": _account(request).profile.must_change_password,
             "next": request.GET.get("next") or request.POST.get("next", ""),
         }
 
@@ -109,7 +118,7 @@ class ProfileView(RoleRequiredMixin, View):
             request,
             "accounts/profile.html",
             {
-                "password_form": PasswordChangeForm(request.user),
+                "password_form": PasswordChangeForm(_account(request)),
             },
         )
 
@@ -124,7 +133,6 @@ def language_set(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         language = form.cleaned_data["language"]
         _set_language_cookie(response, language)
-        if request.user.is_authenticated and hasattr(request.user, "profile"):
-            request.user.profile.language = language
-            request.user.profile.save(update_fields=["language"])
+        if isinstance(request.user, User) and hasattr(request.user, "profile"):
+            account_language_set(user=request.user, language=language, actor=Actor.from_request(request))
     return response

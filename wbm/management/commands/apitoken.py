@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from rest_framework.authtoken.models import Token
 
-from wbm.accounts.models import Profile
+from wbm.accounts.services import PasswordAccountError, account_api_ensure
+from wbm.audit import Actor
 from wbm.roles import Role
 
 ROLES = {role.name.lower(): role for role in Role if role != Role.GUEST}
@@ -25,17 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--role", choices=sorted(ROLES), default="user")
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         username: str = options["username"]
-        user, created = User.objects.get_or_create(username=username)
-        if created:
-            user.set_unusable_password()
-            user.save()
-        elif user.has_usable_password():
-            raise CommandError(f"{username} signs in with a password; choose another name for an API account.")
-        Profile.objects.update_or_create(
-            user=user, defaults={"role": ROLES[options["role"]], "must_change_password": False}
-        )
-        token, _created = Token.objects.get_or_create(user=user)
+        try:
+            token = account_api_ensure(username=username, role=ROLES[options["role"]], actor=Actor.system())
+        except PasswordAccountError:
+            raise CommandError(
+                f"{username} signs in with a password; choose another name for an API account."
+            ) from None
         self.stdout.write(token.key)
