@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# defined with the live state the shell shows, offered here with the other choices
+from wbm.runtime.vocabulary import DashboardStatus as DashboardStatus
+
 
 class ModuleKind(models.TextChoices):
     SERVER = "server", _("Server module")
@@ -34,14 +37,6 @@ class OcppStatus(models.TextChoices):
     FAULTED = "Faulted", _("Faulted")
 
 
-class DashboardStatus(models.TextChoices):
-    AVAILABLE = "available", _("Available")
-    OCCUPIED = "occupied", _("Occupied")
-    CHARGING = "charging", _("Charging")
-    RESERVED = "reserved", _("Reserved")
-    ERROR = "error", _("Error")
-
-
 class OcppErrorCode(models.TextChoices):
     """OCPP 1.6 ChargePointErrorCode."""
 
@@ -69,6 +64,22 @@ class OcppErrorCode(models.TextChoices):
 
 # Faults a person can inject in the simulator: every code except "no error".
 INJECTABLE_ERROR_CODES = [c for c in OcppErrorCode if c != OcppErrorCode.NO_ERROR]
+
+
+class StopReason(models.TextChoices):
+    """Why a charging session ended (OCPP 1.6 StopTransaction reasons)."""
+
+    EMERGENCY_STOP = "EmergencyStop", _("Emergency stop")
+    EV_DISCONNECTED = "EVDisconnected", _("Vehicle disconnected")
+    HARD_RESET = "HardReset", _("Hard reset")
+    LOCAL = "Local", _("Stopped locally")
+    OTHER = "Other", _("Other")
+    POWER_LOSS = "PowerLoss", _("Power loss")
+    REBOOT = "Reboot", _("Reboot")
+    REMOTE = "Remote", _("Stopped remotely")
+    SOFT_RESET = "SoftReset", _("Soft reset")
+    UNLOCK_COMMAND = "UnlockCommand", _("Unlock command")
+    DEAUTHORIZED = "DeAuthorized", _("Deauthorized")
 
 
 class LocalBusState(models.TextChoices):

@@ -256,6 +256,7 @@ class ChargingSession(models.Model):
     meter_start_wh = models.BigIntegerField()
     meter_stop_wh = models.BigIntegerField(null=True, blank=True)
     id_tag = models.CharField(max_length=40, blank=True)
+    stop_reason = models.CharField(_("stop reason"), max_length=20, choices=c.StopReason.choices, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from chargepoints.choices import RfidReaderType
-from chargepoints.models import ChargePoint, ChargePointConfig, Station
+from chargepoints.controller.rules import CpConfig
+from chargepoints.models import ChargePoint, ChargePointConfig, ChargingSession, Station
 from chargepoints.rfidboard import DEFAULT_BUZZER_PCT, DEFAULT_CONNECTION_TYPE, BoardInfo, LedSetting, default_leds
+from wbm.runtime.backends.controller import HardwarePoint
 
 
 def station_list() -> QuerySet[Station]:
@@ -62,3 +66,86 @@ def _board_info(chargepoint: ChargePoint, served: list[ChargePointConfig]) -> Bo
         leds=leds,
         saved=board is not None,
     )
+
+
+# --- what the controller reads ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParkLayout:
+    """Topology and configuration as the controller needs them, in backplane order."""
+
+    points: tuple[HardwarePoint, ...]
+    configs: dict[int, CpConfig]
+    enabled: dict[int, bool]
+
+
+def park_layout() -> ParkLayout:
+    points: list[HardwarePoint] = []
+    configs: dict[int, CpConfig] = {}
+    enabled: dict[int, bool] = {}
+    for cp in ChargePoint.objects.select_related("config").order_by("station_id", "position"):
+        cfg = getattr(cp, "config", None)
+        points.append(
+            HardwarePoint(
+                id=cp.pk,
+                station_id=cp.station_id,
+                position=cp.position,
+                device_uid=cp.device_uid,
+                energy_register_wh=float(cp.energy_register_wh),
+                meter_installed=bool(cfg and cfg.meter_type),
+            )
+        )
+        enabled[cp.pk] = cp.enabled
+        if cfg is not None:
+            configs[cp.pk] = CpConfig(
+                name=cfg.name,
+                location=cfg.location,
+                release_mode=cfg.release_mode,
+                current_min_a=cfg.current_min_a,
+                current_max_a=cfg.current_max_a,
+                fallback_current_a=cfg.fallback_current_a,
+                fallback_time_s=cfg.fallback_time_s,
+                meter_type=cfg.meter_type,
+                status_d_rejection=cfg.status_d_rejection,
+                connection_type=cfg.connection_type,
+                locking_mode=cfg.locking_mode,
+                rfid_reader_id=cfg.rfid_reader_id,
+                rfid_timeout_s=cfg.rfid_timeout_s,
+                derating_sensor=cfg.derating_sensor,
+                derating_start_temp_c=cfg.derating_start_temp_c,
+                derating_stop_temp_c=cfg.derating_stop_temp_c,
+                derating_start_current_a=cfg.derating_start_current_a,
+                derating_stop_current_a=cfg.derating_stop_current_a,
+                hlc_mode=cfg.hlc_mode,
+                ocpp_connector_id=cfg.ocpp_connector_id,
+            )
+    return ParkLayout(points=tuple(points), configs=configs, enabled=enabled)
+
+
+def chargepoint_enabled_map() -> dict[int, bool]:
+    """The stored Disable/Enable of every charge point."""
+    return dict(ChargePoint.objects.values_list("pk", "enabled"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenSession:
+    pk: int
+    chargepoint_id: int
+    started_at: float  # epoch seconds
+    meter_start_wh: int
+    id_tag: str
+
+
+def open_session_list() -> list[OpenSession]:
+    """Sessions without an end: after a restart, the controller resumes or closes them."""
+    return [
+        OpenSession(
+            pk=s.pk,
+            chargepoint_id=s.chargepoint_id,
+            started_at=s.started_at.timestamp(),
+            meter_start_wh=s.meter_start_wh,
+            id_tag=s.id_tag,
+        )
+        for s in ChargingSession.objects.filter(ended_at__isnull=True).order_by("started_at")
+    ]

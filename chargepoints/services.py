@@ -5,13 +5,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
 
+from chargepoints.controller.commands import ConfigReload, CpAvailability, CpRelease, CpUnlock
 from chargepoints.forms import CONFIG_FIELDS, ChargePointConfigForm, Peers
 from chargepoints.importexport import ImportPlan, config_to_dict, import_plan
-from chargepoints.models import ChargePoint, ChargePointConfig
+from chargepoints.models import ChargePoint, ChargePointConfig, ChargingSession
 from wbm.audit import Actor, record_change
 from wbm.runtime import commands
 
@@ -19,35 +21,87 @@ log = logging.getLogger(__name__)
 
 
 def chargepoint_release_set(*, chargepoint: ChargePoint, allow: bool, actor: Actor) -> None:
-    """Allow or prohibit charging (the manual's charging release); refused by the runtime when
-    the release mode does not permit it or no vehicle is connected."""
-    commands.call("cp.release", cp=chargepoint.pk, allow=allow)
+    """Allow or prohibit charging (the manual's charging release). The release lives in the
+    runtime only (it ends at unplug), so the runtime's answer is the write: it is recorded once
+    the runtime took it, and refused when the release mode does not permit it or no vehicle is
+    connected (``CommandRejected``)."""
+    commands.call(CpRelease(cp=chargepoint.pk, allow=allow))
     record_change(
         actor=actor, action="chargepoint.release.allow" if allow else "chargepoint.release.prohibit", obj=chargepoint
     )
 
 
-@transaction.atomic
-def chargepoint_availability_set(*, chargepoint: ChargePoint, enabled: bool, actor: Actor) -> None:
+def chargepoint_availability_set(*, chargepoint: ChargePoint, enabled: bool, actor: Actor) -> bool:
     """Disable (state F, shown as Error, charging aborted) or enable a charge point; kept
-    across restarts."""
-    commands.call("cp.availability", cp=chargepoint.pk, enabled=enabled)
-    before = chargepoint.enabled
-    ChargePoint.objects.filter(pk=chargepoint.pk).update(enabled=enabled)
-    record_change(
-        actor=actor,
-        action="chargepoint.enable" if enabled else "chargepoint.disable",
-        obj=chargepoint,
-        before={"enabled": before},
-        after={"enabled": enabled},
-    )
+    across restarts. Written and recorded first; the runtime is told once that is committed.
+    Returns False when the runtime could not be told now: it takes the stored state up by
+    itself within ``WBM_PERSIST_EVERY_S`` (and at every start)."""
+    with transaction.atomic():
+        locked = ChargePoint.objects.select_for_update().get(pk=chargepoint.pk)
+        before = locked.enabled
+        if before != enabled:
+            ChargePoint.objects.filter(pk=chargepoint.pk).update(enabled=enabled)
+            record_change(
+                actor=actor,
+                action="chargepoint.enable" if enabled else "chargepoint.disable",
+                obj=chargepoint,
+                before={"enabled": before},
+                after={"enabled": enabled},
+            )
+        told = commands.on_commit(CpAvailability(cp=chargepoint.pk, enabled=enabled))
+    chargepoint.enabled = enabled
+    return told.succeeded
 
 
 def chargepoint_unlock_set(*, chargepoint: ChargePoint, enforce: bool, actor: Actor) -> None:
-    commands.call("cp.unlock", cp=chargepoint.pk, enforce=enforce)
+    """Enforce unlocking (charging aborted) or revert it. Lives in the runtime only, so the
+    runtime's answer is the write, recorded once taken."""
+    commands.call(CpUnlock(cp=chargepoint.pk, enforce=enforce))
     record_change(
         actor=actor, action="chargepoint.unlock.enforce" if enforce else "chargepoint.unlock.revert", obj=chargepoint
     )
+
+
+# --- what the controller writes ------------------------------------------------------------------
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+@transaction.atomic
+def energy_registers_save(*, registers: Mapping[int, float]) -> int:
+    """Persist the meters' energy registers (Wh). A stored register never goes down: a value
+    below the stored one (a stale writer) is ignored. Returns how many rows changed."""
+    changed = 0
+    for pk, wh in registers.items():
+        changed += ChargePoint.objects.filter(pk=pk, energy_register_wh__lt=int(wh)).update(energy_register_wh=int(wh))
+    return changed
+
+
+def charging_session_open(*, chargepoint_id: int, started_at: float, meter_start_wh: float, id_tag: str = "") -> int:
+    """Record the start of a plug-in; returns the session's primary key."""
+    session = ChargingSession(
+        chargepoint_id=chargepoint_id, started_at=_utc(started_at), meter_start_wh=int(meter_start_wh), id_tag=id_tag
+    )
+    session.full_clean(exclude=["chargepoint"])
+    session.save()
+    return session.pk
+
+
+def charging_session_close(*, session_id: int, ended_at: float, meter_stop_wh: float, id_tag: str, reason: str) -> None:
+    """Record the end of a plug-in (once: a closed session stays as it was closed)."""
+    with transaction.atomic():
+        session = ChargingSession.objects.select_for_update().get(pk=session_id)
+        if session.ended_at is not None:
+            log.warning("session %s was already closed; not closing it again", session_id)
+            return
+        session.ended_at = _utc(ended_at)
+        session.meter_stop_wh = max(int(meter_stop_wh), session.meter_start_wh)
+        session.id_tag = id_tag or session.id_tag
+        session.stop_reason = reason
+        session.full_clean(exclude=["chargepoint"])
+        session.save(update_fields=["ended_at", "meter_stop_wh", "id_tag", "stop_reason"])
 
 
 # --- configuration (create, edit, import, delete) ---------------------------------------------
@@ -84,7 +138,7 @@ class ImportOutdated(Exception):
 def _reload_runtime() -> None:
     """Tell the runtime to re-read the configuration; a stopped runtime reads it when it starts."""
     try:
-        commands.call("config.reload")
+        commands.call(ConfigReload())
     except (commands.RuntimeUnavailable, commands.CommandRejected) as exc:
         log.warning("configuration saved, runtime not reloaded: %r", exc)
 
@@ -249,3 +303,19 @@ def rfid_board_update(*, chargepoint: ChargePoint, data: Mapping[str, Any], acto
     record_change(actor=actor, action="rfidboard.update", obj=board, before=before, after=_board_dict(board))
     transaction.on_commit(_notify_rfidboard)
     return board
+
+
+# --- the simulated hardware ----------------------------------------------------------------------
+
+
+def simulator_apply(*, chargepoint: ChargePoint, op: str, data: dict[str, Any], actor: Actor) -> None:
+    """Run a validated simulator operation (``data`` is its form's cleaned_data); recorded once
+    the runtime took it."""
+    from chargepoints.simulator.forms import OPS
+
+    commands.call(OPS[op].command(cp=chargepoint.pk, **data))
+    record_change(actor=actor, action=f"simulator.{op}", obj=chargepoint, after=_jsonable(data))
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, str | int | float | bool | type(None)) else str(v) for k, v in data.items()}

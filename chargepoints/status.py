@@ -7,13 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chargepoints.choices import IecState, Iso15118Error, Iso15118Progress, ReleaseMode
+from chargepoints.choices import IecState, Iso15118Error, Iso15118Progress
 from chargepoints.models import ChargePoint
 from wbm.runtime.bus import read_snapshot
 from wbm.runtime.snapshot import ChargePointState
-
-# Release modes in which the web page may allow / prohibit charging (see states.release_allowed_from_web).
-WEB_RELEASE_MODES = frozenset({ReleaseMode.DASHBOARD, ReleaseMode.WHITELIST, ReleaseMode.REMOTE})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,11 +57,7 @@ def web_release_possible(live: ChargePointState | None) -> bool:
     """Allow / Prohibit charging makes sense now: configured, enabled, a vehicle plugged in and a
     release mode that takes the release from the web page."""
     return bool(
-        live is not None
-        and live.configured
-        and live.enabled
-        and live.vehicle is not None
-        and live.release_mode in WEB_RELEASE_MODES
+        live is not None and live.configured and live.enabled and live.vehicle is not None and live.accepts_user_release
     )
 
 

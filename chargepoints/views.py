@@ -5,11 +5,13 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from chargepoints import selectors, services, views_status
 from chargepoints.models import ChargePoint
-from wbm.access import RoleRequiredMixin
+from wbm.access import HtmxHttpRequest, RoleRequiredMixin
 from wbm.audit import Actor
 from wbm.roles import Perm, allowed_perms
 from wbm.runtime.bus import read_snapshot
@@ -38,12 +40,23 @@ class OverviewView(RoleRequiredMixin, View):
         return render(request, "chargepoints/overview.html", {"stations": stations, "snapshot": snapshot})
 
 
+def _safe_next(request: HtmxHttpRequest) -> str:
+    """Where to go back to after a plain form post: a page of this site only (never an open
+    redirect to another host)."""
+    candidate = request.POST.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("dashboard:index")
+
+
 class ReleaseView(RoleRequiredMixin, View):
     """Allow / Prohibit charging. htmx gets the refreshed dashboard card, with the refusal in it."""
 
     required = Perm.CHARGEPOINT_RELEASE
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: HtmxHttpRequest, pk: int) -> HttpResponse:
         chargepoint = _chargepoint(pk)
         allow = request.POST.get("allow") == "1"
         error = ""
@@ -57,7 +70,7 @@ class ReleaseView(RoleRequiredMixin, View):
         if not request.htmx:
             if error:
                 messages.error(request, error)
-            return redirect(request.POST.get("next") or "dashboard:index")
+            return redirect(_safe_next(request))
         snapshot = read_snapshot()
         cp = snapshot.chargepoint(pk) if snapshot else None
         context: dict[str, Any] = {"cp": cp, "action_error": error, "can": allowed_perms(request.user)}

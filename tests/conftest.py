@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -17,7 +18,10 @@ from wbm.accounts.models import Profile
 from wbm.roles import Role
 from wbm.runtime import local
 from wbm.runtime.backends.simulated import SimulatedBackend
-from wbm.runtime.runtime import Runtime
+from wbm.runtime.clock import ManualClock
+from wbm.runtime.commands import Rejected, command_from_wire
+from wbm.runtime.core import Runtime
+from wbm.runtime.snapshot import ParkSnapshot
 
 PASSWORD = "S3cure-test-pass!"
 
@@ -56,6 +60,21 @@ def park(db) -> None:
     load_demo_park()
 
 
+async def settle(runtime: Runtime) -> None:
+    """Let the controller take one tick and publish it."""
+    controller = runtime.agent("controller")
+    assert controller is not None, "the controller agent is not running"
+    await controller.settle()  # type: ignore[attr-defined]
+
+
+async def execute_wire(runtime: Runtime, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        command = command_from_wire(name, args)
+    except Rejected as exc:
+        return {"ok": False, "error": exc.code, "params": exc.params}
+    return await runtime.execute(command)
+
+
 class RuntimeThread:
     """A runtime on its own event loop in a thread, as in embedded mode; ``step()`` advances it."""
 
@@ -63,17 +82,28 @@ class RuntimeThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.runtime = Runtime(SimulatedBackend(seed=7), tick_s=3600, serve_commands=False)
+        self.clock = ManualClock()
+        self.runtime = Runtime(
+            SimulatedBackend(seed=7, state_file=None), clock=self.clock, tick_s=3600, serve_commands=False
+        )
         self.run(self.runtime.start())
 
     def run(self, coro):  # type: ignore[no-untyped-def]
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=15)
 
-    def step(self):  # type: ignore[no-untyped-def]
-        return self.run(self.runtime.step())
+    def step(self) -> ParkSnapshot:
+        """One tick of the controller, published; returns the new snapshot."""
+        self.run(settle(self.runtime))
+        assert self.runtime.snapshot is not None
+        return self.runtime.snapshot
+
+    def drain(self) -> None:
+        """Wait until the controller has written what it queued for the database."""
+        self.run(self.runtime.agent("controller").db_idle())  # type: ignore[union-attr]
 
     def call(self, name: str, **args):  # type: ignore[no-untyped-def]
-        return self.run(self.runtime.handle(name, args))
+        """A command by its wire name, as scaled mode receives it; returns the runtime's answer."""
+        return self.run(execute_wire(self.runtime, name, args))
 
     def close(self) -> None:
         self.run(self.runtime.stop())
@@ -112,7 +142,9 @@ async def live_runtime(transactional_db) -> AsyncIterator[Runtime]:
     """The demo park with a runtime on the test's own event loop, as under Daphne."""
     await get_channel_layer().flush()
     await database_sync_to_async(load_demo_park)()
-    runtime = Runtime(SimulatedBackend(seed=11), tick_s=3600, serve_commands=False)
+    runtime = Runtime(
+        SimulatedBackend(seed=11, state_file=None), clock=ManualClock(), tick_s=3600, serve_commands=False
+    )
     await runtime.start()
     try:
         yield runtime

@@ -31,7 +31,7 @@ from wbm.asgi import application
 from wbm.roles import Role
 from wbm.runtime import local
 from wbm.runtime.backends.simulated import SimulatedBackend
-from wbm.runtime.runtime import Runtime
+from wbm.runtime.core import Runtime
 
 ROOT = Path(settings.BASE_DIR)
 PO_PATH = Path("locale") / "de" / "LC_MESSAGES" / "django.po"

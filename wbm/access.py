@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
+from django_htmx.middleware import HtmxDetails
 from rest_framework.permissions import BasePermission
 
 from wbm.roles import Perm, Role, allows, role_of
@@ -68,3 +69,9 @@ class HasPerm(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return allows(request.user, required_perm(view, request.method or "GET"))
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (every request here does)."""
+
+    htmx: HtmxDetails

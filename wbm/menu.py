@@ -1,9 +1,15 @@
-"""The menu tree of the manual, filtered per role. Each entry names the permission it needs."""
+"""The menu tree of the manual, assembled from what the apps register and filtered per role.
+
+Each app lists its entries in ``AppConfig.wbm_menu`` (``wbm.registry``): top-level sections with
+a ``key``, and pages hung under a section with ``parent``. Every entry names the permission it
+needs."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -20,53 +26,38 @@ class MenuItem:
     icon: str = ""
     children: tuple[MenuItem, ...] = field(default_factory=tuple)
     visible: Callable[[], bool] | None = None  # shown only while this says so (e.g. hardware present)
+    key: str = ""  # a section others hang pages under
+    parent: str = ""  # the key of the section this page belongs to
+    order: int = 100  # position among its siblings
 
 
-def _rfid_boards_exist() -> bool:
-    from chargepoints.selectors import rfid_boards_exist
-
-    return rfid_boards_exist()
+# The shell's own entry; the apps bring the rest.
+SHELL_MENU = [MenuItem(_("Dashboard"), "dashboard:index", Perm.DASHBOARD_VIEW, "gauge", key="dashboard", order=0)]
 
 
-MENU: tuple[MenuItem, ...] = (
-    MenuItem(_("Dashboard"), "dashboard:index", Perm.DASHBOARD_VIEW, "gauge"),
-    MenuItem(
-        _("Charging Stations"),
-        "chargepoints:overview",
-        Perm.PARK_VIEW,
-        "plug",
-        (
-            MenuItem(_("Overview"), "chargepoints:overview", Perm.PARK_VIEW),
-            MenuItem(
-                _("CHARX RFID/NFC Board"), "chargepoints:rfidboard", Perm.RFID_BOARD_VIEW, visible=_rfid_boards_exist
+@cache
+def menu() -> tuple[MenuItem, ...]:
+    """The whole tree, sections in order, each with its pages in order."""
+    from wbm.registry import menu_items
+
+    items = [*SHELL_MENU, *menu_items()]
+    sections = sorted((i for i in items if not i.parent), key=lambda i: i.order)
+    keys = {s.key for s in sections if s.key}
+    orphans = [i for i in items if i.parent and i.parent not in keys]
+    if orphans:
+        raise LookupError(f"menu entries under a section nobody registers: {orphans}")
+    return tuple(
+        dataclasses.replace(
+            section,
+            children=tuple(
+                sorted(
+                    (*section.children, *(i for i in items if section.key and i.parent == section.key)),
+                    key=lambda i: i.order,
+                )
             ),
-        ),
-    ),
-    MenuItem(
-        _("OCPP"), "ocppcfg:status", Perm.OCPP_VIEW, "cloud", (MenuItem(_("Status"), "ocppcfg:status", Perm.OCPP_VIEW),)
-    ),
-    MenuItem(_("Whitelist"), "whitelist:list", Perm.WHITELIST_VIEW, "id-card"),
-    MenuItem(_("Load Management"), "loadmgmt:status", Perm.LOADMGMT_VIEW, "scale"),
-    MenuItem(
-        _("Network"),
-        "network:ethernet",
-        Perm.NETWORK_VIEW,
-        "network",
-        (MenuItem(_("Ethernet"), "network:ethernet", Perm.NETWORK_VIEW),),
-    ),
-    MenuItem(
-        _("System Control"),
-        "system:status",
-        Perm.SYSTEM_VIEW,
-        "cpu",
-        (
-            MenuItem(_("Status"), "system:status", Perm.SYSTEM_VIEW),
-            MenuItem(_("Time"), "system:time", Perm.SYSTEM_VIEW),
-            MenuItem(_("Log Files"), "system:logs", Perm.SYSTEM_LOGS_DOWNLOAD),
-            MenuItem(_("Simulator"), "system:simulator", Perm.SIMULATOR_USE),
-        ),
-    ),
-)
+        )
+        for section in sections
+    )
 
 
 @dataclass(frozen=True)
@@ -89,4 +80,4 @@ def navigation(user: object, path: str) -> list[NavEntry]:
         active = path == url or any(c.active for c in children) or (url != "/" and path.startswith(url))
         return NavEntry(item.title, url, item.icon, active, children)
 
-    return [e for e in (build(i) for i in MENU) if e is not None]
+    return [e for e in (build(i) for i in menu()) if e is not None]

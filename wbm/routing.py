@@ -4,18 +4,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from channels.security.websocket import WebsocketDenier
-from django.urls import path
 
-from chargepoints.consumers import ChargePointConsumer, RfidBoardConsumer
-from wbm.dashboard.consumers import DashboardConsumer
-from wbm.system.consumers import SystemConsumer
+from wbm.registry import websocket_urlpatterns as registered
 
-websocket_urlpatterns = [
-    path("ws/dashboard/", DashboardConsumer.as_asgi()),
-    path("ws/chargepoints/<int:pk>/", ChargePointConsumer.as_asgi()),
-    path("ws/chargepoints/rfid-board/", RfidBoardConsumer.as_asgi()),
-    path("ws/system/", SystemConsumer.as_asgi()),
-]
+# every app's WebSocket routes (AppConfig.wbm_websocket_urls)
+websocket_urlpatterns = registered()
 
 
 class SameOriginValidator:

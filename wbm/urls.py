@@ -4,17 +4,14 @@ from django.urls import include, path
 
 from wbm.dashboard.views import DashboardView
 from wbm.health import HealthView
+from wbm.registry import url_modules
 
 urlpatterns = [
     path("", DashboardView.as_view(), name="home"),
     path("dashboard/", include(([path("", DashboardView.as_view(), name="index")], "dashboard"))),
     path("accounts/", include("wbm.accounts.urls")),
-    path("chargepoints/", include("chargepoints.urls")),
-    path("ocpp/", include("ocppcfg.urls")),
-    path("whitelist/", include("whitelist.urls")),
-    path("loadmanagement/", include("loadmgmt.urls")),
-    path("network/", include("network.urls")),
-    path("system/", include("wbm.system.urls")),
+    # every app's pages (AppConfig.wbm_urls)
+    *(path(prefix, include(module)) for prefix, module in url_modules()),
     path("api/v1/", include("wbm.api.urls")),
     path("healthz", HealthView.as_view(), name="health"),
 ]

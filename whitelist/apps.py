@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class Config(AppConfig):
     name = "whitelist"
+    verbose_name = _("Whitelist")
+    wbm_urls = (("whitelist/", "whitelist.urls"),)
+    wbm_menu = "whitelist.menu.MENU"

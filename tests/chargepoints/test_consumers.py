@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from tests.conftest import cp_id, session_cookie
+from tests.conftest import cp_id, execute_wire, session_cookie
 from wbm.asgi import application
 from wbm.roles import Role
 
@@ -45,12 +45,14 @@ async def test_status_socket_sends_groups_and_buttons_then_follows_the_charge_po
         assert 'id="cp-operations" class="cp-ops" hx-swap-oob="true"' in frame
         assert 'data-iec="A"' in frame and 'data-testid="op-disable"' in frame
         assert 'id="live-heartbeat"' in frame
-        result = await live_runtime.handle("sim.plug_in", {"cp": pk, "phases": 3, "max_current_a": 16, "hlc": True})
+        result = await execute_wire(
+            live_runtime, "sim.plug_in", {"cp": pk, "phases": 3, "max_current_a": 16, "hlc": True}
+        )
         assert result["ok"], result
         frame = await _until(communicator, r'data-iec="B"')
         assert 'data-testid="op-allow"' in frame  # a vehicle arrived: the release button appears
         assert re.search(r'data-testid="iso-evcc">[0-9A-F]{12}<', frame)
-        await live_runtime.handle("cp.availability", {"cp": pk, "enabled": False})
+        await execute_wire(live_runtime, "cp.availability", {"cp": pk, "enabled": False})
         frame = await _until(communicator, r'data-iec="F"')
         assert 'data-status="error"' in frame and 'data-testid="op-enable"' in frame
     finally:
@@ -64,7 +66,7 @@ async def test_a_user_socket_shows_only_this_charge_point_with_a_users_buttons(l
     assert connected
     try:
         await communicator.receive_from(timeout=5)
-        await live_runtime.handle("sim.plug_in", {"cp": other, "phases": 3, "max_current_a": 16})
+        await execute_wire(live_runtime, "sim.plug_in", {"cp": other, "phases": 3, "max_current_a": 16})
         frame = await _until(communicator, r'id="live-heartbeat"')
         assert "Visitor-01" not in frame
         assert 'data-testid="op-disable"' not in frame  # a User's buttons, rendered for a User
@@ -103,7 +105,7 @@ async def test_rfid_board_socket_follows_the_live_state_and_saved_settings(live_
     try:
         frame = await communicator.receive_from(timeout=5)
         assert f'id="board-active-{board}" class="board-active" data-profile="ready" hx-swap-oob="true"' in frame
-        await live_runtime.handle("sim.plug_in", {"cp": board, "phases": 3, "max_current_a": 16})
+        await execute_wire(live_runtime, "sim.plug_in", {"cp": board, "phases": 3, "max_current_a": 16})
         frame = await _until(communicator, r'data-profile="waiting_authorization"')
         assert "c-white m-flashing" in frame  # factory setting of that profile
         await database_sync_to_async(_save_board)(board)

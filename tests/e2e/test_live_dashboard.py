@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     page_widths,
     wait_live,
 )
-from wbm.menu import MENU, MenuItem
+from wbm.menu import MenuItem, menu
 from wbm.roles import MIN_ROLE, Role
 
 pytestmark = pytest.mark.e2e
@@ -323,11 +323,11 @@ def expected_menu(role: Role) -> list[tuple[str, list[str]]]:
         return role >= MIN_ROLE[item.perm]
 
     with translation.override("en"):
-        return [(str(item.title), [str(c.title) for c in item.children if may(c)]) for item in MENU if may(item)]
+        return [(str(item.title), [str(c.title) for c in item.children if may(c)]) for item in menu() if may(item)]
 
 
 def url_of(item_title: str, child_title: str | None = None) -> str:
-    for item in MENU:
+    for item in menu():
         if str(item.title) == item_title:
             if child_title is None:
                 return reverse(item.url_name)

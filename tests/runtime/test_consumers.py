@@ -10,7 +10,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from tests.conftest import cp_id, session_cookie
+from tests.conftest import cp_id, execute_wire, session_cookie, settle
 from wbm.asgi import application
 from wbm.roles import Role
 
@@ -62,8 +62,8 @@ async def test_a_simulator_change_reaches_the_client_as_a_swap_of_that_card(live
     try:
         await communicator.receive_from(timeout=5)
         target = await database_sync_to_async(cp_id)("P1-02")
-        result = await live_runtime.handle(
-            "sim.plug_in", {"cp": target, "phases": 3, "max_current_a": 16, "ventilation": False}
+        result = await execute_wire(
+            live_runtime, "sim.plug_in", {"cp": target, "phases": 3, "max_current_a": 16, "ventilation": False}
         )
         assert result["ok"], result
         frame = await receive_until(communicator, rf'<article id="cp-{target}"[^>]*data-status="charging"')
@@ -82,7 +82,7 @@ async def test_a_fault_turns_the_card_to_error_with_its_code(live_runtime):
     try:
         await communicator.receive_from(timeout=5)
         target = await database_sync_to_async(cp_id)("Visitor-01")
-        result = await live_runtime.handle("sim.fault", {"cp": target, "code": "OverCurrentFailure", "info": ""})
+        result = await execute_wire(live_runtime, "sim.fault", {"cp": target, "code": "OverCurrentFailure", "info": ""})
         assert result["ok"], result
         swapped = card(await receive_until(communicator, rf'<article id="cp-{target}"[^>]*data-status="error"'), target)
         assert 'data-status="error"' in swapped
@@ -128,7 +128,7 @@ async def test_a_tick_that_changes_nothing_a_card_shows_sends_no_cards(live_runt
     assert connected
     try:
         await communicator.receive_from(timeout=5)
-        await live_runtime.step()  # an idle park: only the mains voltages jitter
+        await settle(live_runtime)  # an idle park: only the mains voltages jitter
         frame = await communicator.receive_from(timeout=5)
         assert 'id="live-heartbeat"' in frame
         assert "<article" not in frame

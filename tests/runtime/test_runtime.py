@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as real_time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,34 +11,14 @@ from chargepoints.demo import load_demo_park
 from chargepoints.models import ChargePoint, ChargingSession
 from tests.conftest import RuntimeThread, cp_id
 from wbm.runtime import local
-from wbm.runtime import runtime as runtime_module
+from wbm.runtime.clock import ManualClock
 from wbm.runtime.snapshot import ChargePointState
 
 
-class FakeClock:
-    """Replaces the runtime's clock so a test can let minutes pass at once."""
-
-    def __init__(self) -> None:
-        self.now = real_time.time()
-        self.mono = real_time.monotonic()
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.mono += seconds
-
-
 @pytest.fixture
-def clock(runtime: RuntimeThread, monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr(runtime_module, "time", fake)
-    runtime.step()
-    return fake
+def clock(runtime: RuntimeThread) -> ManualClock:
+    """The runtime's own clock: a test lets minutes pass at once."""
+    return runtime.clock
 
 
 def state(runtime: RuntimeThread, name: str) -> ChargePointState:
@@ -51,7 +30,7 @@ def state(runtime: RuntimeThread, name: str) -> ChargePointState:
 
 
 def agent_op(runtime: RuntimeThread, command: str, name: str) -> dict[str, Any]:
-    return runtime.run(runtime.runtime.handle(command, {"name": name}))
+    return runtime.call(command, agent=name)
 
 
 def ok(result: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +43,7 @@ def plug(runtime: RuntimeThread, name: str, **kwargs: Any) -> dict[str, Any]:
     return runtime.call("sim.plug_in", cp=cp_id(name), **args)
 
 
-def pass_time(runtime: RuntimeThread, clock: FakeClock, seconds: int) -> None:
+def pass_time(runtime: RuntimeThread, clock: ManualClock, seconds: int) -> None:
     """Let time pass in steps the simulator accepts (it caps one step at 60 s)."""
     while seconds > 0:
         clock.advance(min(seconds, 30))
@@ -109,23 +88,30 @@ def test_the_demo_card_at_the_reader_releases_the_whitelist_charge_point(runtime
     assert cp.rfid == "04A1B2C3D4E5F6"
 
 
-def test_disabling_a_charge_point_aborts_charging_and_shows_an_error(runtime):
+def test_disabling_a_charge_point_aborts_charging_and_shows_an_error(runtime, clock):
     ok(plug(runtime, "P1-02"))
     ok(runtime.call("cp.availability", cp=cp_id("P1-02"), enabled=False))
     cp = state(runtime, "P1-02")
     assert (cp.iec_state, cp.ocpp_status, cp.dashboard_status) == ("F", "Unavailable", "error")
+    assert cp.decision.verdict == "blocked" and cp.decision.block_reason == "disabled"
     ok(runtime.call("cp.availability", cp=cp_id("P1-02"), enabled=True))
+    # the PWM was lowered to 0 a moment ago: raising it again waits the vehicle's 5 s
+    assert state(runtime, "P1-02").decision.pending_a == 16.0
+    clock.advance(5)
+    runtime.step()
     assert state(runtime, "P1-02").ocpp_status == "Charging"  # permanent release comes back
 
 
-def test_an_injected_fault_shows_faulted_until_cleared(runtime):
+def test_an_injected_fault_shows_faulted_until_cleared(runtime, clock):
     ok(plug(runtime, "P1-02"))
     ok(runtime.call("sim.fault", cp=cp_id("P1-02"), code="GroundFailure", info="RCD tripped"))
     cp = state(runtime, "P1-02")
     assert (cp.iec_state, cp.ocpp_status, cp.dashboard_status) == ("F", "Faulted", "error")
     assert (cp.error_code, cp.error_info) == ("GroundFailure", "RCD tripped")
+    assert cp.decision.block_reason == "GroundFailure"
     ok(runtime.call("sim.clear_fault", cp=cp_id("P1-02")))
-    cp = state(runtime, "P1-02")
+    clock.advance(5)  # the PWM comes back after the vehicle's 5 s
+    cp = runtime.step().chargepoint(cp_id("P1-02"))
     assert (cp.ocpp_status, cp.error_code) == ("Charging", "NoError")
 
 
@@ -195,8 +181,6 @@ REFUSALS: list[tuple[str, str, dict[str, Any], str]] = [
     ("P1-02", "sim.plug_in", {"phases": 2}, "out_of_range"),
     ("P1-02", "sim.plug_in", {"max_current_a": 5}, "out_of_range"),
     ("P1-02", "sim.plug_in", {"max_current_a": 81}, "out_of_range"),
-    ("P1-02", "cp.limit", {"amps": 100}, "out_of_range"),
-    ("P1-02", "cp.limit", {"amps": -1}, "out_of_range"),
     ("P1-02", "sim.input", {"index": 5, "value": True}, "out_of_range"),
     ("P1-02", "sim.analog", {"index": 1, "volts": 10.5}, "out_of_range"),
     ("P1-02", "sim.analog", {"index": 3, "volts": 1}, "out_of_range"),
@@ -206,6 +190,8 @@ REFUSALS: list[tuple[str, str, dict[str, Any], str]] = [
     ("P1-02", "sim.clear_fault", {}, "no_fault"),
     ("P1-02", "sim.plug_in", {"colour": "red"}, "bad_argument"),
     ("P1-02", "sim.rfid", {}, "bad_argument"),
+    ("P1-02", "sim.input", {"index": "1", "value": True}, "bad_argument"),
+    ("P1-02", "cp.release", {"allow": "yes"}, "bad_argument"),
 ]
 
 
@@ -243,11 +229,14 @@ def test_the_same_vehicle_action_twice_is_refused(runtime):
     assert (result["ok"], result["error"]) == (False, "bad_choice")
 
 
-@pytest.mark.parametrize("bad_id", [999_999, "1", None, -1])
-def test_an_unknown_charge_point_is_refused(runtime, bad_id):
+@pytest.mark.parametrize(
+    ("bad_id", "code"),
+    [(999_999, "unknown_chargepoint"), (-1, "unknown_chargepoint"), ("1", "bad_argument"), (None, "bad_argument")],
+)
+def test_an_unknown_charge_point_is_refused(runtime, bad_id, code):
     for command, args in [("sim.plug_in", {}), ("cp.release", {"allow": True}), ("sim.unplug", {})]:
         result = runtime.call(command, cp=bad_id, **args)
-        assert (result["ok"], result["error"]) == (False, "unknown_chargepoint")
+        assert (result["ok"], result["error"]) == (False, code)
 
 
 def test_an_unconfigured_charge_point_cannot_be_released(runtime):
@@ -264,7 +253,7 @@ def test_an_unknown_command_is_refused(runtime):
 def test_with_the_controller_agent_stopped_charge_point_operations_are_refused(runtime):
     ok(agent_op(runtime, "agent.stop", "controller"))
     result = plug(runtime, "P1-02")
-    assert (result["ok"], result["error"]) == (False, "controller_stopped")
+    assert (result["ok"], result["error"], result["params"]) == (False, "agent_stopped", {"name": "controller"})
     ok(agent_op(runtime, "agent.start", "controller"))
     ok(plug(runtime, "P1-02"))
 
@@ -320,6 +309,7 @@ def test_a_plug_in_is_recorded_as_a_charging_session_with_meter_values(runtime, 
     ok(plug(runtime, "P1-02"))
     pass_time(runtime, clock, 600)
     ok(runtime.call("sim.unplug", cp=cp_id("P1-02")))
+    runtime.drain()
     session = ChargingSession.objects.get(chargepoint_id=cp_id("P1-02"))
     assert session.ended_at is not None
     assert (session.ended_at - session.started_at).total_seconds() == pytest.approx(600, abs=1)
@@ -338,11 +328,10 @@ def demo_park(transactional_db) -> Iterator[None]:
     local.set_current(None)
 
 
-def test_the_energy_register_is_persisted_and_restored_by_a_new_runtime(demo_park, monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(runtime_module, "time", fake)
+def test_the_energy_register_is_persisted_and_restored_by_a_new_runtime(demo_park):
     target = cp_id("P1-02")
     first = RuntimeThread()
+    fake = first.clock
     try:
         initial = first.step().chargepoint(target).meter.energy_wh
         assert initial == ChargePoint.objects.get(pk=target).energy_register_wh
@@ -350,7 +339,7 @@ def test_the_energy_register_is_persisted_and_restored_by_a_new_runtime(demo_par
         for _ in range(20):
             fake.advance(30)
             first.step()
-        first.run(first.runtime.persist())
+        first.run(first.runtime.agent("controller").persist())
         charged = first.runtime.backend.energy_registers()[target]  # raw Wh, not the 0.1 Wh display
         assert charged - initial > 1000  # 10 minutes at 16 A on three phases
         assert ChargePoint.objects.get(pk=target).energy_register_wh == int(charged)
@@ -368,7 +357,7 @@ def test_the_energy_register_is_persisted_and_restored_by_a_new_runtime(demo_par
         assert restored.vehicle is None
         assert restored.meter.energy_wh == int(charged)
         second.call("sim.plug_in", cp=target, phases=3, max_current_a=16, ventilation=False)
-        fake.advance(30)
+        second.clock.advance(30)
         assert second.step().chargepoint(target).meter.energy_wh > int(charged)
     finally:
         second.close()

@@ -28,7 +28,7 @@ class Worker(Agent):
     title: ClassVar[str] = "Worker"
 
     def __init__(self, counter: Counter) -> None:
-        super().__init__(runtime=None)  # type: ignore[arg-type]
+        super().__init__(ctx=None)  # type: ignore[arg-type]
         self.counter = counter
 
     async def run(self) -> None:

@@ -27,6 +27,16 @@ def read_snapshot() -> ParkSnapshot | None:
     return cache.get(SNAPSHOT_KEY)
 
 
+def require_snapshot() -> ParkSnapshot:
+    """The latest snapshot; raises ``RuntimeUnavailable`` when no runtime has published one."""
+    from wbm.runtime.commands import RuntimeUnavailable
+
+    snapshot = read_snapshot()
+    if snapshot is None:
+        raise RuntimeUnavailable
+    return snapshot
+
+
 async def publish(snapshot: ParkSnapshot, changed: list[ChargePointState], *, system_changed: bool) -> None:
     # Scaled mode: other processes render from the cache, so it holds this snapshot before they
     # hear of it. Embedded mode: this process reads the runtime's own snapshot (read_snapshot),

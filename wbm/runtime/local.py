@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wbm.runtime.runtime import Runtime
+    from wbm.runtime.core import Runtime
 
 _current: Runtime | None = None
 

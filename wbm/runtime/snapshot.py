@@ -10,7 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from chargepoints.choices import DashboardStatus
+from wbm.runtime.claims import NOT_CONFIGURED, Decision
+from wbm.runtime.vocabulary import DashboardStatus
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +89,8 @@ class ChargePointState:
     iso15118: Iso15118State | None
     rfid_board_firmware: str = ""  # CHARX RFID/NFC board at this charge point, "" when none
     rfid_event: str = ""  # "accepted" | "rejected" for one second after a card read here
+    decision: Decision = NOT_CONFIGURED  # what the PWM offers and why (claims.decide)
+    accepts_user_release: bool = False  # the release mode takes Allow / Prohibit from the web page
 
     @property
     def power_w(self) -> float | None:
@@ -119,6 +122,8 @@ class ChargePointState:
             data["vehicle"] = Vehicle(**data["vehicle"])
         if data.get("iso15118") is not None:
             data["iso15118"] = Iso15118State(**data["iso15118"])
+        if isinstance(data.get("decision"), dict):
+            data["decision"] = Decision.from_dict(data["decision"])
         for key in ("currents_a", "digital_inputs", "digital_outputs", "analog_inputs_v"):
             data[key] = tuple(data[key])
         return cls(**data)

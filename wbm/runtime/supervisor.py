@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wbm.runtime.agent import Agent
 from wbm.runtime.snapshot import AgentStatus
@@ -15,14 +15,19 @@ from wbm.runtime.snapshot import AgentStatus
 log = logging.getLogger(__name__)
 
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+READY_TIMEOUT_S = 10.0  # how long starting an agent waits for it to say it is ready
+STABLE_AFTER_S = 60.0  # an agent that ran this long before failing starts its back-off anew
 
 
 @dataclass
 class _Slot:
     factory: Callable[[], Agent]
+    agent_cls: type[Agent]
     name: str
     title: str
     task: asyncio.Task[None] | None = None
+    instance: Agent | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     state: str = "stopped"
     started_at: float | None = None
     restarts: int = 0
@@ -34,12 +39,32 @@ class Supervisor:
     """Owns one task per agent. A crashed agent is restarted with back-off; a stopped one
     stays stopped until started again."""
 
-    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_change: Callable[[], None] | None = None,
+        on_exit: Callable[[Agent], None] | None = None,
+    ) -> None:
         self._slots: dict[str, _Slot] = {}
         self._on_change = on_change or (lambda: None)
+        self._on_exit = on_exit or (lambda agent: None)
 
     def register(self, agent_cls: type[Agent], factory: Callable[[], Agent]) -> None:
-        self._slots[agent_cls.name] = _Slot(factory=factory, name=agent_cls.name, title=agent_cls.title)
+        if agent_cls.name in self._slots:
+            raise ValueError(f"two agents are named {agent_cls.name!r}")
+        self._slots[agent_cls.name] = _Slot(
+            factory=factory, agent_cls=agent_cls, name=agent_cls.name, title=str(agent_cls.title)
+        )
+
+    def classes(self) -> list[type[Agent]]:
+        return [slot.agent_cls for slot in self._slots.values()]
+
+    def instance(self, name: str) -> Agent | None:
+        """The running agent called ``name``, if any."""
+        slot = self._slots.get(name)
+        return slot.instance if slot is not None and slot.state == "running" else None
+
+    def running(self, name: str) -> bool:
+        return self.instance(name) is not None
 
     @property
     def names(self) -> list[str]:
@@ -70,8 +95,15 @@ class Supervisor:
             return
         slot.wanted = True
         slot.state = "starting"
+        slot.ready = asyncio.Event()
         slot.task = asyncio.get_running_loop().create_task(self._keep_running(slot), name=f"agent:{name}")
         self._on_change()
+        # return once it runs and, if it says so, is ready for commands (or has failed)
+        ready = asyncio.ensure_future(slot.ready.wait())
+        try:
+            await asyncio.wait({slot.task, ready}, timeout=READY_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
 
     async def stop(self, name: str) -> None:
         slot = self._slot(name)
@@ -103,11 +135,16 @@ class Supervisor:
     async def _keep_running(self, slot: _Slot) -> None:
         failures = 0
         while slot.wanted:
-            agent = slot.factory()
-            slot.state = "running"
-            slot.started_at = time.time()
-            self._on_change()
+            agent: Agent | None = None
+            began = time.monotonic()
             try:
+                agent = slot.instance = slot.factory()
+                agent._on_ready = slot.ready.set
+                if not agent.announces_ready:
+                    slot.ready.set()
+                slot.state = "running"
+                slot.started_at = time.time()
+                self._on_change()
                 await agent.run()
                 slot.last_error = ""
                 failures = 0
@@ -116,7 +153,14 @@ class Supervisor:
             except Exception as exc:
                 log.exception("agent %s failed", slot.name)
                 slot.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                failures += 1
+                failures = 1 if time.monotonic() - began >= STABLE_AFTER_S else failures + 1
+            finally:
+                slot.instance = None
+                if agent is not None:
+                    try:
+                        self._on_exit(agent)
+                    except Exception:
+                        log.exception("agent %s: cleaning up failed", slot.name)
             if not slot.wanted:
                 break
             slot.state = "failed" if slot.last_error else "restarting"

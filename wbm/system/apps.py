@@ -1,8 +1,14 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class Config(AppConfig):
     name = "wbm.system"
     label = "wbm_system"
+    verbose_name = _("System Control")
+    wbm_agents = ("wbm.system.agents.SystemMonitorAgent",)
+    wbm_urls = (("system/", "wbm.system.urls"),)
+    wbm_websocket_urls = "wbm.system.routing"
+    wbm_menu = "wbm.system.menu.MENU"

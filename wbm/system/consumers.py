@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from wbm.dashboard.consumers import LiveConsumer
+from wbm.registry import agent_info
 from wbm.roles import Perm
 from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
 
@@ -32,6 +33,4 @@ class SystemConsumer(LiveConsumer):
 
 
 def _agent_info() -> dict[str, Any]:
-    from wbm.system.views import AGENT_INFO
-
-    return AGENT_INFO
+    return agent_info()

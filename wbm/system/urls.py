@@ -9,5 +9,4 @@ urlpatterns = [
     path("", views.StatusView.as_view(), name="status"),
     path("time/", views.TimeView.as_view(), name="time"),
     path("logs/", views.LogsView.as_view(), name="logs"),
-    path("simulator/", views.SimulatorView.as_view(), name="simulator"),
 ]

@@ -101,3 +101,12 @@ def get_item(mapping: object, key: object) -> object:
         return mapping.get(key)  # type: ignore[attr-defined]
     except AttributeError:
         return None
+
+
+@register.filter
+def why(decision: object) -> str:
+    """What limits a charge point: "10 A, limited by load management" (a Decision)."""
+    from wbm.runtime.claims import Decision
+    from wbm.runtime.reasons import decision_text
+
+    return decision_text(decision) if isinstance(decision, Decision) else ""

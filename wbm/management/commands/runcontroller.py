@@ -20,7 +20,7 @@ class Command(BaseCommand):
         asyncio.run(self._main())
 
     async def _main(self) -> None:
-        from wbm.runtime.runtime import Runtime
+        from wbm.runtime.core import Runtime
 
         runtime = Runtime(serve_commands=True)
         stop = asyncio.Event()

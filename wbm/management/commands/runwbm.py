@@ -71,7 +71,7 @@ class Command(BaseCommand):
         from twisted.internet import defer, reactor
 
         from wbm.asgi import application
-        from wbm.runtime.runtime import Runtime
+        from wbm.runtime.core import Runtime
 
         runtime = Runtime()
 

@@ -48,6 +48,7 @@ class HardwareReading:
     bus_connected: bool
     hlc_error: str = ""  # ISO 15118 error of the current session, "" when fine
     rfid_board_firmware: str = ""  # firmware of a CHARX RFID/NFC board wired here, "" when none
+    vehicle_since: float | None = None  # epoch seconds the vehicle was connected, when the hardware knows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

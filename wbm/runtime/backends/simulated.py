@@ -1,10 +1,23 @@
-"""A faithful simulation of the charge point hardware: vehicles, PWM, meters, I/O, faults."""
+"""A faithful simulation of the charge point hardware: vehicles, PWM, meters, I/O, faults.
+
+The simulated hardware outlives the software, as real hardware does: plugged vehicles, faults,
+inputs and the meters' energy registers are kept in a file in the state directory and are there
+again when the runtime starts anew (after a restart of ``runwbm`` or ``runcontroller``, or a
+``kill -9``: the file is written after every poll that changed something).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
+import logging
+import os
 import random
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from wbm.runtime.backends.controller import (
     ANALOG_INPUTS,
@@ -17,6 +30,8 @@ from wbm.runtime.backends.controller import (
     SimulatorControl,
 )
 from wbm.runtime.snapshot import MeterReading, Vehicle
+
+log = logging.getLogger(__name__)
 
 NOMINAL_V = 230.0
 NOMINAL_HZ = 50.0
@@ -32,6 +47,7 @@ class _Point:
     energy_wh: float
     meter_installed: bool
     vehicle: Vehicle | None = None
+    vehicle_since: float | None = None
     pwm_a: float = 0.0
     available: bool = True
     locked: bool = False
@@ -73,27 +89,114 @@ class _Point:
         )
 
 
-class SimulatedBackend(ControllerBackend, SimulatorControl):
-    """Hardware in memory. ``poll()`` advances the physics by the time since the last poll."""
+_DEFAULT_FILE = object()
 
-    def __init__(self, seed: int | None = None) -> None:
+
+def _default_state_file() -> Path:
+    from django.conf import settings
+
+    return Path(settings.STATE_DIR) / "simulated-hardware.json"
+
+
+class SimulatedBackend(ControllerBackend, SimulatorControl):
+    """Hardware in memory. ``poll()`` advances the physics by the time since the last poll.
+
+    ``state_file``: where the hardware keeps its state across restarts (default: the state
+    directory; None: nowhere, as in unit tests)."""
+
+    def __init__(self, seed: int | None = None, state_file: Path | str | Any | None = _DEFAULT_FILE) -> None:
         self._points: dict[int, _Point] = {}
         self._rng = random.Random(seed)
         self._last_poll: float | None = None
+        self._state_file: Path | None = (
+            _default_state_file() if state_file is _DEFAULT_FILE else (Path(state_file) if state_file else None)
+        )
+        self._saved: str = ""
+        self._stored = self._read_state()
 
     # --- ControllerBackend ------------------------------------------------------------------
     async def open(self, points: list[HardwarePoint]) -> None:
         for hw in points:
             existing = self._points.get(hw.id)
             if existing is None:
-                self._points[hw.id] = _Point(
-                    hw=hw, energy_wh=float(hw.energy_register_wh), meter_installed=hw.meter_installed
-                )
+                point = _Point(hw=hw, energy_wh=float(hw.energy_register_wh), meter_installed=hw.meter_installed)
+                stored = self._stored.pop(hw.device_uid, None)
+                if stored is not None:
+                    self._restore(point, stored)
+                self._points[hw.id] = point
             else:
                 existing.hw = hw
 
     async def close(self) -> None:
+        self._save()
         self._last_poll = None
+
+    # --- keeping the hardware's state -------------------------------------------------------
+    def _read_state(self) -> dict[str, dict[str, Any]]:
+        if self._state_file is None or not self._state_file.exists():
+            return {}
+        try:
+            data = json.loads(self._state_file.read_text(encoding="utf-8"))
+            return {str(uid): dict(point) for uid, point in data["points"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            log.exception("simulated hardware: %s is unreadable; starting without it", self._state_file)
+            return {}
+
+    @staticmethod
+    def _restore(p: _Point, stored: dict[str, Any]) -> None:
+        try:
+            # the register only grows: never below what the database had
+            p.energy_wh = max(p.energy_wh, float(stored.get("energy_wh", 0.0)))
+            vehicle = stored.get("vehicle")
+            p.vehicle = Vehicle(**vehicle) if vehicle else None
+            p.vehicle_since = stored.get("vehicle_since") if vehicle else None
+            p.locked = bool(stored.get("locked", False))
+            p.fault_code = str(stored.get("fault_code", "NoError"))
+            p.fault_info = str(stored.get("fault_info", ""))
+            p.hlc_error = str(stored.get("hlc_error", ""))
+            p.temperature_override = stored.get("temperature_override")
+            p.inputs = [bool(v) for v in stored.get("inputs", p.inputs)][:DIGITAL_INPUTS]
+            p.outputs = [str(v) for v in stored.get("outputs", p.outputs)][:DIGITAL_OUTPUTS]
+            p.analog_v = [float(v) for v in stored.get("analog_v", p.analog_v)][:ANALOG_INPUTS]
+        except (TypeError, ValueError):
+            log.exception("simulated hardware: stored state of %s is unusable; ignored", p.hw.device_uid)
+
+    def _save(self) -> None:
+        """Write the hardware's state (atomically) when it changed since the last write."""
+        if self._state_file is None:
+            return
+        points = {
+            p.hw.device_uid: {
+                "energy_wh": round(p.energy_wh, 3),
+                "vehicle": dataclasses.asdict(p.vehicle) if p.vehicle else None,
+                "vehicle_since": p.vehicle_since,
+                "locked": p.locked,
+                "fault_code": p.fault_code,
+                "fault_info": p.fault_info,
+                "hlc_error": p.hlc_error,
+                "temperature_override": p.temperature_override,
+                "inputs": p.inputs,
+                "outputs": p.outputs,
+                "analog_v": p.analog_v,
+            }
+            for p in self._points.values()
+        }
+        # hardware of charge points not opened this time stays as it was
+        for uid, stored in self._stored.items():
+            points.setdefault(uid, stored)
+        text = json.dumps({"version": 1, "points": points}, sort_keys=True)
+        if text == self._saved:
+            return
+        tmp = self._state_file.with_suffix(".tmp")
+        try:
+            self._state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self._state_file)
+            self._saved = text
+        except OSError:
+            log.exception("simulated hardware: could not write %s", self._state_file)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def point_ids(self) -> list[int]:
         return list(self._points)
@@ -133,6 +236,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             bus_connected=True,
             hlc_error=p.hlc_error,
             rfid_board_firmware=RFID_BOARD_FIRMWARE,
+            vehicle_since=p.vehicle_since if p.vehicle is not None else None,
         )
 
     @staticmethod
@@ -147,6 +251,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             self._advance(p, dt)
             events.extend(p.pending)
             p.pending.clear()
+        self._save()
         return events
 
     def _advance(self, p: _Point, dt: float) -> None:
@@ -192,6 +297,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         p = self._p(cp_id)
         if hlc and not evcc_id:  # the MAC address of the vehicle's communication controller
             evcc_id = "".join(f"{self._rng.randrange(256):02X}" for _ in range(6))
+        p.vehicle_since = self._last_poll or time.time()
         p.vehicle = Vehicle(
             phases=phases,
             max_current_a=float(max_current_a),
@@ -206,6 +312,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
     def unplug(self, cp_id: int) -> None:
         p = self._p(cp_id)
         p.vehicle = None
+        p.vehicle_since = None
         p.hlc_error = ""
         p.currents = (0.0, 0.0, 0.0)
         p.pending.append(BackendEvent(kind="unplugged", cp_id=cp_id))
@@ -235,8 +342,9 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
 
     def clear_fault(self, cp_id: int) -> None:
         p = self._p(cp_id)
+        cleared = p.fault_code
         p.fault_code, p.fault_info = "NoError", ""
-        p.pending.append(BackendEvent(kind="fault_cleared", cp_id=cp_id))
+        p.pending.append(BackendEvent(kind="fault_cleared", cp_id=cp_id, value=cleared))
 
     def set_temperature(self, cp_id: int, celsius: float | None) -> None:
         p = self._p(cp_id)

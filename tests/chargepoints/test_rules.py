@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from chargepoints.choices import DashboardStatus, OcppStatus, ReleaseMode
-from wbm.runtime import states
+from chargepoints.controller import rules
+from chargepoints.controller.rules import Control, CpConfig
 from wbm.runtime.backends.controller import HardwareReading
+from wbm.runtime.claims import Claim, Decision, Kind, Offer, Source, Verdict, decide
 from wbm.runtime.snapshot import Vehicle
-from wbm.runtime.states import Control, CpConfig
 
 
 def config(**overrides: Any) -> CpConfig:
@@ -47,7 +48,6 @@ def control(**overrides: Any) -> Control:
         "had_release": True,
         "unlock_enforced": False,
         "reserved": False,
-        "external_limit_a": None,
     }
     return Control(**{**base, **overrides})
 
@@ -76,39 +76,66 @@ def reading(**overrides: Any) -> HardwareReading:
     return HardwareReading(**{**base, **overrides})
 
 
-# --- PWM setpoint ----------------------------------------------------------------------------------
+# --- what a configuration and the hardware claim, decided --------------------------------------------
+
+
+def offered(cfg: CpConfig, hw: HardwareReading, *claims: Claim, granted: bool = True) -> Decision:
+    """The decision for a charge point with ``cfg`` and ``hw``, a user's grant, and ``claims``."""
+    all_claims = [*rules.standing_claims(1, cfg, hw), *claims]
+    if granted:
+        all_claims.append(Claim(cp_id=1, kind=Kind.GRANT, source=Source.USER))
+    return decide(limits=cfg.limits(), claims=all_claims, vehicle=hw.vehicle is not None, previous=Offer(), now=1000.0)
+
+
+def cap(amps: float, source: Source = Source.LOAD_MANAGEMENT) -> Claim:
+    return Claim(cp_id=1, kind=Kind.CAP, source=source, amps=amps)
 
 
 def test_a_released_vehicle_is_offered_the_configured_maximum():
-    assert states.pwm_setpoint(config(current_max_a=32), control(), reading()) == 32.0
+    decision = offered(config(current_max_a=32), reading())
+    assert (decision.offered_a, decision.binding) == (32.0, Source.CONFIG)
 
 
 @pytest.mark.parametrize(
-    ("cfg", "ctl", "hw"),
+    ("cfg", "hw", "granted", "verdict"),
     [
-        pytest.param(None, control(), reading(), id="not configured"),
-        pytest.param(config(), control(), reading(vehicle=None), id="no vehicle"),
-        pytest.param(config(), control(enabled=False), reading(), id="disabled"),
-        pytest.param(config(), control(release=False), reading(), id="no release"),
-        pytest.param(config(), control(unlock_enforced=True), reading(), id="unlocking enforced"),
-        pytest.param(config(), control(), reading(fault_code="OverCurrentFailure"), id="fault"),
-        pytest.param(config(), control(), reading(fault_code="EVCommunicationError"), id="ev communication error"),
+        pytest.param(config(), reading(vehicle=None), True, Verdict.NO_VEHICLE, id="no vehicle"),
+        pytest.param(config(), reading(), False, Verdict.NOT_RELEASED, id="no release"),
+        pytest.param(config(), reading(fault_code="OverCurrentFailure"), True, Verdict.BLOCKED, id="fault"),
+        pytest.param(
+            config(), reading(fault_code="EVCommunicationError"), True, Verdict.BLOCKED, id="ev communication error"
+        ),
+        pytest.param(
+            config(hlc_mode="required"), reading(), True, Verdict.BLOCKED, id="ISO 15118 required, vehicle without"
+        ),
     ],
 )
-def test_no_pwm_is_offered_when_charging_is_not_allowed(cfg, ctl, hw):
-    assert states.pwm_setpoint(cfg, ctl, hw) == 0.0
+def test_no_pwm_is_offered_when_charging_is_not_allowed(cfg, hw, granted, verdict):
+    decision = offered(cfg, hw, granted=granted)
+    assert (decision.offered_a, decision.verdict) == (0.0, verdict)
 
 
-def test_an_external_limit_lowers_the_offered_current_but_never_raises_it():
+def test_the_permanent_release_is_a_grant_of_the_configuration():
+    decision = offered(config(release_mode=ReleaseMode.PERMANENT), reading(), granted=False)
+    assert (decision.released, decision.offered_a) == (True, 32.0)
+
+
+def test_a_cap_lowers_the_offered_current_but_never_raises_it():
     cfg = config(current_max_a=16)
-    assert states.pwm_setpoint(cfg, control(external_limit_a=10), reading()) == 10.0
-    assert states.pwm_setpoint(cfg, control(external_limit_a=63), reading()) == 16.0
+    assert offered(cfg, reading(), cap(10)).offered_a == 10.0
+    decision = offered(cfg, reading(), cap(63))
+    assert (decision.offered_a, decision.binding) == (16.0, Source.CONFIG)
 
 
-def test_a_limit_below_the_configured_minimum_switches_the_pwm_off():
+def test_a_cap_below_the_configured_minimum_switches_the_pwm_off():
     cfg = config(current_min_a=8, current_max_a=16)
-    assert states.pwm_setpoint(cfg, control(external_limit_a=8), reading()) == 8.0
-    assert states.pwm_setpoint(cfg, control(external_limit_a=7.5), reading()) == 0.0
+    assert offered(cfg, reading(), cap(8)).offered_a == 8.0
+    decision = offered(cfg, reading(), cap(7.5))
+    assert (decision.offered_a, decision.verdict, decision.binding) == (
+        0.0,
+        Verdict.BELOW_MINIMUM,
+        Source.LOAD_MANAGEMENT,
+    )
 
 
 def test_pt1000_derating_lowers_the_current_linearly_between_start_and_stop_temperature():
@@ -120,30 +147,32 @@ def test_pt1000_derating_lowers_the_current_linearly_between_start_and_stop_temp
         derating_start_current_a=16,
         derating_stop_current_a=6,
     )
-    assert states.pwm_setpoint(cfg, control(), reading(temperature_c=60.0)) == 32.0  # not yet derating
-    assert states.pwm_setpoint(cfg, control(), reading(temperature_c=61.0)) == 15.5
-    assert states.pwm_setpoint(cfg, control(), reading(temperature_c=70.0)) == 11.0  # half way: 16 → 6
-    assert states.pwm_setpoint(cfg, control(), reading(temperature_c=80.0)) == 0.0  # stop temperature
+    assert offered(cfg, reading(temperature_c=60.0)).offered_a == 32.0  # not yet derating
+    assert offered(cfg, reading(temperature_c=61.0)).offered_a == 15.5
+    decision = offered(cfg, reading(temperature_c=70.0))
+    assert (decision.offered_a, decision.binding, decision.binding_key) == (11.0, Source.SAFETY, "derating")
+    assert offered(cfg, reading(temperature_c=80.0)).offered_a == 0.0  # stop temperature
 
 
 def test_a_ptc_chain_stops_charging_when_it_trips():
     cfg = config(derating_sensor="ptc")
-    assert states.pwm_setpoint(cfg, control(), reading(temperature_c=79.0)) == 32.0
-    assert states.pwm_setpoint(cfg, control(), reading(temperature_c=states.PTC_TRIP_C)) == 0.0
+    assert offered(cfg, reading(temperature_c=79.0)).offered_a == 32.0
+    assert offered(cfg, reading(temperature_c=rules.PTC_TRIP_C)).offered_a == 0.0
 
 
 def test_without_a_derating_sensor_temperature_does_not_limit():
-    assert states.pwm_setpoint(config(), control(), reading(temperature_c=120.0)) == 32.0
+    assert offered(config(), reading(temperature_c=120.0)).offered_a == 32.0
 
 
 def test_a_ventilation_request_is_rejected_only_where_status_d_is_rejected():
     venting = reading(vehicle=vehicle(ventilation=True))
     rejecting = config(status_d_rejection="reject")
-    assert states.ventilation_rejected(rejecting, venting)
-    assert states.pwm_setpoint(rejecting, control(), venting) == 0.0
-    assert not states.ventilation_rejected(config(status_d_rejection="accept"), venting)
-    assert states.pwm_setpoint(config(status_d_rejection="accept"), control(), venting) == 32.0
-    assert not states.ventilation_rejected(rejecting, reading())  # no ventilation requested
+    assert rules.ventilation_rejected(rejecting, venting)
+    decision = offered(rejecting, venting)
+    assert (decision.offered_a, decision.block_reason) == (0.0, "ventilation_rejected")
+    assert not rules.ventilation_rejected(config(status_d_rejection="accept"), venting)
+    assert offered(config(status_d_rejection="accept"), venting).offered_a == 32.0
+    assert not rules.ventilation_rejected(rejecting, reading())  # no ventilation requested
 
 
 # --- OCPP status ------------------------------------------------------------------------------------
@@ -215,13 +244,13 @@ def test_a_ventilation_request_is_rejected_only_where_status_d_is_rejected():
     ],
 )
 def test_ocpp_status_follows_configuration_control_and_hardware(cfg, ctl, hw, expected):
-    assert states.ocpp_status(cfg, ctl, hw) == expected
+    assert rules.ocpp_status(cfg, ctl, hw) == expected
 
 
 def test_every_ocpp_status_is_reached_by_some_path():
     """The parametrised table above covers all nine statuses of OCPP 1.6."""
     reached = {
-        states.ocpp_status(cfg, ctl, hw)
+        rules.ocpp_status(cfg, ctl, hw)
         for cfg, ctl, hw in [
             (None, control(), reading()),
             (config(), control(), reading(fault_code="OtherError")),
@@ -255,27 +284,36 @@ def test_every_ocpp_status_is_reached_by_some_path():
     ],
 )
 def test_dashboard_shows_occupied_for_every_plugged_in_state_that_is_not_charging(ocpp, shown):
-    assert states.dashboard_status(ocpp) == shown
+    assert rules.dashboard_status(ocpp) == shown
 
 
 # --- release modes ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("mode", "from_web", "survives_unplug"),
+    ("mode", "from_web", "survives_unplug", "sources"),
     [
-        (ReleaseMode.DASHBOARD, True, False),
-        (ReleaseMode.WHITELIST, True, False),
-        (ReleaseMode.REMOTE, True, True),
-        (ReleaseMode.PERMANENT, False, True),
-        (ReleaseMode.OCPP, False, False),
-        (ReleaseMode.MODBUS, False, True),
+        (ReleaseMode.DASHBOARD, True, False, {Source.USER}),
+        (ReleaseMode.WHITELIST, True, False, {Source.WHITELIST, Source.USER}),
+        (ReleaseMode.REMOTE, True, True, {Source.USER}),
+        (ReleaseMode.PERMANENT, False, True, {Source.CONFIG}),
+        (ReleaseMode.OCPP, False, False, {Source.OCPP}),
+        (ReleaseMode.MODBUS, False, True, {Source.MODBUS}),
     ],
 )
-def test_release_mode_decides_web_release_and_what_survives_unplugging(mode, from_web, survives_unplug):
+def test_release_mode_decides_who_may_release_and_what_survives_unplugging(mode, from_web, survives_unplug, sources):
     cfg = config(release_mode=mode)
-    assert states.release_allowed_from_web(cfg) is from_web
-    assert states.release_survives_unplug(cfg) is survives_unplug
+    assert cfg.accepts_user_release is from_web
+    assert cfg.release.survives_unplug is survives_unplug
+    assert cfg.release.sources == sources
+    assert set(rules.RELEASE) == set(ReleaseMode), "every release mode is in the one table"
+
+
+def test_a_grant_from_a_source_the_release_mode_does_not_accept_does_not_release():
+    ocpp_mode = config(release_mode=ReleaseMode.OCPP)
+    assert not offered(ocpp_mode, reading()).released  # the user's grant
+    grant = Claim(cp_id=1, kind=Kind.GRANT, source=Source.OCPP)
+    assert offered(ocpp_mode, reading(), grant, granted=False).released
 
 
 def test_locking_on_connect_needs_a_socket_outlet_in_ev_connected_mode():

@@ -1,4 +1,4 @@
-"""Simulator operations: what a person does at a charge point, validated once for page and API."""
+"""Simulator operations (System Control → Simulator, the simulated hardware of the charge points): what a person does at a charge point, validated once for page and API."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from chargepoints.choices import INJECTABLE_ERROR_CODES, Iso15118Error
+from chargepoints.controller import commands as c
 from wbm.runtime.backends.controller import ANALOG_INPUTS, DIGITAL_INPUTS
+from wbm.runtime.commands import Command
 
 
 class NoArgsForm(forms.Form):
@@ -104,20 +106,22 @@ class TemperatureForm(forms.Form):
 
 @dataclass(frozen=True)
 class SimOp:
-    command: str
+    """One operation: the command it becomes, the form that validates it, its title."""
+
+    command: type[Command]
     form: type[forms.Form]
     title: Any
 
 
 OPS: dict[str, SimOp] = {
-    "plug_in": SimOp("sim.plug_in", PlugInForm, _("Plug in vehicle")),
-    "unplug": SimOp("sim.unplug", NoArgsForm, _("Unplug vehicle")),
-    "vehicle": SimOp("sim.vehicle", VehicleForm, _("Vehicle")),
-    "rfid": SimOp("sim.rfid", RfidForm, _("Present RFID tag at this reader")),
-    "input": SimOp("sim.input", DigitalInputForm, _("Set digital input")),
-    "analog": SimOp("sim.analog", AnalogInputForm, _("Set analog input")),
-    "fault": SimOp("sim.fault", FaultForm, _("Inject fault")),
-    "clear_fault": SimOp("sim.clear_fault", NoArgsForm, _("Clear fault")),
-    "temperature": SimOp("sim.temperature", TemperatureForm, _("Set temperature")),
-    "iso_error": SimOp("sim.iso_error", IsoErrorForm, _("Set ISO 15118 error")),
+    "plug_in": SimOp(c.SimPlugIn, PlugInForm, _("Plug in vehicle")),
+    "unplug": SimOp(c.SimUnplug, NoArgsForm, _("Unplug vehicle")),
+    "vehicle": SimOp(c.SimVehicle, VehicleForm, _("Vehicle")),
+    "rfid": SimOp(c.SimRfid, RfidForm, _("Present RFID tag at this reader")),
+    "input": SimOp(c.SimInput, DigitalInputForm, _("Set digital input")),
+    "analog": SimOp(c.SimAnalog, AnalogInputForm, _("Set analog input")),
+    "fault": SimOp(c.SimFault, FaultForm, _("Inject fault")),
+    "clear_fault": SimOp(c.SimClearFault, NoArgsForm, _("Clear fault")),
+    "temperature": SimOp(c.SimTemperature, TemperatureForm, _("Set temperature")),
+    "iso_error": SimOp(c.SimIsoError, IsoErrorForm, _("Set ISO 15118 error")),
 }

@@ -1,6 +1,8 @@
-"""Pure rules of the charge point state machine: PWM setpoint, OCPP status, dashboard status.
+"""Pure rules of the charge point controller: what a configuration and the hardware facts claim,
+the release table, the OCPP and dashboard status, ISO 15118.
 
-No I/O here, so every rule is unit-tested directly.
+No I/O here, so every rule is unit-tested directly. The decision itself (lowest cap, grants,
+blocks, rate limit) is ``wbm.runtime.claims.decide``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,36 @@ from chargepoints.choices import (
     TcpStatus,
 )
 from wbm.runtime.backends.controller import HardwareReading
+from wbm.runtime.claims import Claim, Kind, Limits, Source
 from wbm.runtime.snapshot import Iso15118State
 
 PTC_TRIP_C = 80.0  # a PTC chain trips at its rated temperature
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseRule:
+    """Which sources may release charging in a release mode, and whether a release outlives
+    the plug-in."""
+
+    sources: frozenset[Source]
+    survives_unplug: bool
+
+
+# The one table of release modes. The manual: by OCPP and via Modbus no additional release from
+# the web page is possible; a permanent release cannot be withdrawn there.
+RELEASE: dict[str, ReleaseRule] = {
+    ReleaseMode.DASHBOARD: ReleaseRule(sources=frozenset({Source.USER}), survives_unplug=False),
+    ReleaseMode.WHITELIST: ReleaseRule(sources=frozenset({Source.WHITELIST, Source.USER}), survives_unplug=False),
+    ReleaseMode.REMOTE: ReleaseRule(sources=frozenset({Source.USER}), survives_unplug=True),
+    ReleaseMode.PERMANENT: ReleaseRule(sources=frozenset({Source.CONFIG}), survives_unplug=True),
+    ReleaseMode.OCPP: ReleaseRule(sources=frozenset({Source.OCPP}), survives_unplug=False),
+    ReleaseMode.MODBUS: ReleaseRule(sources=frozenset({Source.MODBUS}), survives_unplug=True),
+}
+_NO_RELEASE = ReleaseRule(sources=frozenset(), survives_unplug=False)
+
+
+def release_rule(release_mode: str) -> ReleaseRule:
+    return RELEASE.get(release_mode, _NO_RELEASE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,17 +90,32 @@ class CpConfig:
     def locks_on_connect(self) -> bool:
         return self.connection_type == "socket_outlet" and self.locking_mode == LockingMode.EV_CONNECTED
 
+    @property
+    def release(self) -> ReleaseRule:
+        return release_rule(self.release_mode)
+
+    @property
+    def accepts_user_release(self) -> bool:
+        """Allow / Prohibit charging from the web page (and the API) applies."""
+        return Source.USER in self.release.sources
+
+    def limits(self) -> Limits:
+        return Limits(
+            min_a=float(self.current_min_a),
+            fallback_a=float(self.fallback_current_a),
+            grant_sources=self.release.sources,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Control:
-    """What the controller software has decided for a charge point (not hardware)."""
+    """What the controller has decided for a charge point (not hardware)."""
 
     enabled: bool
     release: bool
     had_release: bool  # charging was released during this plug-in
     unlock_enforced: bool
     reserved: bool
-    external_limit_a: float | None
 
 
 def derating_limit(cfg: CpConfig, temperature_c: float) -> float | None:
@@ -98,21 +142,37 @@ def ventilation_rejected(cfg: CpConfig | None, hw: HardwareReading) -> bool:
     )
 
 
-def pwm_setpoint(cfg: CpConfig | None, ctl: Control, hw: HardwareReading) -> float:
-    """The current (A per phase) to offer the vehicle; 0 means no PWM, the vehicle waits in B."""
-    if cfg is None or hw.vehicle is None or not ctl.enabled or not ctl.release or ctl.unlock_enforced:
-        return 0.0
-    if hw.fault_code != "NoError" or ventilation_rejected(cfg, hw) or hlc_refused(cfg, hw):
-        return 0.0
-    limit = float(cfg.current_max_a)
-    if ctl.external_limit_a is not None:
-        limit = min(limit, ctl.external_limit_a)
+# Claims the controller derives from the configuration and the hardware facts each tick.
+CONFIG_MAX = "max_current"
+DERATING = "derating"
+FAULT = "fault"
+VENTILATION = "ventilation_rejected"
+HLC = "hlc_required"
+PERMANENT = "permanent"
+SAFETY_CLAIMS = (
+    (Kind.CAP, Source.SAFETY, DERATING),
+    (Kind.BLOCK, Source.SAFETY, FAULT),
+    (Kind.BLOCK, Source.SAFETY, VENTILATION),
+    (Kind.BLOCK, Source.SAFETY, HLC),
+)
+
+
+def standing_claims(cp_id: int, cfg: CpConfig, hw: HardwareReading) -> list[Claim]:
+    """The configuration's and the hardware's own claims: the configured maximum, a permanent
+    release, derating, and the safety blocks (a fault, refused ventilation, HLC required)."""
+    claims = [Claim(cp_id=cp_id, kind=Kind.CAP, source=Source.CONFIG, key=CONFIG_MAX, amps=float(cfg.current_max_a))]
+    if cfg.release_mode == ReleaseMode.PERMANENT:
+        claims.append(Claim(cp_id=cp_id, kind=Kind.GRANT, source=Source.CONFIG, key=PERMANENT))
     derated = derating_limit(cfg, hw.temperature_c)
     if derated is not None:
-        limit = min(limit, derated)
-    if limit < cfg.current_min_a:
-        return 0.0
-    return round(limit, 1)
+        claims.append(Claim(cp_id=cp_id, kind=Kind.CAP, source=Source.SAFETY, key=DERATING, amps=round(derated, 1)))
+    if hw.fault_code != "NoError":
+        claims.append(Claim(cp_id=cp_id, kind=Kind.BLOCK, source=Source.SAFETY, key=FAULT, reason=hw.fault_code))
+    if ventilation_rejected(cfg, hw):
+        claims.append(Claim(cp_id=cp_id, kind=Kind.BLOCK, source=Source.SAFETY, key=VENTILATION, reason=VENTILATION))
+    if hlc_refused(cfg, hw):
+        claims.append(Claim(cp_id=cp_id, kind=Kind.BLOCK, source=Source.SAFETY, key=HLC, reason=HLC))
+    return claims
 
 
 def ocpp_status(cfg: CpConfig | None, ctl: Control, hw: HardwareReading) -> str:
@@ -147,16 +207,6 @@ _DASHBOARD = {
 def dashboard_status(ocpp: str) -> str:
     """Preparing, SuspendedEV/EVSE and Finishing are all "Occupied" on the dashboard."""
     return _DASHBOARD.get(OcppStatus(ocpp), DashboardStatus.OCCUPIED)
-
-
-def release_allowed_from_web(cfg: CpConfig) -> bool:
-    """The manual: by OCPP and via Modbus no additional release from the web page is possible;
-    a permanent release cannot be withdrawn there."""
-    return cfg.release_mode in (ReleaseMode.DASHBOARD, ReleaseMode.WHITELIST, ReleaseMode.REMOTE)
-
-
-def release_survives_unplug(cfg: CpConfig) -> bool:
-    return cfg.release_mode in (ReleaseMode.PERMANENT, ReleaseMode.REMOTE, ReleaseMode.MODBUS)
 
 
 # --- ISO 15118 -----------------------------------------------------------------------------------

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from chargepoints.consumers import ChargePointConsumer, RfidBoardConsumer
+
+websocket_urlpatterns = [
+    path("ws/chargepoints/<int:pk>/", ChargePointConsumer.as_asgi()),
+    path("ws/chargepoints/rfid-board/", RfidBoardConsumer.as_asgi()),
+]

@@ -1,0 +1,1 @@
+"""System Control → Simulator: drive the simulated hardware of any charge point (Manufacturer)."""

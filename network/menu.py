@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from wbm.menu import MenuItem
+from wbm.roles import Perm
+
+MENU = [
+    MenuItem(_("Network"), "network:ethernet", Perm.NETWORK_VIEW, "network", key="network", order=50),
+    MenuItem(_("Ethernet"), "network:ethernet", Perm.NETWORK_VIEW, parent="network", order=10),
+]

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from wbm.dashboard.consumers import DashboardConsumer
+
+websocket_urlpatterns = [path("ws/dashboard/", DashboardConsumer.as_asgi())]

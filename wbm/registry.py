@@ -1,0 +1,68 @@
+"""What the apps contribute to the shell, collected from their ``AppConfig``s.
+
+The shell never imports an app. An app that has a live part, pages, API routes or WebSocket
+routes says so on its ``AppConfig`` (all optional; dotted paths are imported here):
+
+- ``wbm_agents``: ``Agent`` subclasses the runtime runs;
+- ``wbm_urls``: ``(prefix, "app.urls")`` mounted at ``/<prefix>``;
+- ``wbm_api_urls``: a module whose ``urlpatterns`` join ``/api/v1/`` (namespace ``api``);
+- ``wbm_websocket_urls``: a module whose ``websocket_urlpatterns`` join the WebSocket router;
+- ``wbm_menu``: a list of ``wbm.menu.MenuItem`` (with ``parent`` to hang under another entry).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from wbm.menu import MenuItem
+    from wbm.runtime.agent import Agent
+
+
+def _declared(attribute: str) -> list[tuple[str, Any]]:
+    return [
+        (config.name, getattr(config, attribute))
+        for config in apps.get_app_configs()
+        if getattr(config, attribute, None)
+    ]
+
+
+@cache
+def agent_classes() -> tuple[type[Agent], ...]:
+    return tuple(import_string(path) for _app, paths in _declared("wbm_agents") for path in paths)
+
+
+def agent_class(name: str) -> type[Agent] | None:
+    return next((a for a in agent_classes() if a.name == name), None)
+
+
+def url_modules() -> list[tuple[str, str]]:
+    """(prefix, module) of every app's pages."""
+    return [entry for _app, entries in _declared("wbm_urls") for entry in entries]
+
+
+def api_url_modules() -> list[str]:
+    return [module for _app, module in _declared("wbm_api_urls")]
+
+
+def websocket_urlpatterns() -> list[Any]:
+    patterns: list[Any] = []
+    for _app, module in _declared("wbm_websocket_urls"):
+        patterns.extend(import_string(f"{module}.websocket_urlpatterns"))
+    return patterns
+
+
+@cache
+def menu_items() -> tuple[MenuItem, ...]:
+    return tuple(item for _app, path in _declared("wbm_menu") for item in import_string(path))
+
+
+def agent_info() -> dict[str, tuple[Any, Any]]:
+    """Translated title and description of every agent, by name (System Control / Status)."""
+    from wbm.runtime.core import CommandServerAgent
+
+    return {a.name: (a.title, a.description) for a in (CommandServerAgent, *agent_classes())}
