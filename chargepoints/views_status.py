@@ -92,9 +92,11 @@ class AvailabilityView(_OperationView):
 
     def apply(self, request: HttpRequest, chargepoint: ChargePoint) -> str:
         enabled = _flag(request, "enabled")
-        services.chargepoint_availability_set(
+        applied = services.chargepoint_availability_set(
             chargepoint=chargepoint, enabled=enabled, actor=Actor.from_request(request)
         )
+        if not applied:
+            return pending_message(enabled)
         return (
             _("The charging point is enabled.")
             if enabled
@@ -115,6 +117,19 @@ class UnlockView(_OperationView):
             if enforce
             else _("The enforced unlocking is reverted.")
         )
+
+
+def pending_message(enabled: bool) -> str:
+    """Stored, but the runtime could not be told now: it follows the stored state by itself."""
+    if enabled:
+        return _(
+            "Saved. The controller runtime is not reachable right now; the charging point is enabled as soon as "
+            "it is (within seconds of its start)."
+        )
+    return _(
+        "Saved. The controller runtime is not reachable right now; the charging point is disabled as soon as "
+        "it is (within seconds of its start)."
+    )
 
 
 def release_done_message(allow: bool) -> str:

@@ -75,16 +75,19 @@ async def execute_wire(runtime: Runtime, name: str, args: dict[str, Any]) -> dic
     return await runtime.execute(command)
 
 
+_KILLED: list[asyncio.AbstractEventLoop] = []
+
+
 class RuntimeThread:
     """A runtime on its own event loop in a thread, as in embedded mode; ``step()`` advances it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, state_file: Any = None, clock: ManualClock | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.clock = ManualClock()
+        self.clock = clock or ManualClock()
         self.runtime = Runtime(
-            SimulatedBackend(seed=7, state_file=None), clock=self.clock, tick_s=3600, serve_commands=False
+            SimulatedBackend(seed=7, state_file=state_file), clock=self.clock, tick_s=3600, serve_commands=False
         )
         self.run(self.runtime.start())
 
@@ -107,6 +110,17 @@ class RuntimeThread:
 
     def close(self) -> None:
         self.run(self.runtime.stop())
+        self._end_loop()
+
+    def kill(self) -> None:
+        """As ``kill -9``: the loop stops where it is, nothing is saved or closed. The dead loop is
+        kept (not closed) so its frozen tasks are not collected and run their clean-up."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        _KILLED.append(self.loop)
+        local.set_current(None)
+
+    def _end_loop(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()

@@ -580,7 +580,7 @@ def test_too_large_request_is_german(db) -> None:
 async def live_park() -> AsyncIterator[Runtime]:
     """The demo park with a runtime on the test's own event loop, as under Daphne."""
     await database_sync_to_async(load_demo_park)()
-    runtime = Runtime(SimulatedBackend(seed=3), tick_s=3600, serve_commands=False)
+    runtime = Runtime(SimulatedBackend(seed=3, state_file=None), tick_s=3600, serve_commands=False)
     await runtime.start()
     try:
         yield runtime

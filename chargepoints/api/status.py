@@ -8,6 +8,7 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from chargepoints import selectors, services
 from chargepoints.models import ChargePoint
 from chargepoints.status import DeviceInfo, device_info, live_state, status_context
+from chargepoints.views_status import pending_message
 from wbm.api.serializers import ChargePointStateSerializer
 from wbm.audit import Actor
 from wbm.roles import Perm
@@ -210,9 +212,15 @@ class ChargePointAvailabilityApi(APIView):
         incoming = AvailabilitySerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         chargepoint = _chargepoint(pk)
-        services.chargepoint_availability_set(
-            chargepoint=chargepoint, enabled=incoming.validated_data["enabled"], actor=Actor.from_request(request)
+        enabled = incoming.validated_data["enabled"]
+        applied = services.chargepoint_availability_set(
+            chargepoint=chargepoint, enabled=enabled, actor=Actor.from_request(request)
         )
+        if not applied:  # stored; the runtime takes it up by itself
+            return Response(
+                {"detail": pending_message(enabled), "code": "runtime_pending", "enabled": enabled},
+                status=status.HTTP_202_ACCEPTED,
+            )
         return Response(ChargePointStateSerializer(_live(pk)).data)
 
 

@@ -97,6 +97,7 @@ class _Point:
     unlock_enforced: bool = False
     reserved: bool = False
     had_release: bool = False
+    charged: bool = False  # the vehicle drew current during this plug-in
     rfid: str = ""
     plugged_since: float | None = None
     charging_s: float = 0.0
@@ -299,6 +300,7 @@ class ControllerAgent(Agent):
         hw = hardware.read(cp_id)
         if hw.vehicle is not None and hw.iec_state in ("C", "D"):
             point.charging_s += dt
+            point.charged = True
         decision: Decision = NOT_CONFIGURED
         if cfg is not None:
             self._standing(cp_id, point, cfg, hw)
@@ -392,7 +394,7 @@ class ControllerAgent(Agent):
                 hw,
                 session_id=point.hlc_session_id,
                 plugged_since=point.plugged_since,
-                charged=point.charging_s > 0,
+                charged=point.charged,
             ),
             rfid_board_firmware=hw.rfid_board_firmware,
             rfid_event=point.rfid_event if shown else "",
@@ -426,7 +428,7 @@ class ControllerAgent(Agent):
     def _plugged(self, cp_id: int, point: _Point, now: float) -> None:
         hw = self.ctx.hardware.read(cp_id)
         point.plugged_since = hw.vehicle_since or now
-        point.charging_s, point.had_release = 0.0, False
+        point.charging_s, point.had_release, point.charged = 0.0, False, False
         point.offer = Offer()  # a new vehicle: nothing for it to follow yet, no rate limit
         vehicle = hw.vehicle
         point.hlc_session_id = secrets.token_hex(8).upper() if vehicle is not None and vehicle.hlc else ""
@@ -441,7 +443,7 @@ class ControllerAgent(Agent):
         self.ctx.claims.unplugged(cp_id)
         if cfg is None or not cfg.release.survives_unplug:
             self.ctx.claims.withdraw(cp_id, Source.USER, Kind.GRANT)
-        point.plugged_since, point.charging_s = None, 0.0
+        point.plugged_since, point.charging_s, point.charged = None, 0.0, False
         point.rfid, point.had_release, point.hlc_session_id = "", False, ""
         self.ctx.emit(ev.Unplugged(at=now, cp_id=cp_id))
 

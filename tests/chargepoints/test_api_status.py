@@ -60,7 +60,7 @@ def test_api_disable_and_unlock_act_on_the_hardware(runtime, client_as):
     assert response.status_code == 200
     assert response.json()["iec_state"] == "F" and response.json()["dashboard_status"] == "error"
     post(client, f"/api/v1/chargepoints/{pk}/availability/", {"enabled": True})
-    runtime.step()
+    runtime.clock.advance(5)  # raising the PWM again waits the vehicle's 5 s
     assert runtime.step().chargepoint(pk).iec_state == "C"
     data = post(client, f"/api/v1/chargepoints/{pk}/unlock/", {"enforce": True}).json()
     assert data["unlock_enforced"] is True and data["locked"] is False and data["pwm_limit_a"] == 0

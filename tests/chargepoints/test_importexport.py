@@ -301,7 +301,7 @@ def test_a_change_after_the_preview_is_noticed_and_nothing_is_written(manufactur
 
 def test_the_import_reloads_the_runtime_once_committed(manufacturer, monkeypatch, django_capture_on_commit_callbacks):
     calls: list[str] = []
-    monkeypatch.setattr(services.commands, "call", lambda name, **kw: calls.append(name) or {"ok": True})
+    monkeypatch.setattr(services.commands, "call", lambda command: calls.append(command.name) or {"ok": True})
     with django_capture_on_commit_callbacks(execute=True):
         services.chargepoint_config_import(
             document=exported(manufacturer, "P1-02"), targets=[cp_id_obj("P1-02")], suffix=False, actor=ACTOR

@@ -132,8 +132,10 @@ def test_disable_sets_status_f_shows_error_and_aborts_charging(runtime, client_a
     assert re.search(rf'id="cp-{pk}" class="card st-error"', dashboard)
     assert ChargePoint.objects.get(pk=pk).enabled is False  # kept across restarts
     assert ChangeRecord.objects.filter(action="chargepoint.disable", username="manufacturer-t").exists()
-    # enabling again: the permanent release lets the vehicle charge again
+    # enabling again: the permanent release lets the vehicle charge again, once the vehicle had
+    # its 5 s to follow the PWM that was switched off
     client.post(f"/chargepoints/{pk}/availability/", {"enabled": "1"}, **HTMX)
+    runtime.clock.advance(5)
     runtime.step()
     assert live(runtime, "P1-02").iec_state == "C"
     assert ChargePoint.objects.get(pk=pk).enabled is True
@@ -172,4 +174,6 @@ def test_operations_are_refused_with_the_reason_when_the_runtime_is_down(park, c
         .post(f"/chargepoints/{pk}/availability/", {"enabled": "0"}, **HTMX)
         .content.decode()
     )
-    assert "The controller runtime is not reachable." in body
+    # written first, then told: the stored state waits for the runtime, and the page says so
+    assert "Saved. The controller runtime is not reachable right now" in body
+    assert ChargePoint.objects.get(pk=pk).enabled is False

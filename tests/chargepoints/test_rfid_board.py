@@ -338,6 +338,6 @@ def test_simulated_board_shows_the_profile_of_the_live_state(runtime, client_as)
     assert active(client) == "RFID not accepted"
     runtime.call("sim.rfid", cp=pk, tag="04A1B2C3D4E5F6")  # the demo card
     assert active(client) == "RFID accepted"
-    runtime.runtime.cps[pk].rfid_event_at -= 2  # the event is shown for one second
+    runtime.clock.advance(2)  # the event is shown for one second
     runtime.step()
     assert active(client) == "Vehicle connected, charging process active"

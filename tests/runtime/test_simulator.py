@@ -12,7 +12,7 @@ T0 = 1_000_000.0
 
 
 async def backend_with_point(*, meter: bool = True, register_wh: float = 5000.0) -> SimulatedBackend:
-    backend = SimulatedBackend(seed=3)
+    backend = SimulatedBackend(seed=3, state_file=None)
     await backend.open(
         [
             HardwarePoint(
