@@ -1,27 +1,67 @@
+"""Serializers of /api/v1.
+
+Output serializers of the live state: exactly one per state slice, each with every field of its
+frozen dataclass (``wbm.runtime.snapshot``, ``wbm.runtime.claims.Decision``) and the same
+nullability; ``tests/test_state_serializers.py`` fails when a dataclass gains a field its
+serializer lacks. Fields that are not in the dataclass are derived and listed in that test.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from wbm.runtime.claims import Source, Verdict
+from wbm.runtime.reasons import decision_text
+from wbm.runtime.snapshot import ChargePointState
+
+_SOURCES = [source.value for source in Source]
+
+
+@extend_schema_field({"type": "string", "enum": _SOURCES}, component_name="Source")
+class SourceField(serializers.ChoiceField):
+    """A claim source (``wbm.runtime.claims.Source``): one named enum in the schema for every
+    field that holds one, instead of one enum per field name."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=_SOURCES, **kwargs)
+
+
+def _phases(child: serializers.Field, help_text: str) -> serializers.ListField:
+    """L1, L2, L3."""
+    return serializers.ListField(child=child, min_length=3, max_length=3, help_text=help_text)
+
+
+# --- live state: one serializer per slice -------------------------------------------------------
 
 
 class MeterSerializer(serializers.Serializer):
-    currents_a = serializers.ListField(child=serializers.FloatField())
-    voltages_v = serializers.ListField(child=serializers.FloatField())
+    """``MeterReading``: what the energy measuring device reports."""
+
+    currents_a = _phases(serializers.FloatField(), "A, L1-L3")
+    voltages_v = _phases(serializers.FloatField(), "V, L1-L3")
     power_w = serializers.FloatField()
-    energy_wh = serializers.FloatField()
+    energy_wh = serializers.FloatField(help_text="total register, only grows")
     power_factor = serializers.FloatField()
     frequency_hz = serializers.FloatField()
 
 
 class VehicleSerializer(serializers.Serializer):
-    phases = serializers.IntegerField()
-    max_current_a = serializers.FloatField()
-    ventilation = serializers.BooleanField()
+    """``Vehicle``: the (simulated) vehicle plugged in."""
+
+    phases = serializers.IntegerField(help_text="1 or 3")
+    max_current_a = serializers.FloatField(help_text="per phase")
+    ventilation = serializers.BooleanField(help_text="requests status D")
     mode = serializers.ChoiceField(choices=["requesting", "paused", "finished"])
-    hlc = serializers.BooleanField()
-    evcc_id = serializers.CharField()
+    hlc = serializers.BooleanField(help_text="speaks ISO 15118")
+    evcc_id = serializers.CharField(help_text="ISO 15118 EVCC ID (hex), empty without ISO 15118")
 
 
 class Iso15118Serializer(serializers.Serializer):
+    """``Iso15118State``: the ISO 15118 session of a charge point with high level communication."""
+
     start_charging_utc = serializers.CharField()
     departure_utc = serializers.CharField()
     progress = serializers.CharField()
@@ -33,47 +73,109 @@ class Iso15118Serializer(serializers.Serializer):
     error = serializers.CharField()
 
 
+class DecisionSerializer(serializers.Serializer):
+    """``Decision``: what the PWM offers and which source's claim binds it."""
+
+    offered_a = serializers.FloatField(help_text="the PWM setpoint per phase, 0 = off")
+    verdict = serializers.ChoiceField(choices=[verdict.value for verdict in Verdict])
+    released = serializers.BooleanField()
+    cap_a = serializers.FloatField(allow_null=True, help_text="the lowest live cap; null: nothing caps")
+    binding = SourceField(allow_null=True, help_text="whose cap is the lowest")
+    binding_key = serializers.CharField()
+    lapsed = SourceField(allow_null=True, help_text="binding is the fallback: the source that stopped renewing")
+    blocked_by = SourceField(allow_null=True)
+    block_reason = serializers.CharField()
+    ceiling_a = serializers.FloatField(
+        allow_null=True, help_text="the lowest cap except load management's: what the allocator may hand out"
+    )
+    pending_a = serializers.FloatField(allow_null=True, help_text="a raise held back by the rate limit")
+
+
 class ChargePointStateSerializer(serializers.Serializer):
+    """``ChargePointState``: one charge point as the runtime sees it, plus ``limit_text``."""
+
     id = serializers.IntegerField()
     station_id = serializers.IntegerField()
     position = serializers.IntegerField()
     configured = serializers.BooleanField()
     name = serializers.CharField()
     location = serializers.CharField()
-    iec_state = serializers.CharField()
+    iec_state = serializers.CharField(help_text="A..F")
     ocpp_status = serializers.CharField()
     dashboard_status = serializers.CharField()
     local_bus = serializers.CharField()
-    pwm_limit_a = serializers.FloatField()
-    currents_a = serializers.ListField(child=serializers.FloatField())
+    pwm_limit_a = serializers.FloatField(help_text="0 without a vehicle or without release")
+    currents_a = _phases(serializers.FloatField(), "A, L1-L3, drawn by the vehicle")
     meter_configured = serializers.BooleanField()
-    meter = MeterSerializer(allow_null=True)
+    meter = MeterSerializer(allow_null=True, help_text="null: not available")
     session_energy_wh = serializers.FloatField(allow_null=True)
-    charging_s = serializers.IntegerField()
-    plugin_s = serializers.IntegerField()
+    charging_s = serializers.IntegerField(help_text="time in state C/D this plug-in")
+    plugin_s = serializers.IntegerField(help_text="time since the vehicle was plugged in")
+    plugged_since = serializers.FloatField(allow_null=True, help_text="epoch seconds; null: no vehicle")
     enabled = serializers.BooleanField()
     release = serializers.BooleanField()
     release_mode = serializers.CharField()
     locked = serializers.BooleanField()
     unlock_enforced = serializers.BooleanField()
+    reserved = serializers.BooleanField()
     vehicle = VehicleSerializer(allow_null=True)
     rfid = serializers.CharField()
     temperature_c = serializers.FloatField()
     temperature_configured = serializers.BooleanField()
-    error_code = serializers.CharField()
+    error_code = serializers.CharField(help_text='OCPP error code, "NoError" when fine')
     error_info = serializers.CharField()
     digital_inputs = serializers.ListField(child=serializers.BooleanField())
     digital_outputs = serializers.ListField(child=serializers.CharField())
     analog_inputs_v = serializers.ListField(child=serializers.FloatField())
     iso15118 = Iso15118Serializer(allow_null=True)
-    rfid_board_firmware = serializers.CharField()
+    rfid_board_firmware = serializers.CharField(help_text="empty: no CHARX RFID/NFC board")
+    rfid_event = serializers.CharField(help_text='"accepted" | "rejected" for one second after a card read, else empty')
+    decision = DecisionSerializer()
+    accepts_user_release = serializers.BooleanField(help_text="the release mode takes Allow / Prohibit from the web")
+    # derived, not a field of ChargePointState
+    limit_text = serializers.SerializerMethodField(
+        help_text="the decision in one sentence, in the request's language: “10 A, limited by load management”"
+    )
+
+    def get_limit_text(self, state: ChargePointState) -> str:
+        return decision_text(state.decision)
 
 
 class SummarySerializer(serializers.Serializer):
+    """``ParkSummary``: the dashboard's park summary over configured charge points."""
+
     available = serializers.IntegerField()
     occupied = serializers.IntegerField()
     charging = serializers.IntegerField()
     total_power_w = serializers.FloatField()
+
+
+class AgentSerializer(serializers.Serializer):
+    """``AgentStatus``: one of the runtime's agents."""
+
+    name = serializers.CharField()
+    title = serializers.CharField()
+    state = serializers.CharField(help_text="starting | running | stopped | failed | restarting")
+    started_at = serializers.FloatField(allow_null=True, help_text="epoch seconds")
+    restarts = serializers.IntegerField()
+    last_error = serializers.CharField()
+
+
+class SystemStatusSerializer(serializers.Serializer):
+    """``SystemStatus``: the host and the process, as the system monitor agent measures them."""
+
+    rss_bytes = serializers.IntegerField()
+    cpu_percent = serializers.FloatField()
+    memory_total_bytes = serializers.IntegerField()
+    memory_available_bytes = serializers.IntegerField()
+    disk_total_bytes = serializers.IntegerField()
+    disk_free_bytes = serializers.IntegerField()
+    load_1m = serializers.FloatField()
+    boot_time = serializers.FloatField(help_text="epoch seconds")
+    process_started_at = serializers.FloatField(help_text="epoch seconds")
+
+
+# --- documents built from the live state and the models ------------------------------------------
 
 
 class StationSerializer(serializers.Serializer):
@@ -92,13 +194,7 @@ class ParkSerializer(serializers.Serializer):
     chargepoints = ChargePointStateSerializer(many=True)
 
 
-class AgentSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    title = serializers.CharField()
-    state = serializers.CharField()
-    started_at = serializers.FloatField(allow_null=True)
-    restarts = serializers.IntegerField()
-    last_error = serializers.CharField()
+# --- requests and small answers ------------------------------------------------------------------
 
 
 class ReleaseSerializer(serializers.Serializer):
