@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import transaction
 
@@ -10,8 +11,9 @@ from chargepoints.choices import HlcMode, MeterType, ModuleKind, ReleaseMode, Rf
 from chargepoints.models import ChargePoint, ChargePointConfig, RfidBoard, Station
 from whitelist.models import WhitelistEntry
 
-# (hostname, kind, ip, mac, [(position, device, hw, hlc, config or None)])
-DEMO = [
+# (hostname, kind, ip, mac, [(position, device, config or None)])
+DemoPoint = tuple[int, str, dict[str, Any] | None]
+DEMO: list[tuple[str, str, str, str, list[DemoPoint]]] = [
     (
         "ev3000",
         ModuleKind.SERVER,

@@ -15,7 +15,7 @@ from chargepoints import selectors, services
 from chargepoints.forms_rfidboard import BoardSettingsForm
 from chargepoints.models import ChargePoint
 from chargepoints.rfidboard import BoardInfo, board_live
-from wbm.access import RoleRequiredMixin
+from wbm.access import HtmxHttpRequest, RoleRequiredMixin
 from wbm.audit import Actor
 from wbm.roles import Perm, allows
 from wbm.runtime.bus import read_snapshot
@@ -43,7 +43,7 @@ class RfidBoardView(RoleRequiredMixin, View):
         boards = [board_item(board) for board in selectors.rfid_board_list()]
         return render(request, TEMPLATE, {"boards": boards, "can_edit": allows(request.user, Perm.RFID_BOARD_EDIT)})
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: HtmxHttpRequest) -> HttpResponse:
         boards = {board.pk: board for board in selectors.rfid_board_list()}
         raw = request.POST.get("board", "")
         if not raw.isdigit():

@@ -15,7 +15,7 @@ from django.views import View
 from chargepoints import selectors, services
 from chargepoints.models import ChargePoint
 from chargepoints.status import device_info, live_state, status_context
-from wbm.access import RoleRequiredMixin
+from wbm.access import HtmxHttpRequest, RoleRequiredMixin
 from wbm.audit import Actor
 from wbm.roles import Perm, allowed_perms
 from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
@@ -46,7 +46,7 @@ class StatusView(RoleRequiredMixin, View):
         return render(request, TEMPLATE, context)
 
 
-def operation_response(request: HttpRequest, chargepoint: ChargePoint, *, done: str, error: str) -> HttpResponse:
+def operation_response(request: HtmxHttpRequest, chargepoint: ChargePoint, *, done: str, error: str) -> HttpResponse:
     """After an operation: htmx gets the message in place plus the refreshed groups and buttons
     (out of band); a plain form post goes back to the status page."""
     if not request.htmx:
@@ -71,7 +71,7 @@ def operation_response(request: HttpRequest, chargepoint: ChargePoint, *, done: 
 class _OperationView(RoleRequiredMixin, View):
     """One button of the status page: run the service, show the effect."""
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: HtmxHttpRequest, pk: int) -> HttpResponse:
         chargepoint = _chargepoint(pk)
         done, error = "", ""
         try:

@@ -65,4 +65,5 @@ def agent_info() -> dict[str, tuple[Any, Any]]:
     """Translated title and description of every agent, by name (System Control / Status)."""
     from wbm.runtime.core import CommandServerAgent
 
-    return {a.name: (a.title, a.description) for a in (CommandServerAgent, *agent_classes())}
+    classes: list[type[Agent]] = [CommandServerAgent, *agent_classes()]
+    return {a.name: (a.title, a.description) for a in classes}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,7 +109,7 @@ class TemperatureForm(forms.Form):
 class SimOp:
     """One operation: the command it becomes, the form that validates it, its title."""
 
-    command: type[Command]
+    command: Callable[..., Command]  # a Command class, called with the charge point and the form's values
     form: type[forms.Form]
     title: Any
 

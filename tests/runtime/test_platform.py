@@ -165,7 +165,11 @@ def test_a_cap_that_is_not_renewed_falls_back_to_the_fallback_current(runtime):
     pass_time(runtime, 61)  # load management stopped renewing it
     decision = live(runtime, "P1-02").decision
     fallback = ChargePoint.objects.get(pk=pk).config.fallback_current_a
-    assert (decision.offered_a, decision.binding, decision.lapsed) == (fallback, Source.FALLBACK, Source.LOAD_MANAGEMENT)
+    assert (decision.offered_a, decision.binding, decision.lapsed) == (
+        fallback,
+        Source.FALLBACK,
+        Source.LOAD_MANAGEMENT,
+    )
 
 
 # --- the hardware outlives the software ------------------------------------------------------------

@@ -24,7 +24,8 @@ def read_snapshot() -> ParkSnapshot | None:
         # embedded mode: the runtime lives in this process and its snapshot is frozen, so it is
         # shared as it is instead of unpickling a copy from the cache on every request
         return runtime.snapshot
-    return cache.get(SNAPSHOT_KEY)
+    snapshot: ParkSnapshot | None = cache.get(SNAPSHOT_KEY)
+    return snapshot
 
 
 def require_snapshot() -> ParkSnapshot:

@@ -48,6 +48,11 @@ def prepare_state(stdout: Any = None) -> None:
         stamp.write_text(fingerprint)
 
 
+def _report_start_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("runtime failed to start: %r", task.exception())
+
+
 class Command(BaseCommand):
     help = "Run the WBM in embedded mode (one process: web, WebSockets and the controller runtime)."
 
@@ -77,13 +82,13 @@ class Command(BaseCommand):
 
         def start_runtime() -> None:
             task = asyncio.get_event_loop().create_task(runtime.start())
-            task.add_done_callback(lambda t: t.exception() and log.error("runtime failed to start: %r", t.exception()))
+            task.add_done_callback(_report_start_failure)
 
         def stop_runtime() -> defer.Deferred[Any]:
             return defer.Deferred.fromFuture(asyncio.ensure_future(runtime.stop()))
 
         reactor.callWhenRunning(start_runtime)
-        reactor.addSystemEventTrigger("before", "shutdown", stop_runtime)
+        reactor.addSystemEventTrigger("before", "shutdown", stop_runtime)  # type: ignore[arg-type]
         host, port = options["host"], options["port"]
         self.stdout.write(f"WBM (embedded mode) on http://{host}:{port}/  state: {settings.STATE_DIR}")
         # The startup heap (Django, the app, the park) lives as long as the process: keep it out
