@@ -30,7 +30,7 @@ class SourceField(serializers.ChoiceField):
 
 
 def _phases(child: serializers.Field, help_text: str) -> serializers.ListField:
-    """L1, L2, L3."""
+    """One value per phase: L1, L2, L3."""
     return serializers.ListField(child=child, min_length=3, max_length=3, help_text=help_text)
 
 
@@ -38,7 +38,7 @@ def _phases(child: serializers.Field, help_text: str) -> serializers.ListField:
 
 
 class MeterSerializer(serializers.Serializer):
-    """``MeterReading``: what the energy measuring device reports."""
+    """What the energy measuring device reports (MeterReading)."""
 
     currents_a = _phases(serializers.FloatField(), "A, L1-L3")
     voltages_v = _phases(serializers.FloatField(), "V, L1-L3")
@@ -49,7 +49,7 @@ class MeterSerializer(serializers.Serializer):
 
 
 class VehicleSerializer(serializers.Serializer):
-    """``Vehicle``: the (simulated) vehicle plugged in."""
+    """The (simulated) vehicle plugged in (Vehicle)."""
 
     phases = serializers.IntegerField(help_text="1 or 3")
     max_current_a = serializers.FloatField(help_text="per phase")
@@ -60,7 +60,7 @@ class VehicleSerializer(serializers.Serializer):
 
 
 class Iso15118Serializer(serializers.Serializer):
-    """``Iso15118State``: the ISO 15118 session of a charge point with high level communication."""
+    """The ISO 15118 session of a charge point with high level communication (Iso15118State)."""
 
     start_charging_utc = serializers.CharField()
     departure_utc = serializers.CharField()
@@ -74,7 +74,7 @@ class Iso15118Serializer(serializers.Serializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    """``Decision``: what the PWM offers and which source's claim binds it."""
+    """What the PWM offers and which source's claim binds it (Decision)."""
 
     offered_a = serializers.FloatField(help_text="the PWM setpoint per phase, 0 = off")
     verdict = serializers.ChoiceField(choices=[verdict.value for verdict in Verdict])
@@ -92,7 +92,8 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class ChargePointStateSerializer(serializers.Serializer):
-    """``ChargePointState``: one charge point as the runtime sees it, plus ``limit_text``."""
+    """One charge point as the runtime sees it (ChargePointState), plus `limit_text`, derived from
+    `decision`."""
 
     id = serializers.IntegerField()
     station_id = serializers.IntegerField()
@@ -142,7 +143,7 @@ class ChargePointStateSerializer(serializers.Serializer):
 
 
 class SummarySerializer(serializers.Serializer):
-    """``ParkSummary``: the dashboard's park summary over configured charge points."""
+    """The dashboard's park summary over configured charge points (ParkSummary)."""
 
     available = serializers.IntegerField()
     occupied = serializers.IntegerField()
@@ -151,7 +152,7 @@ class SummarySerializer(serializers.Serializer):
 
 
 class AgentSerializer(serializers.Serializer):
-    """``AgentStatus``: one of the runtime's agents."""
+    """One of the runtime's agents (AgentStatus)."""
 
     name = serializers.CharField()
     title = serializers.CharField()
@@ -162,7 +163,7 @@ class AgentSerializer(serializers.Serializer):
 
 
 class SystemStatusSerializer(serializers.Serializer):
-    """``SystemStatus``: the host and the process, as the system monitor agent measures them."""
+    """The host and the process, as the system monitor agent measures them (SystemStatus)."""
 
     rss_bytes = serializers.IntegerField()
     cpu_percent = serializers.FloatField()
