@@ -308,7 +308,49 @@ async def sample_changes(
 # --- the whole run -------------------------------------------------------------------------------
 
 
+def measure_decisions(chargepoints: int, ticks: int = 2000) -> list[float]:
+    """Milliseconds per tick for the one decision (``claims.decide``) of every charge point, each
+    with a realistic set of claims: the configured maximum, a load-management cap that must be
+    renewed, an OCPP cap, a grant, and on every tenth charge point a derating cap and a block."""
+    from wbm.runtime.claims import Claim, Kind, Limits, Offer, Source, decide
+
+    limits = Limits(min_a=6.0, fallback_a=6.0, grant_sources=frozenset({Source.USER, Source.WHITELIST}))
+    park: list[tuple[Claim, ...]] = []
+    for cp in range(chargepoints):
+        claims = [
+            Claim(cp_id=cp, kind=Kind.CAP, source=Source.CONFIG, key="max_current", amps=32.0),
+            Claim(
+                cp_id=cp,
+                kind=Kind.CAP,
+                source=Source.LOAD_MANAGEMENT,
+                amps=10.0 + cp % 7,
+                expires_at=1e12,
+                lapse_to_fallback=True,
+            ),
+            Claim(cp_id=cp, kind=Kind.CAP, source=Source.OCPP, amps=16.0),
+            Claim(cp_id=cp, kind=Kind.GRANT, source=Source.USER, until_unplug=True),
+        ]
+        if cp % 10 == 0:
+            claims.append(Claim(cp_id=cp, kind=Kind.CAP, source=Source.SAFETY, key="derating", amps=11.0))
+            claims.append(Claim(cp_id=cp, kind=Kind.BLOCK, source=Source.EVENT_ACTION, key="ea1"))
+        park.append(tuple(claims))
+    previous = Offer(amps=10.0, changed_at=0.0)
+    timings = []
+    for tick in range(ticks):
+        now = 1000.0 + tick
+        began = time.perf_counter()
+        for claims in park:
+            decide(limits=limits, claims=claims, vehicle=True, previous=previous, now=now)
+        timings.append((time.perf_counter() - began) * 1000)
+    return timings
+
+
 def run(options: Options, out: Callable[[str], None]) -> None:
+    timings = measure_decisions(options.chargepoints)
+    out(
+        f"the one decision (claims.decide) for {options.chargepoints} charge points per tick: "
+        f"p50 {percentile(timings, 50):.3f} ms, p95 {percentile(timings, 95):.3f} ms (in this process)"
+    )
     state_dir = Path(tempfile.mkdtemp(prefix="wbm-bench-"))
     server = Server(state_dir=state_dir)
     try:

@@ -13,6 +13,9 @@ echo "== Django checks"
 WBM_HTTPS=1 .venv/bin/python manage.py check --deploy --fail-level WARNING
 echo "== ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy"
+.venv/bin/mypy .
 echo "== tests"
 .venv/bin/python -m pytest -m "not e2e" -q "$@"
 echo "== browser tests"

@@ -209,10 +209,11 @@ class ControllerAgent(Agent):
                     self._on_hardware_event(event.kind, event.cp_id, event.value, now)
                 except Exception:
                     log.exception("controller: handling %s at charge point %s failed", event.kind, event.cp_id)
-            self.ctx.claims.prune(now)
+            mono = self.ctx.clock.monotonic()  # claims and the PWM rate limit: no wall-clock steps
+            self.ctx.claims.prune(mono)
             states: list[ChargePointState] = []
             for cp_id, point in self.points.items():
-                state = await self._apply_isolated(cp_id, point, now, dt)
+                state = await self._apply_isolated(cp_id, point, now, mono, dt)
                 if state is not None:
                     states.append(state)
             self.ctx.set_part("chargepoints", tuple(states))
@@ -220,10 +221,12 @@ class ControllerAgent(Agent):
         published = self.ctx.publish()
         published.add_done_callback(lambda _f: _resolve(waiters))
 
-    async def _apply_isolated(self, cp_id: int, point: _Point, now: float, dt: float) -> ChargePointState | None:
+    async def _apply_isolated(
+        self, cp_id: int, point: _Point, now: float, mono: float, dt: float
+    ) -> ChargePointState | None:
         """One charge point; a failure there is logged and leaves the others running."""
         try:
-            state = await self._apply(cp_id, point, now, dt)
+            state = await self._apply(cp_id, point, now, mono, dt)
         except Exception:
             if not point.failing:
                 log.exception("controller: charge point %s failed; the others keep running", cp_id)
@@ -294,7 +297,7 @@ class ControllerAgent(Agent):
             ident = (cp_id, kind, source, key)
             board.sync(wanted.get(ident), ident)
 
-    async def _apply(self, cp_id: int, point: _Point, now: float, dt: float) -> ChargePointState:
+    async def _apply(self, cp_id: int, point: _Point, now: float, mono: float, dt: float) -> ChargePointState:
         cfg = self.configs.get(cp_id)
         hardware = self.ctx.hardware
         hw = hardware.read(cp_id)
@@ -309,11 +312,11 @@ class ControllerAgent(Agent):
                 claims=self.ctx.claims.claims(cp_id),
                 vehicle=hw.vehicle is not None,
                 previous=point.offer,
-                now=now,
+                now=mono,
             )
         pwm = decision.offered_a
         if pwm != point.offer.amps:
-            point.offer = Offer(amps=pwm, changed_at=now)
+            point.offer = Offer(amps=pwm, changed_at=mono)
         if pwm != hw.pwm_limit_a or (hw.vehicle is None and pwm == 0 and hw.pwm_limit_a != 0):
             await hardware.set_pwm(cp_id, pwm)
         if point.commanded_available != point.enabled:

@@ -436,14 +436,6 @@ def test_a_decision_survives_its_dict(
     assert Decision.from_dict(decision.as_dict()) == decision
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=(
-        "decide() takes min() over (amps, order, source, key, lapsed) tuples: a live cap of Source.FALLBACK "
-        "(the board accepts that source) that ties with a lapsed cap compares None with a Source -> TypeError"
-    ),
-)
 def test_a_fallback_cap_tied_with_a_lapsed_cap_does_not_crash_decide() -> None:
     claims = [cap(Source.FALLBACK, 6.0), cap(Source.OCPP, 10.0, expires_at=NOW - 1, lapse=True), grant()]
     decision = decide(limits=LIMITS, claims=claims, vehicle=True, previous=Offer(), now=NOW)

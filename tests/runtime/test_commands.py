@@ -155,16 +155,6 @@ def test_two_commands_with_the_same_wire_name_are_a_type_error(command_types: di
     assert command_from_wire("test.twice", {}) == First()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason=(
-        "dataclass(slots=True) re-creates the class, and on Python 3.11 __init_subclass__ runs on the new class "
-        "before dataclasses restores its __qualname__ (it is still __name__ then): for a command class that is "
-        "not at module level the qualname check in Command.__init_subclass__ sees two different commands and "
-        "raises 'two commands are named ...' for one class"
-    ),
-)
 def test_a_slotted_command_defined_in_a_function_can_be_created(command_types: dict[str, type[Command]]) -> None:
     @dataclass(frozen=True, slots=True, kw_only=True)
     class Local(Command):
@@ -180,14 +170,6 @@ def _command_class(module: str, qualname: str, wire: str) -> type[Command]:
     return types.new_class(qualname, (Command,), exec_body=body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Command.__init_subclass__ tells a duplicate from the slots=True re-creation of the same class by "
-        "__qualname__ alone: two commands in different modules with the same class name and wire name "
-        "replace each other silently"
-    ),
-)
 def test_same_wire_name_and_class_name_in_two_modules_is_a_type_error(
     command_types: dict[str, type[Command]],
 ) -> None:

@@ -75,7 +75,7 @@ class Claim:
     source: Source
     key: str = ""  # one source may hold several claims of a kind (e.g. per Event Action)
     amps: float | None = None  # caps only, per phase
-    expires_at: float | None = None  # epoch seconds; None: until withdrawn
+    expires_at: float | None = None  # the runtime's monotonic seconds; None: until withdrawn
     lapse_to_fallback: bool = False  # caps: when expired, count as the fallback current
     until_unplug: bool = False  # withdrawn when the vehicle is unplugged
     reason: str = ""  # blocks: a code the page translates (disabled, unlock_enforced, a fault code)
@@ -103,7 +103,7 @@ class Offer:
     """What the PWM offered before this decision, and since when."""
 
     amps: float = 0.0
-    changed_at: float | None = None
+    changed_at: float | None = None  # monotonic seconds, as ``now`` of decide()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -192,7 +192,7 @@ def decide(*, limits: Limits, claims: Iterable[Claim], vehicle: bool, previous: 
     lapsed: Source | None = None
     ceiling_a: float | None = None
     if caps:
-        cap_a, _order, binding, binding_key, lapsed = min(caps)
+        cap_a, _order, binding, binding_key, lapsed = min(caps, key=lambda c: (c[0], c[1]))
         others = [c[0] for c in caps if Source.LOAD_MANAGEMENT not in (c[2], c[4])]
         ceiling_a = min(others) if others else None
     released = granted and block is None
@@ -204,12 +204,13 @@ def decide(*, limits: Limits, claims: Iterable[Claim], vehicle: bool, previous: 
         verdict = Verdict.NOT_RELEASED
     elif cap_a is not None and cap_a < limits.min_a:
         verdict = Verdict.BELOW_MINIMUM
+    elif cap_a is None:
+        verdict = Verdict.BELOW_MINIMUM  # nothing caps: no current without a limit (the configuration is one)
     else:
         verdict = Verdict.OFFERED
     target = 0.0
-    if verdict is Verdict.OFFERED:
-        # nothing caps: an unconfigured maximum cannot happen (the configuration is a cap)
-        target = round(cap_a, 1) if cap_a is not None else 0.0
+    if verdict is Verdict.OFFERED and cap_a is not None:
+        target = round(cap_a, 1)
     offered, pending = target, None
     if (
         target > previous.amps
@@ -351,14 +352,26 @@ class ClaimBoard:
         claim = self._claims.get(cp_id, {}).get((cp_id, kind, source, key))
         return claim is not None and claim.live(self._now())
 
-    def renew(self, cp_id: int, kind: Kind, source: Source, key: str = "", **changes: object) -> bool:
-        """Change a standing claim (e.g. an RFID grant that no longer expires once a vehicle is
-        there); False when there is none."""
+    def renew(
+        self,
+        cp_id: int,
+        kind: Kind,
+        source: Source,
+        key: str = "",
+        *,
+        expires_at: float | None = None,
+        until_unplug: bool | None = None,
+    ) -> bool:
+        """Change how long a standing claim lasts (e.g. an RFID grant that no longer expires once a
+        vehicle is there); False when there is none."""
         claims = self._claims.get(cp_id, {})
         ident = (cp_id, kind, source, key)
         if ident not in claims:
             return False
-        claims[ident] = replace(claims[ident], **changes)  # type: ignore[arg-type]
+        claim = replace(claims[ident], expires_at=expires_at)
+        if until_unplug is not None:
+            claim = replace(claim, until_unplug=until_unplug)
+        claims[ident] = claim
         self.version += 1
         return True
 
@@ -366,13 +379,17 @@ class ClaimBoard:
     def _expiry(self, cp_id: int, source: Source, ttl_s: float | None) -> float | None:
         if ttl_s is None:
             return None
-        if not isinstance(ttl_s, int | float) or not math.isfinite(ttl_s) or ttl_s <= 0:
+        if not isinstance(ttl_s, int | float) or isinstance(ttl_s, bool) or math.isnan(ttl_s) or math.isinf(ttl_s):
+            raise self._refuse("bad_ttl", cp_id, source, ttl_s=ttl_s)
+        if ttl_s <= 0:
             raise self._refuse("expired_claim", cp_id, source, ttl_s=ttl_s)
         return self._now() + float(ttl_s)
 
     def _put(self, claim: Claim) -> Claim:
-        if not isinstance(claim.cp_id, int) or not self._known(claim.cp_id):
+        if not isinstance(claim.cp_id, int) or isinstance(claim.cp_id, bool) or not self._known(claim.cp_id):
             raise self._refuse("unknown_chargepoint", claim.cp_id, claim.source, cp=claim.cp_id)
+        if claim.source is Source.FALLBACK:  # the decision's own: what a lapsed cap counts as
+            raise self._refuse("bad_source", claim.cp_id, claim.source, source=str(claim.source))
         self._claims.setdefault(claim.cp_id, {})[claim.ident] = claim
         self.version += 1
         return claim

@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import logging
+import math
 import time
 import types
 import typing
@@ -68,8 +69,10 @@ class Command:
         super().__init_subclass__(**kwargs)
         wire = cls.__dict__.get("name", "")
         if wire:
-            if wire in COMMAND_TYPES and COMMAND_TYPES[wire].__qualname__ != cls.__qualname__:
-                raise TypeError(f"two commands are named {wire!r}")
+            # dataclass(slots=True) re-creates the class: the same module and name is the same command
+            known = COMMAND_TYPES.get(wire)
+            if known is not None and (known.__module__, known.__name__) != (cls.__module__, cls.__name__):
+                raise TypeError(f"two commands are named {wire!r}: {known.__module__}.{known.__name__}")
             COMMAND_TYPES[wire] = cls
 
     def args(self) -> dict[str, Any]:
@@ -105,7 +108,7 @@ def _fits(value: Any, hint: Any) -> bool:
     if hint is type(None):
         return value is None
     if hint is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if isinstance(hint, type):

@@ -100,7 +100,8 @@ class Runtime:
         self.started_at = self.clock.time()
         self.events = EventBus()
         self.known_chargepoints: frozenset[int] = frozenset()
-        self.claims = ClaimBoard(known=lambda cp_id: cp_id in self.known_chargepoints, clock=self.clock.time)
+        # claims expire on the monotonic clock: a wall-clock step (NTP, a time set by hand) moves no limit
+        self.claims = ClaimBoard(known=lambda cp_id: cp_id in self.known_chargepoints, clock=self.clock.monotonic)
         self.snapshot: ParkSnapshot | None = None
         self.previous_run_clean = True
         self._parts: dict[str, Any] = {"chargepoints": (), "system": None, "recent_rfids": ()}

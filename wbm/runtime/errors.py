@@ -32,6 +32,7 @@ def _messages() -> dict[str, str]:
         "bad_cap": _("A current limit must be a number of amperes, 0 or more."),
         "bad_ttl": _("A current limit that must be renewed needs a time to live."),
         "expired_claim": _("The limit or release has already expired."),
+        "bad_source": _("This source cannot put a limit or release."),
         "not_simulated": _("This controller has real hardware; the simulator is not available."),
         "bad_argument": _("The request is missing a value or has one of the wrong type."),
         "unknown_command": _("The runtime does not know this operation."),

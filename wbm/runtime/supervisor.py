@@ -151,6 +151,7 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                slot.ready.set()  # whoever waits for it to start: it has failed, don't wait on
                 log.exception("agent %s failed", slot.name)
                 slot.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 failures = 1 if time.monotonic() - began >= STABLE_AFTER_S else failures + 1
