@@ -18,9 +18,16 @@ class Command(BaseCommand):
             default=0,
             help="add this many configured charge points (12 a station), for benchmarks",
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing (and succeed) when the database already holds a park (first start)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if Station.objects.exists():
+            if options["if_empty"]:
+                return
             raise CommandError("The database already holds a charging park.")
         count = load_demo_park(extra_chargepoints=options["extra_chargepoints"])
         self.stdout.write(f"Demo charging park loaded: {count} charge points.")

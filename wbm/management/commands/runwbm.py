@@ -36,11 +36,8 @@ def _static_fingerprint() -> str:
 
 def prepare_state(stdout: Any = None) -> None:
     """Migrate, load the demo park into an empty database, collect static files if changed."""
-    from chargepoints.models import Station
-
     call_command("migrate", interactive=False, verbosity=0)
-    if not Station.objects.exists():
-        call_command("loaddemo", stdout=stdout)
+    call_command("loaddemo", "--if-empty", stdout=stdout)
     stamp = settings.STATIC_ROOT / ".fingerprint"
     fingerprint = _static_fingerprint()
     if not stamp.exists() or stamp.read_text() != fingerprint:
