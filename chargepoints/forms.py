@@ -331,9 +331,15 @@ class ChargePointConfigForm(forms.ModelForm):
         _("Charge current maximum (A)"),
         _("The configured maximum set current, in amps. The set current always stays between minimum and maximum."),
     )
-    fallback_current_a = _current_field(
-        _("Fallback charging current (A)"),
-        _("Set automatically when the fallback time has elapsed after the connection to the head module was lost."),
+    # 0 A is allowed (the manual sets no lower bound): charging pauses while the fallback applies
+    fallback_current_a = forms.IntegerField(
+        label=_("Fallback charging current (A)"),
+        help_text=_(
+            "Set automatically when the fallback time has elapsed after the connection to the head module was "
+            "lost. 0 A pauses charging until the connection is back."
+        ),
+        min_value=0,
+        max_value=HARDWARE_MAX_CURRENT_A,
     )
     fallback_time_s = forms.IntegerField(
         label=_("Fallback time (s)"),
@@ -567,13 +573,16 @@ class ChargePointConfigForm(forms.ModelForm):
                 "current_max_a",
                 _("The maximum must not be below the minimum (%(min)s A).") % {"min": data["current_min_a"]},
             )
-        if (
-            self._has(data, "current_min_a", "current_max_a", "fallback_current_a")
-            and not data["current_min_a"] <= data["fallback_current_a"] <= data["current_max_a"]
+        if self._has(data, "current_min_a", "current_max_a", "fallback_current_a") and not (
+            data["fallback_current_a"] == 0
+            or data["current_min_a"] <= data["fallback_current_a"] <= data["current_max_a"]
         ):
             self.add_error(
                 "fallback_current_a",
-                _("The fallback current must be between the minimum (%(min)s A) and the maximum (%(max)s A).")
+                _(
+                    "The fallback current must be 0 A (pause) or between the minimum (%(min)s A) and the maximum "
+                    "(%(max)s A)."
+                )
                 % {"min": data["current_min_a"], "max": data["current_max_a"]},
             )
 

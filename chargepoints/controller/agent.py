@@ -37,6 +37,7 @@ from chargepoints.controller.commands import (
     CpRelease,
     CpUnlock,
     SimAnalog,
+    SimBus,
     SimClearFault,
     SimFault,
     SimInput,
@@ -75,6 +76,9 @@ SAME_PLUG_IN_S = 5.0  # a session and a vehicle that arrived within this belong 
 # Claims the controller keeps from the user's operations.
 DISABLED = "disabled"
 UNLOCK = "unlock_enforced"
+# The head module's connection renews this cap; lost for the fallback time, it lapses to the
+# fallback current (the manual: "the elapsing timer is repeatedly increased to the fallback time").
+HEAD_MODULE = "head_module"
 
 
 @dataclass
@@ -107,6 +111,7 @@ class _Point:
     rfid_event_at: float | None = None
     offer: Offer = field(default_factory=Offer)
     commanded_available: bool | None = None  # what the hardware was last told
+    link_lost_at: float | None = None  # monotonic time the head module connection was lost
     iec_state: str = ""
     ocpp_status: str = ""
     state: ChargePointState | None = None  # the last good picture
@@ -159,6 +164,7 @@ class ControllerAgent(Agent):
             SimClearFault: self._cmd_clear_fault,
             SimTemperature: self._cmd_temperature,
             SimIsoError: self._cmd_iso_error,
+            SimBus: self._cmd_bus,
         }
         await self.reload()
         await self._recover_sessions()
@@ -276,11 +282,25 @@ class ControllerAgent(Agent):
                 self._wake.set()
 
     # --- one charge point, one tick --------------------------------------------------------------
-    def _standing(self, cp_id: int, point: _Point, cfg: CpConfig, hw: HardwareReading) -> None:
+    def _standing(self, cp_id: int, point: _Point, cfg: CpConfig, hw: HardwareReading, mono: float) -> None:
         """Put the claims that follow from the configuration, the hardware and the user's
         persisted operations; withdraw those that no longer hold."""
         board = self.ctx.claims
         wanted = {c.ident: c for c in rules.standing_claims(cp_id, cfg, hw)}
+        if hw.bus_connected:
+            point.link_lost_at = None
+        elif point.link_lost_at is None:
+            point.link_lost_at = mono
+        link = Claim(
+            cp_id=cp_id,
+            kind=Kind.CAP,
+            source=Source.SAFETY,
+            key=HEAD_MODULE,
+            amps=float(cfg.current_max_a),
+            expires_at=None if point.link_lost_at is None else point.link_lost_at + cfg.fallback_time_s,
+            lapse_to_fallback=True,
+        )
+        wanted[link.ident] = link
         if not point.enabled:
             claim = Claim(cp_id=cp_id, kind=Kind.BLOCK, source=Source.USER, key=DISABLED, reason=DISABLED)
             wanted[claim.ident] = claim
@@ -293,6 +313,7 @@ class ControllerAgent(Agent):
             *rules.SAFETY_CLAIMS,
             (Kind.BLOCK, Source.USER, DISABLED),
             (Kind.BLOCK, Source.USER, UNLOCK),
+            (Kind.CAP, Source.SAFETY, HEAD_MODULE),
         ):
             ident = (cp_id, kind, source, key)
             board.sync(wanted.get(ident), ident)
@@ -306,7 +327,7 @@ class ControllerAgent(Agent):
             point.charged = True
         decision: Decision = NOT_CONFIGURED
         if cfg is not None:
-            self._standing(cp_id, point, cfg, hw)
+            self._standing(cp_id, point, cfg, hw, mono)
             decision = decide(
                 limits=cfg.limits(),
                 claims=self.ctx.claims.claims(cp_id),
@@ -780,6 +801,11 @@ class ControllerAgent(Agent):
         if command.celsius is not None and not -40 <= command.celsius <= 150:
             raise Rejected("out_of_range", field="celsius", min=-40, max=150)
         sim.set_temperature(command.cp, None if command.celsius is None else float(command.celsius))
+        await self.settle()
+
+    async def _cmd_bus(self, command: SimBus) -> None:
+        self._point(command.cp)
+        self._sim().set_bus_connected(command.cp, command.connected)
         await self.settle()
 
     async def _cmd_iso_error(self, command: SimIsoError) -> None:

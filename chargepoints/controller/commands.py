@@ -120,7 +120,17 @@ class SimIsoError(Command):
     error: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimBus(Command):
+    """Cut (False) or restore (True) the connection to the head module."""
+
+    name = "sim.bus"
+    cp: int
+    connected: bool
+
+
 SIMULATOR_COMMANDS: tuple[type[Command], ...] = (
+    SimBus,
     SimPlugIn,
     SimUnplug,
     SimVehicle,

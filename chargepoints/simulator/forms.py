@@ -87,6 +87,15 @@ class FaultForm(forms.Form):
     info = forms.CharField(label=_("Info"), max_length=50, required=False)
 
 
+class BusForm(forms.Form):
+    connected = forms.TypedChoiceField(
+        label=_("Connection to the head module"),
+        coerce=lambda v: v == "connected",
+        choices=[("connected", _("Connected")), ("lost", _("Lost"))],
+        help_text=_("After the fallback time without it, the charging point uses its fallback current."),
+    )
+
+
 class IsoErrorForm(forms.Form):
     error = forms.ChoiceField(
         label=_("ISO 15118 error"),
@@ -125,4 +134,5 @@ OPS: dict[str, SimOp] = {
     "clear_fault": SimOp(c.SimClearFault, NoArgsForm, _("Clear fault")),
     "temperature": SimOp(c.SimTemperature, TemperatureForm, _("Set temperature")),
     "iso_error": SimOp(c.SimIsoError, IsoErrorForm, _("Set ISO 15118 error")),
+    "bus": SimOp(c.SimBus, BusForm, _("Set head module connection")),
 }

@@ -88,7 +88,6 @@ def test_the_assigned_controller_must_be_one_of_the_park_and_not_assigned_twice(
         ("current_min_a", 5),
         ("current_max_a", 33),
         ("current_max_a", 0),
-        ("fallback_current_a", 40),
     ],
 )
 def test_currents_outside_what_the_hardware_allows_are_refused_at_their_field(park, field, value):
@@ -104,10 +103,19 @@ def test_minimum_equal_to_maximum_is_allowed(park):
     assert errors(new_form(current_min_a=10, current_max_a=10, fallback_current_a=10)) == {}
 
 
-@pytest.mark.parametrize("fallback", [6, 20])
-def test_the_fallback_current_must_lie_between_minimum_and_maximum(park, fallback):
+@pytest.mark.parametrize("fallback", [6, 20, 1])
+def test_the_fallback_current_must_lie_between_minimum_and_maximum_or_pause(park, fallback):
     problem = errors(new_form(current_min_a=8, current_max_a=16, fallback_current_a=fallback))
     assert list(problem) == ["fallback_current_a"] and "8 A" in problem["fallback_current_a"]
+
+
+@pytest.mark.parametrize("fallback", [0, 8, 16])
+def test_a_fallback_current_of_zero_pauses_and_is_allowed(park, fallback):
+    assert errors(new_form(current_min_a=8, current_max_a=16, fallback_current_a=fallback)) == {}
+
+
+def test_a_fallback_current_beyond_the_hardware_is_refused(park):
+    assert "fallback_current_a" in errors(new_form(fallback_current_a=40))
 
 
 @pytest.mark.parametrize("seconds", [-1, 3601])

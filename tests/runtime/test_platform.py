@@ -302,3 +302,20 @@ def test_commands_wake_the_loop_instead_of_each_running_a_step(runtime):
         thread.join(timeout=10)
     assert steps["n"] < len(threads)
     assert all(live(runtime, n).digital_inputs[0] for n in names)
+
+
+def test_losing_the_head_module_for_the_fallback_time_applies_the_fallback_current(runtime, client_as):
+    plug(runtime, "P1-02")
+    pk = cp_id("P1-02")
+    config = ChargePoint.objects.get(pk=pk).config
+    ok(runtime.call("sim.bus", cp=pk, connected=False))
+    state = live(runtime, "P1-02")
+    assert (state.local_bus, state.pwm_limit_a) == ("disconnected", float(config.current_max_a))  # not yet
+    pass_time(runtime, config.fallback_time_s)
+    decision = live(runtime, "P1-02").decision
+    assert (decision.offered_a, decision.binding) == (float(config.fallback_current_a), Source.FALLBACK)
+    page = client_as(Role.USER).get(f"/chargepoints/{pk}/").content.decode()
+    assert "the connection to the head module is lost" in page
+    ok(runtime.call("sim.bus", cp=pk, connected=True))
+    runtime.clock.advance(5)  # raising back to the maximum waits the vehicle's 5 s
+    assert runtime.step().chargepoint(pk).pwm_limit_a == float(config.current_max_a)

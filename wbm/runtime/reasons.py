@@ -48,9 +48,12 @@ def decision_text(decision: Decision) -> str:
     verdict = Verdict(decision.verdict)
     limited_by = source_label(decision.binding, decision.binding_key)
     if decision.binding is not None and Source(decision.binding) is Source.FALLBACK and decision.lapsed:
-        limited_by = _("the fallback current (%(source)s stopped sending limits)") % {
-            "source": source_label(decision.lapsed)
-        }
+        if decision.binding_key == "head_module":
+            limited_by = _("the fallback current (the connection to the head module is lost)")
+        else:
+            limited_by = _("the fallback current (%(source)s stopped sending limits)") % {
+                "source": source_label(decision.lapsed)
+            }
     if verdict is Verdict.NOT_CONFIGURED:
         return _("Not configured")
     if verdict is Verdict.BLOCKED:

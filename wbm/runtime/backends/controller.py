@@ -144,3 +144,7 @@ class SimulatorControl(ABC):
     @abstractmethod
     def set_hlc_error(self, cp_id: int, error: str) -> None:
         """Make the ISO 15118 communication with the plugged vehicle fail ("" clears)."""
+
+    @abstractmethod
+    def set_bus_connected(self, cp_id: int, connected: bool) -> None:
+        """Cut or restore the charge point's connection to its head module (backplane bus / LAN)."""

@@ -54,6 +54,7 @@ class _Point:
     fault_code: str = "NoError"
     fault_info: str = ""
     hlc_error: str = ""
+    bus_connected: bool = True
     temperature_override: float | None = None
     temperature_c: float = AMBIENT_C
     inputs: list[bool] = field(default_factory=lambda: [False] * DIGITAL_INPUTS)
@@ -154,6 +155,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             p.fault_code = str(stored.get("fault_code", "NoError"))
             p.fault_info = str(stored.get("fault_info", ""))
             p.hlc_error = str(stored.get("hlc_error", ""))
+            p.bus_connected = bool(stored.get("bus_connected", True))
             p.temperature_override = stored.get("temperature_override")
             p.inputs = [bool(v) for v in stored.get("inputs", p.inputs)][:DIGITAL_INPUTS]
             p.outputs = [str(v) for v in stored.get("outputs", p.outputs)][:DIGITAL_OUTPUTS]
@@ -174,6 +176,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
                 "fault_code": p.fault_code,
                 "fault_info": p.fault_info,
                 "hlc_error": p.hlc_error,
+                "bus_connected": p.bus_connected,
                 "temperature_override": p.temperature_override,
                 "inputs": p.inputs,
                 "outputs": p.outputs,
@@ -233,7 +236,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             digital_inputs=tuple(p.inputs),
             digital_outputs=tuple(p.outputs),
             analog_inputs_v=tuple(p.analog_v),
-            bus_connected=True,
+            bus_connected=p.bus_connected,
             hlc_error=p.hlc_error,
             rfid_board_firmware=RFID_BOARD_FIRMWARE,
             vehicle_since=p.vehicle_since if p.vehicle is not None else None,
@@ -354,3 +357,6 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
 
     def set_hlc_error(self, cp_id: int, error: str) -> None:
         self._p(cp_id).hlc_error = error
+
+    def set_bus_connected(self, cp_id: int, connected: bool) -> None:
+        self._p(cp_id).bus_connected = connected
