@@ -177,3 +177,19 @@ def test_operations_are_refused_with_the_reason_when_the_runtime_is_down(park, c
     # written first, then told: the stored state waits for the runtime, and the page says so
     assert "Saved. The controller runtime is not reachable right now" in body
     assert ChargePoint.objects.get(pk=pk).enabled is False
+
+
+@pytest.mark.parametrize(
+    ("next_url", "lands_on"),
+    [
+        ("https://evil.example/phish", "/dashboard/"),
+        ("//evil.example/phish", "/dashboard/"),
+        ("javascript:alert(1)", "/dashboard/"),
+        ("/chargepoints/", "/chargepoints/"),
+    ],
+)
+def test_the_release_form_goes_back_only_to_a_page_of_this_site(park, client_as, next_url, lands_on):
+    """Regression: ``next`` was followed wherever it pointed (an open redirect)."""
+    pk = cp_id("P1-01")
+    response = client_as(Role.USER).post(f"/chargepoints/{pk}/release/", {"allow": "1", "next": next_url})
+    assert response.status_code == 302 and response["Location"] == lands_on

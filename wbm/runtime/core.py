@@ -60,12 +60,13 @@ class CommandServerAgent(Agent):
 
     async def run(self) -> None:
         from channels.layers import get_channel_layer
+        from redis.exceptions import TimeoutError as RedisTimeout
 
         layer = get_channel_layer()
         while True:
             try:
                 message = await layer.receive(COMMAND_CHANNEL)
-            except TimeoutError:
+            except (TimeoutError, RedisTimeout):
                 continue  # redis-py's socket timeout while nobody sends: keep listening
             if time.time() > float(message.get("deadline") or "inf"):
                 # the caller has given up and told its user the runtime was not reachable:
