@@ -683,3 +683,12 @@ def test_forget_drops_a_charge_point(board: ClaimBoard) -> None:
     board.forget(1)
     board.forget(99)
     assert board.version == version + 1
+
+
+def test_the_fallback_source_is_the_decisions_own_and_cannot_be_claimed(caplog: pytest.LogCaptureFixture) -> None:
+    board = ClaimBoard(known=lambda cp_id: cp_id == 1, clock=lambda: NOW)
+    with pytest.raises(ClaimRefused) as refused:
+        board.cap(1, Source.FALLBACK, 6.0)
+    assert refused.value.code == "bad_source"
+    assert board.claims(1) == ()
+    assert "claim refused: bad_source" in caplog.text

@@ -389,7 +389,7 @@ class ClaimBoard:
         if not isinstance(claim.cp_id, int) or isinstance(claim.cp_id, bool) or not self._known(claim.cp_id):
             raise self._refuse("unknown_chargepoint", claim.cp_id, claim.source, cp=claim.cp_id)
         if claim.source is Source.FALLBACK:  # the decision's own: what a lapsed cap counts as
-            raise self._refuse("bad_source", claim.cp_id, claim.source, source=str(claim.source))
+            raise self._refuse("bad_source", claim.cp_id, claim.source, claimed_by=str(claim.source))
         self._claims.setdefault(claim.cp_id, {})[claim.ident] = claim
         self.version += 1
         return claim
