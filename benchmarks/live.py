@@ -339,8 +339,8 @@ def measure_decisions(chargepoints: int, ticks: int = 2000) -> list[float]:
     for tick in range(ticks):
         now = 1000.0 + tick
         began = time.perf_counter()
-        for claims in park:
-            decide(limits=limits, claims=claims, vehicle=True, previous=previous, now=now)
+        for standing in park:
+            decide(limits=limits, claims=standing, vehicle=True, previous=previous, now=now)
         timings.append((time.perf_counter() - began) * 1000)
     return timings
 
