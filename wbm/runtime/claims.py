@@ -28,8 +28,8 @@ RAISE_INTERVAL_S = 5.0  # IEC 61851-1: a vehicle has 5 s to follow a new PWM dut
 class Source(StrEnum):
     """Who claims. The order is the order of precedence when two claims are equal."""
 
-    SAFETY = "safety"  # faults, derating, refused ventilation / ISO 15118
     CONFIG = "config"  # the charge point's configuration (maximum current, permanent release)
+    SAFETY = "safety"  # faults, derating, refused ventilation / ISO 15118, the head module's link
     USER = "user"  # the web page / API: release, disable, enforced unlock
     WHITELIST = "whitelist"  # an RFID card or EVCC ID on the local whitelist
     OCPP = "ocpp"  # the backend: remote start/stop, availability, smart charging
