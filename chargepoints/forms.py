@@ -19,19 +19,17 @@ from django.utils.translation import gettext_lazy as _
 
 from chargepoints import choices as c
 from chargepoints.models import (
+    DERATING_TEMP_MAX_C,
+    DERATING_TEMP_MIN_C,
+    FALLBACK_TIME_MAX_S,
     HARDWARE_MAX_CURRENT_A,
     MIN_CHARGE_CURRENT_A,
+    OCPP_CONNECTOR_ID_MAX,
+    RFID_TIMEOUT_MAX_S,
     ChargePoint,
     ChargePointConfig,
 )
 from wbm.runtime.backends.controller import DIGITAL_INPUTS
-
-# Limits the manual leaves open; chosen to be what an installer could sensibly need.
-FALLBACK_TIME_MAX_S = 3600
-RFID_TIMEOUT_MAX_S = 3600
-DERATING_TEMP_MIN_C = -40
-DERATING_TEMP_MAX_C = 150
-OCPP_CONNECTOR_ID_MAX = 999
 
 # Release modes in which the controller itself grants the release for a presented RFID card.
 RFID_RELEASE_MODES = frozenset({c.ReleaseMode.WHITELIST, c.ReleaseMode.OCPP})
@@ -634,6 +632,18 @@ class ChargePointConfigForm(forms.ModelForm):
     def validate_unique(self) -> None:
         """Names and controller UIDs are checked against ``peers`` in ``clean()`` (an import checks
         them against the park as it will be afterwards); the database constraint stays the backstop."""
+
+
+def config_validate(
+    *, chargepoint: ChargePoint, data: Mapping[str, Any], peers: Peers | None = None
+) -> ChargePointConfigForm:
+    """The one validation of a charge point configuration, whatever it comes from (the page, the
+    API, an import file, later OCPP ChangeConfiguration and Event Actions): field limits from the
+    model, choices, and every cross-field rule of the manual. Returns the bound form, validated;
+    ``form.errors`` say what is wrong at which field."""
+    form = ChargePointConfigForm(data=data, chargepoint=chargepoint, peers=peers)
+    form.is_valid()
+    return form
 
 
 def form_data_from_values(values: Mapping[str, Any]) -> dict[str, Any]:

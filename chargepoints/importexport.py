@@ -39,6 +39,7 @@ from chargepoints.forms import (
     ChargePointConfigForm,
     Peers,
     chargepoint_label,
+    config_validate,
     field_default,
 )
 from chargepoints.models import ChargePoint, ChargePointConfig
@@ -296,8 +297,7 @@ def validate_for(
 ) -> tuple[ChargePointConfigForm, list[FieldError]]:
     """Validate a checked ``config`` object for ``target`` with the configuration form."""
     data, problems = form_data_for(config, target=target)
-    form = ChargePointConfigForm(data=data, chargepoint=target, peers=peers)
-    form.is_valid()
+    form = config_validate(chargepoint=target, data=data, peers=peers)
     return form, form_errors(form, problems, path=path)
 
 

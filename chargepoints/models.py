@@ -7,6 +7,8 @@ charging interface at backplane position 1 (the head module) to 12. A charge poi
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +18,17 @@ from chargepoints import choices as c
 MAX_POSITIONS = 12  # backplane positions per station
 HARDWARE_MAX_CURRENT_A = 32  # what the charge point hardware can deliver, per phase
 MIN_CHARGE_CURRENT_A = 6  # IEC 61851-1: the lowest PWM current a vehicle accepts
+# Limits the manual leaves open; chosen to be what an installer could sensibly need.
+FALLBACK_TIME_MAX_S = 3600
+RFID_TIMEOUT_MAX_S = 3600
+DERATING_TEMP_MIN_C = -40
+DERATING_TEMP_MAX_C = 150
+OCPP_CONNECTOR_ID_MAX = 999
+
+
+def _range(low: int, high: int) -> list[Any]:
+    """Field limits live on the model: every way in (page, API, import, OCPP) meets them."""
+    return [MinValueValidator(low), MaxValueValidator(high)]
 
 
 class Station(models.Model):
@@ -127,10 +140,18 @@ class ChargePointConfig(models.Model):
     )
 
     # Energy | Charge Currents (amps, per phase; seconds)
-    current_min_a = models.PositiveSmallIntegerField(_("charge current minimum (A)"), default=6)
-    current_max_a = models.PositiveSmallIntegerField(_("charge current maximum (A)"), default=16)
-    fallback_current_a = models.PositiveSmallIntegerField(_("fallback charging current (A)"), default=6)
-    fallback_time_s = models.PositiveIntegerField(_("fallback time (s)"), default=60)
+    current_min_a = models.PositiveSmallIntegerField(
+        _("charge current minimum (A)"), default=6, validators=_range(MIN_CHARGE_CURRENT_A, HARDWARE_MAX_CURRENT_A)
+    )
+    current_max_a = models.PositiveSmallIntegerField(
+        _("charge current maximum (A)"), default=16, validators=_range(MIN_CHARGE_CURRENT_A, HARDWARE_MAX_CURRENT_A)
+    )
+    fallback_current_a = models.PositiveSmallIntegerField(
+        _("fallback charging current (A)"), default=6, validators=_range(0, HARDWARE_MAX_CURRENT_A)
+    )
+    fallback_time_s = models.PositiveIntegerField(
+        _("fallback time (s)"), default=60, validators=_range(0, FALLBACK_TIME_MAX_S)
+    )
     # Energy | Energy measuring device
     meter_type = models.CharField(
         _("energy measuring device type"),
@@ -187,10 +208,18 @@ class ChargePointConfig(models.Model):
         default=c.DeratingSensor.NONE,
         blank=True,
     )
-    derating_start_temp_c = models.SmallIntegerField(_("start temperature (°C)"), default=60)
-    derating_stop_temp_c = models.SmallIntegerField(_("stop temperature (°C)"), default=80)
-    derating_start_current_a = models.PositiveSmallIntegerField(_("start current (A)"), default=16)
-    derating_stop_current_a = models.PositiveSmallIntegerField(_("stop current (A)"), default=6)
+    derating_start_temp_c = models.SmallIntegerField(
+        _("start temperature (°C)"), default=60, validators=_range(DERATING_TEMP_MIN_C, DERATING_TEMP_MAX_C)
+    )
+    derating_stop_temp_c = models.SmallIntegerField(
+        _("stop temperature (°C)"), default=80, validators=_range(DERATING_TEMP_MIN_C, DERATING_TEMP_MAX_C)
+    )
+    derating_start_current_a = models.PositiveSmallIntegerField(
+        _("start current (A)"), default=16, validators=_range(0, HARDWARE_MAX_CURRENT_A)
+    )
+    derating_stop_current_a = models.PositiveSmallIntegerField(
+        _("stop current (A)"), default=6, validators=_range(0, HARDWARE_MAX_CURRENT_A)
+    )
     ptc_terminating_resistor = models.BooleanField(_("terminating resistor"), default=False)
 
     # Allow Charging
@@ -215,8 +244,13 @@ class ChargePointConfig(models.Model):
         default=c.RfidReaderType.ELATEC_TWN4,
         blank=True,
     )
-    rfid_timeout_s = models.PositiveIntegerField(_("RFID timeout (s)"), default=60)
-    ocpp_connector_id = models.IntegerField(_("OCPP connector ID"), default=-1)
+    rfid_timeout_s = models.PositiveIntegerField(
+        _("RFID timeout (s)"), default=60, validators=_range(1, RFID_TIMEOUT_MAX_S)
+    )
+    # -1: not set (release mode other than OCPP)
+    ocpp_connector_id = models.IntegerField(
+        _("OCPP connector ID"), default=-1, validators=_range(-1, OCPP_CONNECTOR_ID_MAX)
+    )
 
     # ISO 15118
     hlc_mode = models.CharField(

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from chargepoints.controller.commands import ConfigReload, CpAvailability, CpRelease, CpUnlock
-from chargepoints.forms import CONFIG_FIELDS, ChargePointConfigForm, Peers
+from chargepoints.forms import CONFIG_FIELDS, ChargePointConfigForm, Peers, config_validate
 from chargepoints.importexport import ImportPlan, config_to_dict, import_plan
 from chargepoints.models import ChargePoint, ChargePointConfig, ChargingSession
 from wbm.audit import Actor, record_change
@@ -179,8 +179,8 @@ def chargepoint_config_save(
     """Create or update the configuration of a charge point from form data (the page's POST, or
     values from the API). Validated with ``ChargePointConfigForm``; raises ``ConfigInvalid``.
     Takes effect in the runtime as soon as the transaction commits."""
-    form = ChargePointConfigForm(data=data, chargepoint=chargepoint, peers=peers)
-    if not form.is_valid():
+    form = config_validate(chargepoint=chargepoint, data=data, peers=peers)
+    if form.errors:
         raise ConfigInvalid(form)
     config = _config_write(chargepoint=chargepoint, values=form.cleaned_data, actor=actor)
     transaction.on_commit(_reload_runtime)

@@ -373,3 +373,27 @@ def test_the_page_hides_exactly_the_fields_that_do_not_apply(park):
     assert "derating_start_temp_c" not in shown and "ptc_terminating_resistor" in shown
     assert "ocpp_connector_id" not in shown and "rfid_reader" not in shown and "rfid_timeout_s" in shown
     assert {"hlc_mode", "evse_id"} <= shown  # a CHARX SEC-3100 has no ISO 15118
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("current_max_a", 40), ("current_min_a", 2), ("fallback_time_s", 7200), ("rfid_timeout_s", 0)],
+)
+def test_field_limits_live_on_the_model_so_no_way_in_can_skip_them(park, field, value):
+    from django.core.exceptions import ValidationError
+
+    from chargepoints.models import ChargePointConfig
+
+    config = ChargePointConfig.objects.first()
+    setattr(config, field, value)
+    with pytest.raises(ValidationError) as refused:
+        config.full_clean()
+    assert field in refused.value.message_dict
+
+
+def test_page_api_and_import_share_one_validation(park, monkeypatch):
+    """The services and the import validate through ``forms.config_validate``."""
+    from chargepoints import forms, importexport, services
+
+    assert services.config_validate is forms.config_validate
+    assert importexport.config_validate is forms.config_validate
