@@ -73,10 +73,16 @@ def _utc(epoch: float) -> datetime:
 def energy_registers_save(*, registers: Mapping[int, float]) -> int:
     """Persist the meters' energy registers (Wh). A stored register never goes down: a value
     below the stored one (a stale writer) is ignored. Returns how many rows changed."""
-    changed = 0
-    for pk, wh in registers.items():
-        changed += ChargePoint.objects.filter(pk=pk, energy_register_wh__lt=int(wh)).update(energy_register_wh=int(wh))
-    return changed
+    stored = dict(
+        ChargePoint.objects.select_for_update().filter(pk__in=list(registers)).values_list("pk", "energy_register_wh")
+    )
+    rows = [
+        ChargePoint(pk=pk, energy_register_wh=int(wh))
+        for pk, wh in registers.items()
+        if pk in stored and int(wh) > stored[pk]
+    ]
+    ChargePoint.objects.bulk_update(rows, ["energy_register_wh"], batch_size=200)
+    return len(rows)
 
 
 def charging_session_open(*, chargepoint_id: int, started_at: float, meter_start_wh: float, id_tag: str = "") -> int:

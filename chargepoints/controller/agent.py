@@ -112,6 +112,7 @@ class _Point:
     offer: Offer = field(default_factory=Offer)
     commanded_available: bool | None = None  # what the hardware was last told
     link_lost_at: float | None = None  # monotonic time the head module connection was lost
+    standing_key: tuple[object, ...] = ()  # what the standing claims were last derived from
     iec_state: str = ""
     ocpp_status: str = ""
     state: ChargePointState | None = None  # the last good picture
@@ -144,7 +145,9 @@ class ControllerAgent(Agent):
         self._last_step: float | None = None
         self._db_jobs: asyncio.Queue[tuple[str, Callable[[], Awaitable[None]]]] = asyncio.Queue()
         self._db_current: tuple[str, Callable[[], Awaitable[None]]] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()  # whitelist lookups of cards just read
+        self._background: set[asyncio.Task[Any]] = set()
+        self._persisting = False
 
     # --- the loop ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -176,15 +179,16 @@ class ControllerAgent(Agent):
         try:
             while True:
                 await self.step()
-                if ctx.clock.monotonic() - last_persist >= settings.WBM_PERSIST_EVERY_S:
+                if ctx.clock.monotonic() - last_persist >= settings.WBM_PERSIST_EVERY_S and not self._persisting:
                     last_persist = ctx.clock.monotonic()
-                    await self.persist()
+                    # database work never holds up the loop
+                    self._spawn(self._persist_beside(), into=self._background)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(ctx.tick_s):
                         await self._wake.wait()
                 self._wake.clear()
         finally:
-            for task in list(self._tasks):
+            for task in [*self._tasks, *self._background]:
                 task.cancel()
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -266,6 +270,13 @@ class ControllerAgent(Agent):
         self.ctx.emit(ev.ConfigReloaded(at=self.ctx.clock.time(), cp_ids=tuple(self.points)))
         self._wake.set()
 
+    async def _persist_beside(self) -> None:
+        self._persisting = True
+        try:
+            await self.persist()
+        finally:
+            self._persisting = False
+
     async def persist(self) -> None:
         """Save the energy registers and take up availability changes made while a command
         could not reach us (the database is the record of "disabled")."""
@@ -286,11 +297,25 @@ class ControllerAgent(Agent):
         """Put the claims that follow from the configuration, the hardware and the user's
         persisted operations; withdraw those that no longer hold."""
         board = self.ctx.claims
-        wanted = {c.ident: c for c in rules.standing_claims(cp_id, cfg, hw)}
         if hw.bus_connected:
             point.link_lost_at = None
         elif point.link_lost_at is None:
             point.link_lost_at = mono
+        # the same inputs as last tick give the same claims: most ticks end here (120 charge points)
+        key = (
+            cfg,
+            point.enabled,
+            point.unlock_enforced,
+            point.link_lost_at,
+            hw.fault_code,
+            hw.temperature_c if cfg.derating_sensor else None,
+            hw.vehicle,
+            hw.hlc_error,
+            board.cp_version(cp_id) if point.standing_key else -1,
+        )
+        if key == point.standing_key:
+            return
+        wanted = {c.ident: c for c in rules.standing_claims(cp_id, cfg, hw)}
         link = Claim(
             cp_id=cp_id,
             kind=Kind.CAP,
@@ -307,7 +332,7 @@ class ControllerAgent(Agent):
         if point.unlock_enforced:
             claim = Claim(cp_id=cp_id, kind=Kind.BLOCK, source=Source.USER, key=UNLOCK, reason=UNLOCK)
             wanted[claim.ident] = claim
-        for kind, source, key in (
+        for kind, source, key_ in (
             (Kind.CAP, Source.CONFIG, rules.CONFIG_MAX),
             (Kind.GRANT, Source.CONFIG, rules.PERMANENT),
             *rules.SAFETY_CLAIMS,
@@ -315,8 +340,9 @@ class ControllerAgent(Agent):
             (Kind.BLOCK, Source.USER, UNLOCK),
             (Kind.CAP, Source.SAFETY, HEAD_MODULE),
         ):
-            ident = (cp_id, kind, source, key)
+            ident = (cp_id, kind, source, key_)
             board.sync(wanted.get(ident), ident)
+        point.standing_key = (*key[:-1], board.cp_version(cp_id))
 
     async def _apply(self, cp_id: int, point: _Point, now: float, mono: float, dt: float) -> ChargePointState:
         cfg = self.configs.get(cp_id)
@@ -338,11 +364,14 @@ class ControllerAgent(Agent):
         pwm = decision.offered_a
         if pwm != point.offer.amps:
             point.offer = Offer(amps=pwm, changed_at=mono)
-        if pwm != hw.pwm_limit_a or (hw.vehicle is None and pwm == 0 and hw.pwm_limit_a != 0):
+        commanded = False
+        if pwm != hw.pwm_limit_a:
             await hardware.set_pwm(cp_id, pwm)
+            commanded = True
         if point.commanded_available != point.enabled:
             await hardware.set_available(cp_id, point.enabled)
             point.commanded_available = point.enabled
+            commanded = True
         if point.unlock_enforced:
             locked = False
         elif cfg is not None and cfg.locks_on_connect:
@@ -351,7 +380,9 @@ class ControllerAgent(Agent):
             locked = hw.locked  # remote locking mode, or a fixed connector: leave as is
         if locked != hw.locked:
             await hardware.set_locked(cp_id, locked)
-        hw = hardware.read(cp_id)
+            commanded = True
+        if commanded:
+            hw = hardware.read(cp_id)
         if decision.released and hw.vehicle is not None:
             point.had_release = True
         control = rules.Control(
@@ -606,10 +637,11 @@ class ControllerAgent(Agent):
             except Exception:
                 log.error("controller: stopped before it could %s", what)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
+    def _spawn(self, coro: Awaitable[None], into: set[asyncio.Task[Any]] | None = None) -> None:
+        tasks = self._tasks if into is None else into
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
 
     async def _authorize(self, reader_id: int, tag: str, at: float) -> None:
         """A card at a reader: every charge point reading there takes the tag; those released

@@ -319,3 +319,14 @@ def test_losing_the_head_module_for_the_fallback_time_applies_the_fallback_curre
     ok(runtime.call("sim.bus", cp=pk, connected=True))
     runtime.clock.advance(5)  # raising back to the maximum waits the vehicle's 5 s
     assert runtime.step().chargepoint(pk).pwm_limit_a == float(config.current_max_a)
+
+
+def test_the_dashboard_api_gives_each_card_with_what_limits_it(runtime, client_as):
+    plug(runtime, "P1-02")
+    runtime.run(_put_cap(runtime, cp_id("P1-02"), 10.0))
+    runtime.step()
+    data = client_as(Role.GUEST).get("/api/v1/dashboard/").json()
+    cards = {card["name"]: card for card in data["chargepoints"]}
+    assert cards["P1-02"]["status"] == "charging"
+    assert cards["P1-02"]["limit_text"] == "10 A, limited by load management"
+    assert set(data["summary"]) == {"available", "occupied", "charging", "total_power_w"}

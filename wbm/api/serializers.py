@@ -195,6 +195,26 @@ class ParkSerializer(serializers.Serializer):
     chargepoints = ChargePointStateSerializer(many=True)
 
 
+class DashboardCardSerializer(serializers.Serializer):
+    """One dashboard card: what a Guest may see of a configured charge point."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    location = serializers.CharField()
+    status = serializers.CharField()
+    power_w = serializers.FloatField(allow_null=True)
+    session_energy_wh = serializers.FloatField(allow_null=True)
+    charging_s = serializers.IntegerField()
+    plugin_s = serializers.IntegerField()
+    limit_text = serializers.CharField()
+
+
+class DashboardSerializer(serializers.Serializer):
+    generated_at = serializers.FloatField()
+    summary = SummarySerializer()
+    chargepoints = DashboardCardSerializer(many=True)
+
+
 # --- requests and small answers ------------------------------------------------------------------
 
 

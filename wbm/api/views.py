@@ -17,6 +17,7 @@ from wbm.api import serializers as s
 from wbm.audit import Actor
 from wbm.roles import Perm, allowed_perms, role_of
 from wbm.runtime.bus import require_snapshot
+from wbm.runtime.reasons import decision_text
 from wbm.system import services as system_services
 
 _snapshot = require_snapshot
@@ -71,27 +72,30 @@ class DashboardApi(APIView):
 
     required = Perm.DASHBOARD_VIEW
 
-    @extend_schema(responses=s.ParkSerializer)
+    @extend_schema(responses=s.DashboardSerializer)
     def get(self, request: Request) -> Response:
         snapshot = _snapshot()
         return Response(
-            {
-                "generated_at": snapshot.generated_at,
-                "summary": s.SummarySerializer(snapshot.summary).data,
-                "chargepoints": [
-                    {
-                        "id": cp.id,
-                        "name": cp.name,
-                        "location": cp.location,
-                        "status": cp.dashboard_status,
-                        "power_w": cp.power_w,
-                        "session_energy_wh": cp.session_energy_wh,
-                        "charging_s": cp.charging_s,
-                        "plugin_s": cp.plugin_s,
-                    }
-                    for cp in snapshot.configured
-                ],
-            }
+            s.DashboardSerializer(
+                {
+                    "generated_at": snapshot.generated_at,
+                    "summary": snapshot.summary,
+                    "chargepoints": [
+                        {
+                            "id": cp.id,
+                            "name": cp.name,
+                            "location": cp.location,
+                            "status": cp.dashboard_status,
+                            "power_w": cp.power_w,
+                            "session_energy_wh": cp.session_energy_wh,
+                            "charging_s": cp.charging_s,
+                            "plugin_s": cp.plugin_s,
+                            "limit_text": decision_text(cp.decision),  # the card's tooltip
+                        }
+                        for cp in snapshot.configured
+                    ],
+                }
+            ).data
         )
 
 

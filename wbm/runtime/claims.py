@@ -243,7 +243,8 @@ class ClaimBoard:
         self._known = known
         self._now = clock
         self._claims: dict[int, dict[tuple[int, Kind, Source, str], Claim]] = {}
-        self.version = 0  # grows with every change: the controller wakes on it
+        self.version = 0  # grows with every change
+        self._versions: dict[int, int] = {}
 
     # --- putting claims -------------------------------------------------------------------
     def cap(
@@ -314,7 +315,7 @@ class ClaimBoard:
         for ident in gone:
             del claims[ident]
         if gone:
-            self.version += 1
+            self._bump(cp_id)
         return len(gone)
 
     def withdraw_source(self, source: Source) -> int:
@@ -328,21 +329,21 @@ class ClaimBoard:
         for ident in gone:
             del claims[ident]
         if gone:
-            self.version += 1
+            self._bump(cp_id)
 
     def forget(self, cp_id: int) -> None:
         """The charge point is gone from the park."""
         if self._claims.pop(cp_id, None):
-            self.version += 1
+            self._bump(cp_id)
 
     def prune(self, now: float) -> None:
         """Drop expired claims, except lapsed caps, which count as the fallback until withdrawn."""
-        for claims in self._claims.values():
+        for cp_id, claims in self._claims.items():
             gone = [i for i, c in claims.items() if not c.live(now) and not c.lapse_to_fallback]
             for ident in gone:
                 del claims[ident]
             if gone:
-                self.version += 1
+                self._bump(cp_id)
 
     # --- reading --------------------------------------------------------------------------
     def claims(self, cp_id: int) -> tuple[Claim, ...]:
@@ -372,7 +373,7 @@ class ClaimBoard:
         if until_unplug is not None:
             claim = replace(claim, until_unplug=until_unplug)
         claims[ident] = claim
-        self.version += 1
+        self._bump(cp_id)
         return True
 
     # --- internals ------------------------------------------------------------------------
@@ -391,13 +392,21 @@ class ClaimBoard:
         if claim.source is Source.FALLBACK:  # the decision's own: what a lapsed cap counts as
             raise self._refuse("bad_source", claim.cp_id, claim.source, claimed_by=str(claim.source))
         self._claims.setdefault(claim.cp_id, {})[claim.ident] = claim
-        self.version += 1
+        self._bump(claim.cp_id)
         return claim
 
     def _withdraw_ident(self, ident: tuple[int, Kind, Source, str]) -> None:
         claims = self._claims.get(ident[0])
         if claims is not None and claims.pop(ident, None) is not None:
-            self.version += 1
+            self._bump(ident[0])
+
+    def _bump(self, cp_id: int) -> None:
+        self.version += 1
+        self._versions[cp_id] = self._versions.get(cp_id, 0) + 1
+
+    def cp_version(self, cp_id: int) -> int:
+        """Grows with every change of the claims at ``cp_id``."""
+        return self._versions.get(cp_id, 0)
 
     @staticmethod
     def _refuse(code: str, cp_id: object, source: Source, **params: object) -> ClaimRefused:

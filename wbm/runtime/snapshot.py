@@ -7,6 +7,7 @@ and convert to and from dicts of JSON/msgpack-friendly types.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,11 +134,14 @@ _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(ChargePointState))
 
 
 _ATOMIC = frozenset({int, float, str, bool, type(None)})
+_ENUM = ("enum",)  # marks an enum type in _FIELDS_OF: its plain value is ``.value``
+_LEAF = ("leaf",)  # marks any other type: kept as it is
 _FIELDS_OF: dict[type, tuple[str, ...]] = {}
 
 
 def _plain(value: Any) -> Any:
-    """A value as ``dataclasses.asdict`` converts it, sharing what is immutable."""
+    """A value as ``dataclasses.asdict`` converts it, sharing what is immutable; enums become
+    their plain values (what crosses the channel layer is plain data)."""
     kind = type(value)
     if kind in _ATOMIC:
         return value
@@ -145,9 +149,16 @@ def _plain(value: Any) -> Any:
         return value if all(type(v) in _ATOMIC for v in value) else tuple(_plain(v) for v in value)
     names = _FIELDS_OF.get(kind)
     if names is None:
-        if not dataclasses.is_dataclass(value) or isinstance(value, type):
-            return value
-        names = _FIELDS_OF[kind] = tuple(f.name for f in dataclasses.fields(value))
+        if isinstance(value, enum.Enum):
+            names = _FIELDS_OF[kind] = _ENUM
+        elif not dataclasses.is_dataclass(value) or isinstance(value, type):
+            names = _FIELDS_OF[kind] = _LEAF
+        else:
+            names = _FIELDS_OF[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is _ENUM:
+        return value.value
+    if names is _LEAF:
+        return value
     return {name: _plain(getattr(value, name)) for name in names}
 
 

@@ -38,7 +38,8 @@ NOMINAL_HZ = 50.0
 AMBIENT_C = 22.0
 MIN_PWM_A = 6.0  # below this a vehicle does not charge (IEC 61851-1)
 VEHICLE_DRAW = 0.97  # vehicles stay a little below the offered current
-RFID_BOARD_FIRMWARE = "1.2.4"  # every simulated charge point has a CHARX RFID/NFC board wired
+RFID_BOARD_FIRMWARE = "1.2.4"
+ENERGY_SAVE_EVERY_S = 5.0  # the state file: energy alone is written at most this often  # every simulated charge point has a CHARX RFID/NFC board wired
 
 
 @dataclass
@@ -113,6 +114,8 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             _default_state_file() if state_file is _DEFAULT_FILE else (Path(state_file) if state_file else None)
         )
         self._saved: str = ""
+        self._dirty = True  # something other than the energy registers changed since the last write
+        self._saved_at: float | None = None
         self._stored = self._read_state()
 
     # --- ControllerBackend ------------------------------------------------------------------
@@ -163,10 +166,17 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         except (TypeError, ValueError):
             log.exception("simulated hardware: stored state of %s is unusable; ignored", p.hw.device_uid)
 
-    def _save(self) -> None:
-        """Write the hardware's state (atomically) when it changed since the last write."""
+    def _save(self, now: float | None = None) -> None:
+        """Write the hardware's state (atomically): at once after a change of state (a vehicle, a
+        fault, an input, ...), and for the energy registers alone at most every
+        ``ENERGY_SAVE_EVERY_S`` (the database keeps them too; on restore the larger one counts)."""
         if self._state_file is None:
             return
+        recent = self._saved_at is not None and now is not None and 0 <= now - self._saved_at < ENERGY_SAVE_EVERY_S
+        if recent and not self._dirty:
+            return
+        self._dirty = False
+        self._saved_at = now
         points = {
             p.hw.device_uid: {
                 "energy_wh": round(p.energy_wh, 3),
@@ -252,9 +262,11 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         events: list[BackendEvent] = []
         for p in self._points.values():
             self._advance(p, dt)
+            if p.pending:
+                self._dirty = True
             events.extend(p.pending)
             p.pending.clear()
-        self._save()
+        self._save(now)
         return events
 
     def _advance(self, p: _Point, dt: float) -> None:
@@ -276,15 +288,19 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             p.temperature_c += (target - p.temperature_c) * min(1.0, dt / 120.0)
 
     async def set_pwm(self, cp_id: int, amps: float) -> None:
+        self._dirty = True
         self._p(cp_id).pwm_a = float(amps)
 
     async def set_available(self, cp_id: int, available: bool) -> None:
+        self._dirty = True
         self._p(cp_id).available = available
 
     async def set_locked(self, cp_id: int, locked: bool) -> None:
+        self._dirty = True
         self._p(cp_id).locked = locked
 
     async def set_digital_output(self, cp_id: int, index: int, mode: str) -> None:
+        self._dirty = True
         self._p(cp_id).outputs[index - 1] = mode
 
     async def set_meter_installed(self, cp_id: int, installed: bool) -> None:
@@ -321,6 +337,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         p.pending.append(BackendEvent(kind="unplugged", cp_id=cp_id))
 
     def vehicle_mode(self, cp_id: int, mode: str) -> None:
+        self._dirty = True
         p = self._p(cp_id)
         assert p.vehicle is not None
         p.vehicle = dataclasses.replace(p.vehicle, mode=mode)
@@ -336,6 +353,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             p.pending.append(BackendEvent(kind=kind, cp_id=cp_id, value=str(index)))
 
     def set_analog_input(self, cp_id: int, index: int, volts: float) -> None:
+        self._dirty = True
         self._p(cp_id).analog_v[index - 1] = float(volts)
 
     def inject_fault(self, cp_id: int, code: str, info: str) -> None:
@@ -350,13 +368,16 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         p.pending.append(BackendEvent(kind="fault_cleared", cp_id=cp_id, value=cleared))
 
     def set_temperature(self, cp_id: int, celsius: float | None) -> None:
+        self._dirty = True
         p = self._p(cp_id)
         p.temperature_override = celsius
         if celsius is not None:
             p.temperature_c = celsius
 
     def set_hlc_error(self, cp_id: int, error: str) -> None:
+        self._dirty = True
         self._p(cp_id).hlc_error = error
 
     def set_bus_connected(self, cp_id: int, connected: bool) -> None:
+        self._dirty = True
         self._p(cp_id).bus_connected = connected
