@@ -27,7 +27,7 @@ from chargepoints.forms import (
 from chargepoints.models import ChargePoint, ChargePointConfig
 from wbm.access import RoleRequiredMixin, role_required
 from wbm.audit import Actor
-from wbm.roles import Perm
+from wbm.roles import Perm, allows
 
 
 def _chargepoint(pk: int) -> ChargePoint:
@@ -67,12 +67,14 @@ def _layout(form: ChargePointConfigForm) -> list[dict[str, Any]]:
 class ConfigView(RoleRequiredMixin, View):
     """ "Create configuration" / "Configuration" of one charge point.
 
-    GET shows the form (``?copy_from=<pk>`` fills it from another charge point, not saved).
+    GET shows the form (``?copy_from=<pk>`` fills it from another charge point, not saved); to a
+    role that may not configure (User, Operator) read-only: every value, disabled, no actions.
     POST with ``refresh`` re-renders the form for the changed controlling field without saving
     (htmx); any other POST saves through the service and takes effect in the runtime at once.
     """
 
-    required = Perm.CHARGEPOINT_CONFIGURE
+    required = Perm.CHARGEPOINT_CONFIG_VIEW
+    required_by_method = {"POST": Perm.CHARGEPOINT_CONFIGURE}
     template_name = "chargepoints/config.html"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -80,7 +82,7 @@ class ConfigView(RoleRequiredMixin, View):
         copied_from: ChargePoint | None = None
         copy_error = ""
         initial: dict[str, Any] = {}
-        raw = request.GET.get("copy_from", "")
+        raw = request.GET.get("copy_from", "") if allows(request.user, Perm.CHARGEPOINT_CONFIGURE) else ""
         if raw:
             source = (
                 ChargePointConfig.objects.select_related("chargepoint__station")
@@ -151,8 +153,13 @@ class ConfigView(RoleRequiredMixin, View):
         copy_error: str = "",
         status: int = 200,
     ) -> HttpResponse:
+        read_only = not allows(request.user, Perm.CHARGEPOINT_CONFIGURE)
+        if read_only:
+            for field in form.fields.values():
+                field.disabled = True
         sources = [cp for cp in _park() if cp.is_configured and cp.pk != chargepoint.pk]
         context = {
+            "read_only": read_only,
             "chargepoint": chargepoint,
             "configured": chargepoint.is_configured,
             "form": form,

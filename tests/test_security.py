@@ -303,8 +303,8 @@ def test_no_secret_key_in_the_repository():
 # --- API schema and docs, offline ------------------------------------------------------------
 
 
-def test_the_api_schema_is_valid_openapi_and_lists_the_api(db):
-    response = Client().get("/api/v1/schema/?format=json")
+def test_the_api_schema_is_valid_openapi_and_lists_the_api(client_as):
+    response = client_as(Role.USER).get("/api/v1/schema/?format=json")
     assert response.status_code == 200
     schema = json.loads(response.content)
     assert schema["openapi"].startswith("3.")
@@ -332,8 +332,8 @@ def _external_urls(text: str) -> list[str]:
     return sorted(set(found))
 
 
-def test_the_api_docs_page_uses_only_local_files(db):
-    response = Client().get("/api/v1/docs/")
+def test_the_api_docs_page_uses_only_local_files(client_as):
+    response = client_as(Role.USER).get("/api/v1/docs/")
     assert response.status_code == 200
     html = response.content.decode()
     assert _external_urls(html) == []

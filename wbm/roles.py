@@ -29,6 +29,7 @@ class Perm(StrEnum):
     CHARGEPOINT_RELEASE = "chargepoints.release"  # Allow / Prohibit charging
     CHARGEPOINT_AVAILABILITY = "chargepoints.availability"  # Disable / Enable charge point
     CHARGEPOINT_UNLOCK = "chargepoints.unlock"  # Enforce / Revert unlocking
+    CHARGEPOINT_CONFIG_VIEW = "chargepoints.config.view"  # the configuration page, read-only
     CHARGEPOINT_CONFIG_EXPORT = "chargepoints.config.export"
     CHARGEPOINT_CONFIGURE = "chargepoints.configure"  # create, edit, import, delete
     RFID_BOARD_VIEW = "chargepoints.rfidboard.view"
@@ -60,12 +61,14 @@ class Perm(StrEnum):
 
 MIN_ROLE: Final[dict[Perm, Role]] = {
     Perm.DASHBOARD_VIEW: Role.GUEST,
-    Perm.API_DOCS_VIEW: Role.GUEST,
+    # "Guest: read-only access only to the dashboard"; software gets a token (manage.py apitoken)
+    Perm.API_DOCS_VIEW: Role.USER,
     Perm.PROFILE_EDIT: Role.USER,
     # "User: all read-only access rights, charging releases, editing of whitelists,
     #  download of log files"
     Perm.PARK_VIEW: Role.USER,
     Perm.CHARGEPOINT_RELEASE: Role.USER,
+    Perm.CHARGEPOINT_CONFIG_VIEW: Role.USER,  # "all read-only access rights"
     Perm.CHARGEPOINT_CONFIG_EXPORT: Role.USER,  # a read: exports hold no secrets
     Perm.RFID_BOARD_VIEW: Role.USER,
     Perm.OCPP_VIEW: Role.USER,

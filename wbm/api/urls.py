@@ -1,20 +1,45 @@
 from __future__ import annotations
 
+from django.contrib.auth.views import redirect_to_login
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from wbm.access import RoleRequiredMixin
+from wbm.access import HasPerm
 from wbm.api import views
 from wbm.registry import api_url_modules
 from wbm.roles import Perm
 
 
-class SchemaView(RoleRequiredMixin, SpectacularAPIView):
+class DocsAccess(APIView):
+    """The schema and its documentation are for User and up, by session or token (``HasPerm``,
+    checked after DRF's authentication, so ``manage.py apitoken`` tokens work). A Guest's browser
+    is sent to the login page; any other client gets the API's 401/403 as JSON, not rendered as
+    YAML or as the docs' template."""
+
+    permission_classes = [HasPerm]
     required = Perm.API_DOCS_VIEW
 
+    def handle_exception(self, exc: Exception) -> Response:
+        request: Request | None = getattr(self, "request", None)
+        if request is not None and isinstance(exc, exceptions.NotAuthenticated | exceptions.PermissionDenied):
+            if isinstance(exc, exceptions.NotAuthenticated) and "text/html" in request.META.get("HTTP_ACCEPT", ""):
+                return redirect_to_login(request.get_full_path())  # type: ignore[return-value]
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
 
-class DocsView(RoleRequiredMixin, SpectacularSwaggerView):
-    required = Perm.API_DOCS_VIEW
+
+class SchemaView(DocsAccess, SpectacularAPIView):
+    pass
+
+
+class DocsView(DocsAccess, SpectacularSwaggerView):
+    pass
 
 
 app_name = "api"
