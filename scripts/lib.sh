@@ -2,16 +2,26 @@
 PYTHON=${PYTHON:-python3}
 
 ensure_venv() {
+  # Create .venv and install requirements.lock into it; silent when both are already in place.
+  # pip runs quietly, so each step says what it does: a first start never looks stuck.
   local stamp=.venv/.requirements.sha256
-  local want
+  local want count
   want=$(sha256sum requirements.lock | cut -d' ' -f1)
   if [ ! -x .venv/bin/python ]; then
+    echo "Creating the virtual environment (.venv) …"
     "$PYTHON" -m venv .venv
   fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    count=$(grep -cE '^[A-Za-z0-9]' requirements.lock || true)
+    if [ -f "$stamp" ]; then
+      echo "Updating to the $count Python packages of requirements.lock (it changed) …"
+    else
+      echo "Installing $count Python packages (first start, about a minute) …"
+    fi
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
     echo "$want" > "$stamp"
+    echo "Python packages installed."
   fi
 }
 
