@@ -5,6 +5,7 @@ A view or endpoint that does not declare what it requires is refused (deny by de
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ClassVar
@@ -15,8 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_htmx.middleware import HtmxDetails
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 
+from wbm.errors import REFUSAL_LOGGED, printable
 from wbm.roles import Perm, Role, allows, role_of
+
+log = logging.getLogger("wbm.access")
 
 
 def required_perm(view: Any, method: str) -> Perm:
@@ -28,9 +33,32 @@ def required_perm(view: Any, method: str) -> Perm:
     return perm
 
 
-def _deny(request: HttpRequest) -> HttpResponse:
+def log_refusal(request: HttpRequest | Request, perm: Perm) -> None:
+    """Log a refused request as one line: who, what, the missing permission, from where.
+
+    No traceback: a refusal is the permission map doing its job, and the log goes to support.
+    Django's own line for the same response is then left out (``wbm.errors.OneLineClientErrors``).
+    """
+    user = request.user
+    role = role_of(user)
+    who = user.get_username() if user.is_authenticated else "guest"
+    log.warning(
+        "Refused %s %s to %s (role %s): needs %s; from %s",
+        request.method,
+        printable(request.path),
+        printable(who),
+        role.name.lower(),
+        perm.value,
+        request.META.get("REMOTE_ADDR", "?"),
+    )
+    django_request = request._request if isinstance(request, Request) else request
+    setattr(django_request, REFUSAL_LOGGED, True)
+
+
+def _deny(request: HttpRequest, perm: Perm) -> HttpResponse:
     if role_of(request.user) == Role.GUEST:
-        return redirect_to_login(request.get_full_path())
+        return redirect_to_login(request.get_full_path())  # not a refusal yet: log in first
+    log_refusal(request, perm)
     raise PermissionDenied
 
 
@@ -41,8 +69,9 @@ class RoleRequiredMixin:
     required_by_method: ClassVar[dict[str, Perm]] = {}
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not allows(request.user, required_perm(self, request.method or "GET")):
-            return _deny(request)
+        perm = required_perm(self, request.method or "GET")
+        if not allows(request.user, perm):
+            return _deny(request, perm)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
@@ -53,7 +82,7 @@ def role_required(perm: Perm) -> Callable[[Callable[..., HttpResponse]], Callabl
         @wraps(func)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not allows(request.user, perm):
-                return _deny(request)
+                return _deny(request, perm)
             return func(request, *args, **kwargs)
 
         wrapper.required = perm  # type: ignore[attr-defined]
@@ -68,7 +97,11 @@ class HasPerm(BasePermission):
     message = _("Your role does not allow this operation.")
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return allows(request.user, required_perm(view, request.method or "GET"))
+        perm = required_perm(view, request.method or "GET")
+        if allows(request.user, perm):
+            return True
+        log_refusal(request, perm)  # DRF answers 401 (no credentials) or 403
+        return False
 
 
 class HtmxHttpRequest(HttpRequest):

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+
+# Set on a request whose refusal ``wbm.access.log_refusal`` has logged.
+REFUSAL_LOGGED = "_wbm_refusal_logged"
+
+
+def printable(text: str) -> str:
+    """``text`` for a log line: control characters (a newline in a path) escaped, as Django does."""
+    return text.encode("unicode_escape").decode("ascii")
+
+
+class OneLineClientErrors(logging.Filter):
+    """On ``django.request``: a 4xx is the client's doing, not a fault, so it is logged as one
+    line without a traceback (Django attaches one to every "Forbidden (Permission denied)"),
+    and not at all when ``wbm.access`` has already logged the refusal with who and why.
+    5xx records pass untouched, traceback included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if not isinstance(status, int) or not 400 <= status < 500:
+            return True
+        if getattr(getattr(record, "request", None), REFUSAL_LOGGED, False):
+            return False
+        record.exc_info = None
+        record.exc_text = None
+        return True
 
 
 def _respond(request: HttpRequest, status: int, title: str, message: str, code: str) -> HttpResponse:

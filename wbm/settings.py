@@ -302,6 +302,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"one_line_client_errors": {"()": "wbm.errors.OneLineClientErrors"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "file": {
@@ -315,6 +316,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console", "file"], "level": os.environ.get("WBM_LOG_LEVEL", "INFO")},
     "loggers": {
+        # a refused request is one line (wbm.access), no traceback; a 500 keeps its traceback
+        "django.request": {"filters": ["one_line_client_errors"]},
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
