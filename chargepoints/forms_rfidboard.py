@@ -1,4 +1,8 @@
-"""Validation of CHARX RFID/NFC board settings, once for the page and the API."""
+"""Validation of CHARX RFID/NFC board settings, once for the page and the API.
+
+The page validates on the server only, like every other form: no ``required``/``min``/``max``
+attributes for the browser's bubbles; the errors come back at their field.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from chargepoints.choices import BoardConnectionType, LedColor, LedMode
@@ -16,7 +21,19 @@ from chargepoints.rfidboard import BRIGHTNESS_RANGE, BUZZER_RANGE, PERIOD_MS_RAN
 PERIODIC_MODES = (LedMode.FLASHING, LedMode.FADE)
 
 
-class RfidBoardForm(forms.Form):
+class ServerValidatedForm(forms.Form):
+    """A form whose limits the server checks: its widgets carry no browser-validation attributes."""
+
+    use_required_attribute = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            for attr in ("min", "max", "step", "minlength", "maxlength", "pattern"):
+                field.widget.attrs.pop(attr, None)
+
+
+class RfidBoardForm(ServerValidatedForm):
     connection_type = forms.ChoiceField(label=_("Connection type"), choices=BoardConnectionType.choices)
     buzzer_volume_pct = forms.IntegerField(
         label=_("Buzzer volume (%)"),
@@ -30,7 +47,7 @@ def _percent(label: Any) -> forms.IntegerField:
     return forms.IntegerField(label=label, min_value=BRIGHTNESS_RANGE[0], max_value=BRIGHTNESS_RANGE[1])
 
 
-class LedProfileForm(forms.Form):
+class LedProfileForm(ServerValidatedForm):
     mode = forms.ChoiceField(label=_("LED mode"), choices=LedMode.choices)
     color = forms.ChoiceField(label=_("LED colour"), choices=LedColor.choices)
     brightness_pct = _percent(_("Brightness (%)"))
@@ -42,7 +59,8 @@ class LedProfileForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         low, high = data.get("min_brightness_pct"), data.get("max_brightness_pct")
-        if data.get("mode") == LedMode.FADE and low is not None and high is not None and low > high:
+        # in every mode, as the model refuses it: otherwise it passed here and failed on saving
+        if low is not None and high is not None and low > high:
             self.add_error("min_brightness_pct", _("The minimum brightness must not be above the maximum brightness."))
         return data
 
@@ -83,6 +101,25 @@ class BoardSettingsForm:
     @property
     def has_errors(self) -> bool:
         return bool(self.main.errors) or any(form.errors for _profile, form in self.rows)
+
+    def add_service_errors(self, exc: ValidationError) -> list[str]:
+        """Put the service's field errors (``connection_type``, ``profiles.<profile>.<field>``) at
+        their fields; returns the messages that name no field of this form (shown for the board)."""
+        if not hasattr(exc, "error_dict"):
+            return list(exc.messages)
+        rows = {profile.value: form for profile, form in self.rows}
+        rest: list[str] = []
+        for key, errors in exc.error_dict.items():
+            parts = key.split(".")
+            form: forms.Form | None = self.main
+            field = key
+            if parts[0] == "profiles" and len(parts) == 3:
+                form, field = rows.get(parts[1]), parts[2]
+            if form is None or (field not in form.fields and field != NON_FIELD_ERRORS):
+                rest.extend(message for error in errors for message in error.messages)
+                continue
+            form.add_error(None if field == NON_FIELD_ERRORS else field, errors)
+        return rest
 
     def cleaned(self) -> dict[str, Any]:
         return {

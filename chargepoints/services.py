@@ -279,8 +279,9 @@ _LED_FIELDS = ("mode", "color", "brightness_pct", "period_ms", "min_brightness_p
 def rfid_board_update(*, chargepoint: ChargePoint, data: Mapping[str, Any], actor: Actor) -> Any:
     """Save the CHARX RFID/NFC board wired at ``chargepoint``: connection type, buzzer volume and
     the LED settings of the profiles given (others keep theirs). ``data`` is validated input
-    (``forms_rfidboard``); the models validate again. Raises ValidationError when no board is
-    wired there."""
+    (``forms_rfidboard``); the models validate again, all or nothing: their errors are keyed as
+    the API names the fields (``buzzer_volume_pct``, ``profiles.<profile>.<field>``). Raises
+    ValidationError when no board is wired there."""
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
@@ -304,7 +305,12 @@ def rfid_board_update(*, chargepoint: ChargePoint, data: Mapping[str, Any], acto
         for field in _LED_FIELDS:
             if field in values:
                 setattr(row, field, values[field])
-        row.full_clean()
+        try:
+            row.full_clean()
+        except ValidationError as exc:
+            raise ValidationError(
+                {f"profiles.{profile}.{field}": errors for field, errors in exc.error_dict.items()}
+            ) from exc
         row.save()
     record_change(actor=actor, action="rfidboard.update", obj=board, before=before, after=_board_dict(board))
     transaction.on_commit(_notify_rfidboard)

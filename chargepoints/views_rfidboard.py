@@ -61,8 +61,8 @@ class RfidBoardView(RoleRequiredMixin, View):
                     data=form.cleaned(),
                     actor=Actor.from_request(request),
                 )
-            except ValidationError as exc:
-                error = " ".join(exc.messages)
+            except ValidationError as exc:  # the model's rules: at their fields, nothing saved
+                error = " ".join(form.add_service_errors(exc))
             else:
                 saved = True
                 board = next(b for b in selectors.rfid_board_list() if b.pk == board.pk)

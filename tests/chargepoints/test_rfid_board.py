@@ -341,3 +341,111 @@ def test_simulated_board_shows_the_profile_of_the_live_state(runtime, client_as)
     runtime.clock.advance(2)  # the event is shown for one second
     runtime.step()
     assert active(client) == "Vehicle connected, charging process active"
+
+
+# --- read-only wording, server-side validation only -----------------------------------------------------
+
+
+def board_form(body: str, board: int) -> str:
+    match = re.search(rf'<section class="panel" id="board-{board}".*?</section>', body, re.S)
+    assert match, f"no board {board} on the page"
+    return match.group(0)
+
+
+@pytest.mark.parametrize("role", [Role.USER, Role.OPERATOR])
+def test_the_read_only_board_neither_says_save_nor_offers_it(park, client_as, role):
+    board = cp_id("P1-03")
+    section = board_form(client_as(role).get(URL).content.decode(), board)
+    assert not re.search(r"\bsav(e|ed|es|ing)\b", section, re.I), re.findall(r".{60}\bsave.{60}", section, re.I | re.S)
+    assert "<button" not in section and 'type="submit"' not in section
+    select = re.search(r'<select [^>]*data-testid="connection-type"[^>]*>', section)
+    assert select and "hx-post" not in select.group(0)  # no preview request that would be refused
+    assert re.search(r'<fieldset class="plain" disabled>', section)
+    assert 'data-testid="board-read-only"' in section
+    assert "Read-only: only the Manufacturer can change the settings of the board." in section
+
+
+def test_the_manufacturer_keeps_the_save_controls_and_the_hint(park, client_as):
+    board = cp_id("P1-03")
+    section = board_form(client_as(Role.MANUFACTURER).get(URL).content.decode(), board)
+    assert 'data-testid="board-save"' in section and "save to apply" in section
+    assert 'data-testid="board-read-only"' not in section
+
+
+def test_the_board_form_leaves_validation_to_the_server(park, client_as):
+    board = cp_id("P1-03")
+    section = board_form(client_as(Role.MANUFACTURER).get(URL).content.decode(), board)
+    assert re.search(r"<form [^>]*\bnovalidate\b", section)
+    controls = re.findall(r"<(?:input|select|textarea)\b[^>]*>", section)
+    assert len(controls) > 40
+    bubbles = [c for c in controls if re.search(r"\s(required|min|max|minlength|maxlength|pattern|step)(=|\s|>)", c)]
+    assert bubbles == []
+
+
+@pytest.mark.parametrize("mode", ["on", "flashing", "fade"])
+def test_minimum_above_maximum_is_refused_at_its_field_in_every_mode_and_nothing_is_saved(park, client_as, mode):
+    board = cp_id("P1-03")
+    prefix = f"b{board}-charging"
+    data = form_data(
+        board,
+        "standalone",
+        **{
+            f"b{board}-buzzer_volume_pct": 80,
+            f"{prefix}-mode": mode,
+            f"{prefix}-min_brightness_pct": 80,
+            f"{prefix}-max_brightness_pct": 30,
+        },
+    )
+    for headers in (HTMX, {}):
+        response = client_as(Role.MANUFACTURER).post(URL, data, **headers)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert 'data-testid="board-invalid"' in body
+        field_errors = re.search(rf'id="id_{prefix}-min_brightness_pct-errors"><li>([^<]*)</li>', body)
+        assert (
+            field_errors and field_errors.group(1) == "The minimum brightness must not be above the maximum brightness."
+        )
+        assert body.count("The minimum brightness must not be above the maximum brightness.") == 1  # not a banner too
+    saved = RfidBoard.objects.get(pk=board)
+    assert (saved.connection_type, saved.buzzer_volume_pct) == ("1:1", 50)
+    assert not RfidLedProfile.objects.exists()
+    assert not ChangeRecord.objects.filter(action="rfidboard.update").exists()
+
+
+def test_the_services_refusal_lands_at_the_field_of_its_profile(park, client_as, monkeypatch):
+    """Should the model refuse what the form let through, the page still shows it at the field."""
+    from django.core.exceptions import ValidationError
+
+    from chargepoints import services
+
+    board = cp_id("P1-03")
+
+    def refuse(**_kwargs):
+        raise ValidationError({"profiles.charging.period_ms": ["Not like this."], "buzzer_volume_pct": ["Too loud."]})
+
+    monkeypatch.setattr(services, "rfid_board_update", refuse)
+    body = client_as(Role.MANUFACTURER).post(URL, form_data(board, "1:1"), **HTMX).content.decode()
+    assert f'id="id_b{board}-charging-period_ms-errors"><li>Not like this.</li>' in body
+    assert f'id="id_b{board}-buzzer_volume_pct-errors"><li>Too loud.</li>' in body
+    assert 'data-testid="board-invalid"' in body
+
+
+def test_the_service_names_the_profile_and_field_it_refuses(park):
+    from django.core.exceptions import ValidationError
+
+    from chargepoints.models import ChargePoint
+    from chargepoints.services import rfid_board_update
+    from wbm.audit import Actor
+
+    chargepoint = ChargePoint.objects.get(pk=cp_id("P1-03"))
+    with pytest.raises(ValidationError) as refused:
+        rfid_board_update(
+            chargepoint=chargepoint,
+            data={
+                "buzzer_volume_pct": 70,
+                "profiles": {"charging": {"min_brightness_pct": 90, "max_brightness_pct": 10}},
+            },
+            actor=Actor.system(),
+        )
+    assert set(refused.value.message_dict) == {"profiles.charging.min_brightness_pct"}
+    assert not RfidLedProfile.objects.exists()
