@@ -119,6 +119,12 @@ def park_layout() -> ParkLayout:
                 derating_stop_current_a=cfg.derating_stop_current_a,
                 hlc_mode=cfg.hlc_mode,
                 ocpp_connector_id=cfg.ocpp_connector_id,
+                plug_rejection=cfg.plug_rejection,
+                contactor_monitoring_input=cfg.contactor_monitoring_input,
+                aux_contact_type=cfg.aux_contact_type,
+                dc_residual_monitoring=cfg.dc_residual_monitoring,
+                overcurrent_detection=cfg.overcurrent_detection,
+                out_of_balance_suppression=cfg.out_of_balance_suppression,
             )
     return ParkLayout(points=tuple(points), configs=configs, enabled=enabled)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import secrets
@@ -29,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from chargepoints import selectors, services
 from chargepoints.choices import INJECTABLE_ERROR_CODES, Iso15118Error, StopReason
-from chargepoints.controller import rules
+from chargepoints.controller import monitoring, rules
 from chargepoints.controller.commands import (
     SIMULATOR_COMMANDS,
     ConfigReload,
@@ -39,10 +40,13 @@ from chargepoints.controller.commands import (
     SimAnalog,
     SimBus,
     SimClearFault,
+    SimContactor,
     SimFault,
     SimInput,
     SimIsoError,
+    SimOverdraw,
     SimPlugIn,
+    SimResidual,
     SimRfid,
     SimTemperature,
     SimUnplug,
@@ -69,6 +73,7 @@ EVCC_ID_RE = re.compile(r"^[0-9A-F]{12}$")
 INJECTABLE = frozenset(c.value for c in INJECTABLE_ERROR_CODES)
 ISO15118_ERRORS = frozenset(e.value for e in Iso15118Error)
 VEHICLE_MODES = {"start": "requesting", "pause": "paused", "finish": "finished"}
+CABLE_RATINGS = (13, 20, 32, 63)  # IEC 61851-1 PP resistor codes
 RFID_EVENT_S = 1.0  # "RFID accepted / not accepted" is shown for one second
 DB_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 SAME_PLUG_IN_S = 5.0  # a session and a vehicle that arrived within this belong together
@@ -79,6 +84,14 @@ UNLOCK = "unlock_enforced"
 # The head module's connection renews this cap; lost for the fallback time, it lapses to the
 # fallback current (the manual: "the elapsing timer is repeatedly increased to the fallback time").
 HEAD_MODULE = "head_module"
+PROTECTION_CLAIMS = (
+    (Kind.CAP, Source.SAFETY, monitoring.EVZE),
+    (Kind.CAP, Source.SAFETY, monitoring.UNBALANCE),
+    (Kind.BLOCK, Source.SAFETY, monitoring.PLUG_REJECTED),
+    (Kind.BLOCK, Source.SAFETY, monitoring.RESIDUAL),
+    (Kind.BLOCK, Source.SAFETY, monitoring.CONTACTOR),
+    (Kind.BLOCK, Source.SAFETY, monitoring.OVERCURRENT),
+)
 
 
 @dataclass
@@ -113,6 +126,9 @@ class _Point:
     commanded_available: bool | None = None  # what the hardware was last told
     link_lost_at: float | None = None  # monotonic time the head module connection was lost
     standing_key: tuple[object, ...] = ()  # what the standing claims were last derived from
+    monitor: monitoring.Monitor = field(default_factory=monitoring.Monitor)
+    protection: monitoring.Verdict = monitoring.NONE  # what monitoring claims now
+    protection_fault: tuple[str, str] | None = None  # the fault monitoring raised, for its events
     iec_state: str = ""
     ocpp_status: str = ""
     state: ChargePointState | None = None  # the last good picture
@@ -168,6 +184,9 @@ class ControllerAgent(Agent):
             SimTemperature: self._cmd_temperature,
             SimIsoError: self._cmd_iso_error,
             SimBus: self._cmd_bus,
+            SimContactor: self._cmd_contactor,
+            SimResidual: self._cmd_residual,
+            SimOverdraw: self._cmd_overdraw,
         }
         await self.reload()
         await self._recover_sessions()
@@ -264,6 +283,10 @@ class ControllerAgent(Agent):
                 point.hw = hw
                 point.enabled = layout.enabled[hw.id]
             await hardware.set_meter_installed(hw.id, hw.meter_installed)
+            cfg = layout.configs.get(hw.id)
+            await hardware.set_contactor_monitor(
+                hw.id, cfg.contactor_monitoring_input if cfg else 0, cfg.aux_contact_type if cfg else "nc"
+            )
         for gone in set(self.points) - known:
             del self.points[gone]
         self.ctx.set_known_chargepoints(known)
@@ -311,11 +334,18 @@ class ControllerAgent(Agent):
             hw.temperature_c if cfg.derating_sensor else None,
             hw.vehicle,
             hw.hlc_error,
+            point.protection,
             board.cp_version(cp_id) if point.standing_key else -1,
         )
         if key == point.standing_key:
             return
         wanted = {c.ident: c for c in rules.standing_claims(cp_id, cfg, hw)}
+        for cap_key, amps in point.protection.caps:
+            cap = Claim(cp_id=cp_id, kind=Kind.CAP, source=Source.SAFETY, key=cap_key, amps=amps)
+            wanted[cap.ident] = cap
+        for block_key in point.protection.blocks:
+            block = Claim(cp_id=cp_id, kind=Kind.BLOCK, source=Source.SAFETY, key=block_key, reason=block_key)
+            wanted[block.ident] = block
         link = Claim(
             cp_id=cp_id,
             kind=Kind.CAP,
@@ -339,6 +369,7 @@ class ControllerAgent(Agent):
             (Kind.BLOCK, Source.USER, DISABLED),
             (Kind.BLOCK, Source.USER, UNLOCK),
             (Kind.CAP, Source.SAFETY, HEAD_MODULE),
+            *PROTECTION_CLAIMS,
         ):
             ident = (cp_id, kind, source, key_)
             board.sync(wanted.get(ident), ident)
@@ -353,6 +384,8 @@ class ControllerAgent(Agent):
             point.charged = True
         decision: Decision = NOT_CONFIGURED
         if cfg is not None:
+            point.protection = point.monitor.step(cfg.monitoring(), hw, set_a=point.offer.amps, now=mono)
+            self._protection_events(cp_id, point, now)
             self._standing(cp_id, point, cfg, hw, mono)
             decision = decide(
                 limits=cfg.limits(),
@@ -392,6 +425,9 @@ class ControllerAgent(Agent):
             unlock_enforced=point.unlock_enforced,
             reserved=point.reserved,
         )
+        fault = point.protection.fault
+        if hw.fault_code == "NoError" and fault is not None:  # what monitoring found counts as a fault
+            hw = dataclasses.replace(hw, fault_code=fault[0], fault_info=fault[1])
         ocpp = str(rules.ocpp_status(cfg, control, hw))
         if point.iec_state and point.iec_state != hw.iec_state:
             self.ctx.emit(ev.VehicleStateChanged(at=now, cp_id=cp_id, before=point.iec_state, after=hw.iec_state))
@@ -480,6 +516,18 @@ class ControllerAgent(Agent):
         else:
             log.warning("controller: unknown hardware event %r at charge point %s", kind, cp_id)
 
+    def _protection_events(self, cp_id: int, point: _Point, now: float) -> None:
+        """What monitoring did, as runtime events: a fault raised or cleared, a protection acting."""
+        fault = point.protection.fault
+        if fault != point.protection_fault:
+            if point.protection_fault is not None:
+                self.ctx.emit(ev.FaultCleared(at=now, cp_id=cp_id, code=point.protection_fault[0]))
+            if fault is not None:
+                self.ctx.emit(ev.FaultRaised(at=now, cp_id=cp_id, code=fault[0], info=fault[1]))
+            point.protection_fault = fault
+        for what in point.monitor.history:
+            self.ctx.emit(ev.ProtectionTripped(at=now, cp_id=cp_id, what=what))
+
     def _plugged(self, cp_id: int, point: _Point, now: float) -> None:
         hw = self.ctx.hardware.read(cp_id)
         point.plugged_since = hw.vehicle_since or now
@@ -494,6 +542,7 @@ class ControllerAgent(Agent):
 
     def _unplugged(self, cp_id: int, point: _Point, now: float, reason: str) -> None:
         self._close_session(cp_id, point, now, reason)
+        point.monitor.unplugged()
         cfg = self.configs.get(cp_id)
         self.ctx.claims.unplugged(cp_id)
         if cfg is None or not cfg.release.survives_unplug:
@@ -743,6 +792,8 @@ class ControllerAgent(Agent):
             raise Rejected("out_of_range", field="phases", min=1, max=3)
         if not 6 <= command.max_current_a <= 80:
             raise Rejected("out_of_range", field="max_current_a", min=6, max=80)
+        if command.cable_a is not None and command.cable_a not in CABLE_RATINGS:
+            raise Rejected("bad_choice", field="cable_a", choices=list(CABLE_RATINGS))
         evcc_id = command.evcc_id.strip().upper().replace(":", "").replace("-", "")
         if evcc_id and not EVCC_ID_RE.match(evcc_id):
             raise Rejected("bad_evcc_id", evcc_id=evcc_id[:40])
@@ -755,6 +806,7 @@ class ControllerAgent(Agent):
             ventilation=command.ventilation,
             hlc=command.hlc,
             evcc_id=evcc_id,
+            cable_a=command.cable_a,
         )
         await self.settle()
 
@@ -833,6 +885,27 @@ class ControllerAgent(Agent):
         if command.celsius is not None and not -40 <= command.celsius <= 150:
             raise Rejected("out_of_range", field="celsius", min=-40, max=150)
         sim.set_temperature(command.cp, None if command.celsius is None else float(command.celsius))
+        await self.settle()
+
+    async def _cmd_contactor(self, command: SimContactor) -> None:
+        self._point(command.cp)
+        self._sim().set_contactor_welded(command.cp, command.welded)
+        await self.settle()
+
+    async def _cmd_residual(self, command: SimResidual) -> None:
+        self._point(command.cp)
+        if not 0 <= command.milliamps <= 300:
+            raise Rejected("out_of_range", field="milliamps", min=0, max=300)
+        self._sim().set_dc_residual(command.cp, command.milliamps)
+        await self.settle()
+
+    async def _cmd_overdraw(self, command: SimOverdraw) -> None:
+        self._point(command.cp)
+        if not 1.0 <= command.factor <= 2.0:
+            raise Rejected("out_of_range", field="factor", min=1, max=2)
+        if self.ctx.hardware.read(command.cp).vehicle is None:
+            raise Rejected("no_vehicle", cp=self._label(command.cp))
+        self._sim().set_overdraw(command.cp, command.factor)
         await self.settle()
 
     async def _cmd_bus(self, command: SimBus) -> None:

@@ -52,6 +52,7 @@ class SimPlugIn(Command):
     ventilation: bool = False
     hlc: bool = False
     evcc_id: str = ""
+    cable_a: int | None = None  # the cable's current rating (PP); None: a fixed cable
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,8 +130,38 @@ class SimBus(Command):
     connected: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimContactor(Command):
+    """A charging contactor that no longer opens (welded), or repaired."""
+
+    name = "sim.contactor"
+    cp: int
+    welded: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimResidual(Command):
+    """A DC residual current in the charging circuit (0 clears it)."""
+
+    name = "sim.residual"
+    cp: int
+    milliamps: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimOverdraw(Command):
+    """The plugged vehicle draws ``factor`` times the offered current."""
+
+    name = "sim.overdraw"
+    cp: int
+    factor: float
+
+
 SIMULATOR_COMMANDS: tuple[type[Command], ...] = (
     SimBus,
+    SimContactor,
+    SimResidual,
+    SimOverdraw,
     SimPlugIn,
     SimUnplug,
     SimVehicle,

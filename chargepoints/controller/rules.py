@@ -24,6 +24,7 @@ from chargepoints.choices import (
     StatusDRejection,
     TcpStatus,
 )
+from chargepoints.controller.monitoring import Settings
 from wbm.runtime.backends.controller import HardwareReading
 from wbm.runtime.claims import Claim, Kind, Limits, Source
 from wbm.runtime.snapshot import Iso15118State
@@ -81,6 +82,13 @@ class CpConfig:
     derating_stop_current_a: int
     hlc_mode: str
     ocpp_connector_id: int
+    # Monitoring (chargepoints.controller.monitoring)
+    plug_rejection: str = ""
+    contactor_monitoring_input: int = 0
+    aux_contact_type: str = "nc"
+    dc_residual_monitoring: bool = False
+    overcurrent_detection: str = ""
+    out_of_balance_suppression: bool = False
 
     @property
     def has_meter(self) -> bool:
@@ -98,6 +106,19 @@ class CpConfig:
     def accepts_user_release(self) -> bool:
         """Allow / Prohibit charging from the web page (and the API) applies."""
         return Source.USER in self.release.sources
+
+    def monitoring(self) -> Settings:
+        return Settings(
+            socket_outlet=self.connection_type == "socket_outlet",
+            plug_rejection=self.plug_rejection,
+            contactor_input=self.contactor_monitoring_input,
+            aux_contact=self.aux_contact_type or "nc",
+            dc_residual_monitoring=self.dc_residual_monitoring,
+            has_meter=self.has_meter,
+            overcurrent_detection=self.overcurrent_detection,
+            out_of_balance_suppression=self.out_of_balance_suppression,
+            current_min_a=float(self.current_min_a),
+        )
 
     def limits(self) -> Limits:
         return Limits(

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from chargepoints.choices import INJECTABLE_ERROR_CODES, Iso15118Error
 from chargepoints.controller import commands as c
@@ -37,6 +38,15 @@ class PlugInForm(forms.Form):
                 r"^([0-9A-Fa-f]{2}[:-]?){5}[0-9A-Fa-f]{2}$", _("Use 12 hexadecimal digits, e.g. 00A0C9142A3F.")
             )
         ],
+    )
+
+    cable_a = forms.TypedChoiceField(
+        label=_("Charging cable (PP rating)"),
+        coerce=int,
+        empty_value=None,
+        required=False,
+        choices=[("", _("Fixed cable (no PP rating)")), *[(a, f"{a} A") for a in (13, 20, 32, 63)]],
+        help_text=_("At a socket outlet the plug rejection refuses cables rated too low."),
     )
 
     def clean_evcc_id(self) -> str:
@@ -71,7 +81,12 @@ class DigitalInputForm(forms.Form):
         label=_("Digital input"), coerce=int, choices=[(i, str(i)) for i in range(1, DIGITAL_INPUTS + 1)]
     )
     value = forms.TypedChoiceField(
-        label=_("Level"), coerce=lambda v: v == "high", choices=[("high", _("High")), ("low", _("Low"))]
+        label=_("Level"),
+        coerce=lambda v: v == "high",
+        choices=[
+            ("high", pgettext_lazy("digital input level", "High")),
+            ("low", pgettext_lazy("digital input level", "Low")),
+        ],
     )
 
 
@@ -85,6 +100,37 @@ class AnalogInputForm(forms.Form):
 class FaultForm(forms.Form):
     code = forms.ChoiceField(label=_("OCPP error code"), choices=[(c.value, c.value) for c in INJECTABLE_ERROR_CODES])
     info = forms.CharField(label=_("Info"), max_length=50, required=False)
+
+
+class ContactorForm(forms.Form):
+    welded = forms.TypedChoiceField(
+        label=_("Charging contactor"),
+        coerce=lambda v: v == "welded",
+        choices=[("ok", _("Opens and closes")), ("welded", _("Welded (does not open)"))],
+        help_text=_("Detected when contactor monitoring is configured (an auxiliary contact on a digital input)."),
+    )
+
+
+class ResidualForm(forms.Form):
+    milliamps = forms.FloatField(
+        label=_("DC residual current (mA)"),
+        min_value=0,
+        max_value=300,
+        help_text=_("6 mA or more trips DC residual current monitoring; 0 clears the leak."),
+    )
+
+
+class OverdrawForm(forms.Form):
+    factor = forms.TypedChoiceField(
+        label=_("Vehicle draws"),
+        coerce=float,
+        choices=[
+            ("1.0", _("What it is offered")),
+            ("1.15", _("115 % of the offered current")),
+            ("1.25", _("125 % of the offered current")),
+        ],
+        help_text=_("With a meter, overcurrent detection acts on a vehicle that draws too much."),
+    )
 
 
 class BusForm(forms.Form):
@@ -135,4 +181,7 @@ OPS: dict[str, SimOp] = {
     "temperature": SimOp(c.SimTemperature, TemperatureForm, _("Set temperature")),
     "iso_error": SimOp(c.SimIsoError, IsoErrorForm, _("Set ISO 15118 error")),
     "bus": SimOp(c.SimBus, BusForm, _("Set head module connection")),
+    "contactor": SimOp(c.SimContactor, ContactorForm, _("Set charging contactor")),
+    "residual": SimOp(c.SimResidual, ResidualForm, _("Set DC residual current")),
+    "overdraw": SimOp(c.SimOverdraw, OverdrawForm, _("Set vehicle overdraw")),
 }

@@ -57,6 +57,8 @@ class VehicleSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["requesting", "paused", "finished"])
     hlc = serializers.BooleanField(help_text="speaks ISO 15118")
     evcc_id = serializers.CharField(help_text="ISO 15118 EVCC ID (hex), empty without ISO 15118")
+    cable_a = serializers.IntegerField(allow_null=True, help_text="the cable's current rating (PP); null: fixed cable")
+    overdraw = serializers.FloatField(help_text="draws this many times the offered current (simulator)")
 
 
 class Iso15118Serializer(serializers.Serializer):

@@ -68,6 +68,15 @@ class FaultCleared(ChargePointEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProtectionTripped(ChargePointEvent):
+    """A monitoring function acted: "dc_residual_current", "contactor_welded", "overcurrent"
+    (charging paused for a minute), "overcurrent:failed", "overcurrent:resumed", "ev_ze_ready"
+    (a derating stage), "contactor_welded:cleared"."""
+
+    what: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VehicleStateChanged(ChargePointEvent):
     """The IEC 61851-1 state changed (A..F)."""
 

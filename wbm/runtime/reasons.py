@@ -26,7 +26,20 @@ BLOCK_LABELS = {
     "ventilation_rejected": gettext_lazy("the vehicle requests ventilation, which is rejected"),
     "hlc_required": gettext_lazy("ISO 15118 communication is required"),
     "derating": gettext_lazy("temperature derating"),
+    # the Monitoring settings (chargepoints.controller.monitoring)
+    "plug_rejected": gettext_lazy("the cable's current rating is too low for this charging point (plug rejection)"),
+    "contactor_welded": gettext_lazy("the charging contactor does not open (contactor failure)"),
+    "dc_residual_current": gettext_lazy("a DC residual current was detected"),
+    "overcurrent": gettext_lazy("overcurrent: the vehicle drew more than it was offered"),
+    "ev_ze_ready": gettext_lazy("EV/ZE Ready overcurrent derating"),
+    "out_of_balance": gettext_lazy("out-of-balance suppression (single-phase load, at most 20 A)"),
 }
+
+
+def fault_info_text(info: str) -> str:
+    """The info of a fault: a key the controller set, said in words; anything else as it is."""
+    label = BLOCK_LABELS.get(info)
+    return str(label) if label is not None else info
 
 
 def source_label(source: Source | str | None, key: str = "") -> str:

@@ -35,6 +35,8 @@ class Vehicle:
     mode: str  # "requesting" | "paused" | "finished"
     hlc: bool = False  # speaks ISO 15118 (high level communication)
     evcc_id: str = ""  # ISO 15118 EVCC ID (hex), when hlc
+    cable_a: int | None = None  # current rating of the charging cable (PP resistor); None: fixed cable
+    overdraw: float = 1.0  # draws this many times the offered current (1.0: as it should)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

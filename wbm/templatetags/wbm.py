@@ -110,3 +110,11 @@ def why(decision: object) -> str:
     from wbm.runtime.reasons import decision_text
 
     return decision_text(decision) if isinstance(decision, Decision) else ""
+
+
+@register.filter
+def fault_info(info: object) -> str:
+    """The info of a fault in words (monitoring's keys translated, injected text as it is)."""
+    from wbm.runtime.reasons import fault_info_text
+
+    return fault_info_text(str(info or ""))

@@ -49,6 +49,7 @@ class HardwareReading:
     hlc_error: str = ""  # ISO 15118 error of the current session, "" when fine
     rfid_board_firmware: str = ""  # firmware of a CHARX RFID/NFC board wired here, "" when none
     vehicle_since: float | None = None  # epoch seconds the vehicle was connected, when the hardware knows
+    dc_residual_ma: float = 0.0  # DC residual current the RDC-DD sensor measures
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +106,11 @@ class ControllerBackend(ABC):
         """Whether an energy measuring device is wired (follows the configuration)."""
 
     @abstractmethod
+    async def set_contactor_monitor(self, cp_id: int, index: int, aux_contact: str) -> None:
+        """The digital input (1-based, 0: none) the contactor's auxiliary contact ("nc" / "no")
+        is wired to (follows the configuration)."""
+
+    @abstractmethod
     def energy_registers(self) -> dict[int, float]:
         """Energy register per charge point in Wh, for persisting."""
 
@@ -114,7 +120,15 @@ class SimulatorControl(ABC):
 
     @abstractmethod
     def plug_in(
-        self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool, hlc: bool = False, evcc_id: str = ""
+        self,
+        cp_id: int,
+        *,
+        phases: int,
+        max_current_a: float,
+        ventilation: bool,
+        hlc: bool = False,
+        evcc_id: str = "",
+        cable_a: int | None = None,
     ) -> None: ...
 
     @abstractmethod
@@ -144,6 +158,18 @@ class SimulatorControl(ABC):
     @abstractmethod
     def set_hlc_error(self, cp_id: int, error: str) -> None:
         """Make the ISO 15118 communication with the plugged vehicle fail ("" clears)."""
+
+    @abstractmethod
+    def set_contactor_welded(self, cp_id: int, welded: bool) -> None:
+        """A charging contactor that no longer opens."""
+
+    @abstractmethod
+    def set_dc_residual(self, cp_id: int, milliamps: float) -> None:
+        """A DC residual current in the charging circuit."""
+
+    @abstractmethod
+    def set_overdraw(self, cp_id: int, factor: float) -> None:
+        """The plugged vehicle draws ``factor`` times the offered current."""
 
     @abstractmethod
     def set_bus_connected(self, cp_id: int, connected: bool) -> None:

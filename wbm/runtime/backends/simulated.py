@@ -38,8 +38,8 @@ NOMINAL_HZ = 50.0
 AMBIENT_C = 22.0
 MIN_PWM_A = 6.0  # below this a vehicle does not charge (IEC 61851-1)
 VEHICLE_DRAW = 0.97  # vehicles stay a little below the offered current
-RFID_BOARD_FIRMWARE = "1.2.4"
-ENERGY_SAVE_EVERY_S = 5.0  # the state file: energy alone is written at most this often  # every simulated charge point has a CHARX RFID/NFC board wired
+RFID_BOARD_FIRMWARE = "1.2.4"  # every simulated charge point has a CHARX RFID/NFC board wired
+ENERGY_SAVE_EVERY_S = 5.0  # the state file: energy alone is written at most this often
 
 
 @dataclass
@@ -56,6 +56,10 @@ class _Point:
     fault_info: str = ""
     hlc_error: str = ""
     bus_connected: bool = True
+    contactor_welded: bool = False
+    dc_residual_ma: float = 0.0
+    aux_input: int = 0  # the digital input the contactor's auxiliary contact is wired to (0: none)
+    aux_contact: str = "nc"
     temperature_override: float | None = None
     temperature_c: float = AMBIENT_C
     inputs: list[bool] = field(default_factory=lambda: [False] * DIGITAL_INPUTS)
@@ -78,6 +82,18 @@ class _Point:
         if self.drawing:
             return "D" if self.vehicle.ventilation else "C"
         return "B"
+
+    @property
+    def contactor_closed(self) -> bool:
+        return self.drawing or self.contactor_welded
+
+    def input_levels(self) -> tuple[bool, ...]:
+        levels = list(self.inputs)
+        if 1 <= self.aux_input <= len(levels):
+            # N/C: closed contactor → auxiliary contact open → no voltage; N/O the other way round
+            closed = self.contactor_closed
+            levels[self.aux_input - 1] = (not closed) if self.aux_contact == "nc" else closed
+        return tuple(levels)
 
     @property
     def drawing(self) -> bool:
@@ -159,6 +175,8 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             p.fault_info = str(stored.get("fault_info", ""))
             p.hlc_error = str(stored.get("hlc_error", ""))
             p.bus_connected = bool(stored.get("bus_connected", True))
+            p.contactor_welded = bool(stored.get("contactor_welded", False))
+            p.dc_residual_ma = float(stored.get("dc_residual_ma", 0.0))
             p.temperature_override = stored.get("temperature_override")
             p.inputs = [bool(v) for v in stored.get("inputs", p.inputs)][:DIGITAL_INPUTS]
             p.outputs = [str(v) for v in stored.get("outputs", p.outputs)][:DIGITAL_OUTPUTS]
@@ -187,6 +205,8 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
                 "fault_info": p.fault_info,
                 "hlc_error": p.hlc_error,
                 "bus_connected": p.bus_connected,
+                "contactor_welded": p.contactor_welded,
+                "dc_residual_ma": p.dc_residual_ma,
                 "temperature_override": p.temperature_override,
                 "inputs": p.inputs,
                 "outputs": p.outputs,
@@ -243,13 +263,14 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             temperature_c=round(p.temperature_c, 1),
             fault_code=p.fault_code,
             fault_info=p.fault_info,
-            digital_inputs=tuple(p.inputs),
+            digital_inputs=p.input_levels(),
             digital_outputs=tuple(p.outputs),
             analog_inputs_v=tuple(p.analog_v),
             bus_connected=p.bus_connected,
             hlc_error=p.hlc_error,
             rfid_board_firmware=RFID_BOARD_FIRMWARE,
             vehicle_since=p.vehicle_since if p.vehicle is not None else None,
+            dc_residual_ma=p.dc_residual_ma,
         )
 
     @staticmethod
@@ -274,7 +295,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         p.voltages = tuple(round(NOMINAL_V + jitter(-1.5, 1.5), 1) for _ in range(3))  # type: ignore[assignment]
         if p.drawing:
             assert p.vehicle is not None
-            amps = min(p.vehicle.max_current_a, p.pwm_a) * VEHICLE_DRAW
+            amps = min(p.vehicle.max_current_a, p.pwm_a) * VEHICLE_DRAW * p.vehicle.overdraw
             amps = round(max(0.0, amps + jitter(-0.05, 0.05)), 2)
             p.currents = (amps, amps, amps) if p.vehicle.phases == 3 else (amps, 0.0, 0.0)
         else:
@@ -311,7 +332,15 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
 
     # --- SimulatorControl ---------------------------------------------------------------------
     def plug_in(
-        self, cp_id: int, *, phases: int, max_current_a: float, ventilation: bool, hlc: bool = False, evcc_id: str = ""
+        self,
+        cp_id: int,
+        *,
+        phases: int,
+        max_current_a: float,
+        ventilation: bool,
+        hlc: bool = False,
+        evcc_id: str = "",
+        cable_a: int | None = None,
     ) -> None:
         p = self._p(cp_id)
         if hlc and not evcc_id:  # the MAC address of the vehicle's communication controller
@@ -324,6 +353,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             mode="requesting",
             hlc=hlc,
             evcc_id=evcc_id if hlc else "",
+            cable_a=cable_a,
         )
         p.hlc_error = ""
         p.pending.append(BackendEvent(kind="plugged", cp_id=cp_id))
@@ -377,6 +407,24 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
     def set_hlc_error(self, cp_id: int, error: str) -> None:
         self._dirty = True
         self._p(cp_id).hlc_error = error
+
+    async def set_contactor_monitor(self, cp_id: int, index: int, aux_contact: str) -> None:
+        p = self._p(cp_id)
+        p.aux_input, p.aux_contact = index, aux_contact
+
+    def set_contactor_welded(self, cp_id: int, welded: bool) -> None:
+        self._dirty = True
+        self._p(cp_id).contactor_welded = welded
+
+    def set_dc_residual(self, cp_id: int, milliamps: float) -> None:
+        self._dirty = True
+        self._p(cp_id).dc_residual_ma = float(milliamps)
+
+    def set_overdraw(self, cp_id: int, factor: float) -> None:
+        self._dirty = True
+        p = self._p(cp_id)
+        if p.vehicle is not None:
+            p.vehicle = dataclasses.replace(p.vehicle, overdraw=float(factor))
 
     def set_bus_connected(self, cp_id: int, connected: bool) -> None:
         self._dirty = True
