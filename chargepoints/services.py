@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from chargepoints.controller.commands import ConfigReload, CpAvailability, CpRelease, CpUnlock
+from chargepoints.controller.commands import ConfigReload, CpAvailability, CpLock, CpRelease, CpUnlock
 from chargepoints.forms import CONFIG_FIELDS, ChargePointConfigForm, Peers, config_validate
 from chargepoints.importexport import ImportPlan, config_to_dict, import_plan
 from chargepoints.models import ChargePoint, ChargePointConfig, ChargingSession
@@ -108,6 +108,14 @@ def charging_session_close(*, session_id: int, ended_at: float, meter_stop_wh: f
         session.stop_reason = reason
         session.full_clean(exclude=["chargepoint"])
         session.save(update_fields=["ended_at", "meter_stop_wh", "id_tag", "stop_reason"])
+
+
+def chargepoint_lock_set(*, chargepoint: ChargePoint, locked: bool, actor: Actor) -> None:
+    """Lock or unlock the socket of a charge point in the locking mode "Remote control" (the
+    manual: "controlled externally … via the REST API"). Lives in the runtime; recorded once it
+    took it; refused for any other locking mode."""
+    commands.call(CpLock(cp=chargepoint.pk, locked=locked))
+    record_change(actor=actor, action="chargepoint.lock" if locked else "chargepoint.unlock", obj=chargepoint)
 
 
 # --- configuration (create, edit, import, delete) ---------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/release/", views.ReleaseView.as_view(), name="release"),
     path("<int:pk>/availability/", views_status.AvailabilityView.as_view(), name="availability"),
     path("<int:pk>/unlock/", views_status.UnlockView.as_view(), name="unlock"),
+    path("<int:pk>/lock/", views_status.LockView.as_view(), name="lock"),
     path("<int:pk>/config/", views_config.ConfigView.as_view(), name="config"),
     path("<int:pk>/export.json", views_config.export_config, name="export"),
     path("<int:pk>/delete/", views_config.DeleteView.as_view(), name="delete"),

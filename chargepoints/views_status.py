@@ -134,3 +134,14 @@ def pending_message(enabled: bool) -> str:
 
 def release_done_message(allow: bool) -> str:
     return _("Charging is allowed.") if allow else _("Charging is prohibited.")
+
+
+class LockView(_OperationView):
+    """Lock / unlock the socket in the locking mode "Remote control"."""
+
+    required = Perm.CHARGEPOINT_LOCK
+
+    def apply(self, request: HttpRequest, chargepoint: ChargePoint) -> str:
+        locked = _flag(request, "locked")
+        services.chargepoint_lock_set(chargepoint=chargepoint, locked=locked, actor=Actor.from_request(request))
+        return _("The socket is locked.") if locked else _("The socket is unlocked.")

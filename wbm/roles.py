@@ -29,6 +29,7 @@ class Perm(StrEnum):
     CHARGEPOINT_RELEASE = "chargepoints.release"  # Allow / Prohibit charging
     CHARGEPOINT_AVAILABILITY = "chargepoints.availability"  # Disable / Enable charge point
     CHARGEPOINT_UNLOCK = "chargepoints.unlock"  # Enforce / Revert unlocking
+    CHARGEPOINT_LOCK = "chargepoints.lock"  # Lock / Unlock the socket in the locking mode "Remote control"
     CHARGEPOINT_CONFIG_VIEW = "chargepoints.config.view"  # the configuration page, read-only
     CHARGEPOINT_CONFIG_EXPORT = "chargepoints.config.export"
     CHARGEPOINT_CONFIGURE = "chargepoints.configure"  # create, edit, import, delete
@@ -68,6 +69,9 @@ MIN_ROLE: Final[dict[Perm, Role]] = {
     #  download of log files"
     Perm.PARK_VIEW: Role.USER,
     Perm.CHARGEPOINT_RELEASE: Role.USER,
+    # the manual names the REST API as one way to operate "Remote control" locking; an operation
+    # like Allow charging, not a configuration: User and up
+    Perm.CHARGEPOINT_LOCK: Role.USER,
     Perm.CHARGEPOINT_CONFIG_VIEW: Role.USER,  # "all read-only access rights"
     Perm.CHARGEPOINT_CONFIG_EXPORT: Role.USER,  # a read: exports hold no secrets
     Perm.RFID_BOARD_VIEW: Role.USER,

@@ -190,6 +190,10 @@ class UnlockSerializer(serializers.Serializer):
     enforce = serializers.BooleanField(help_text="true: abort charging and unlock until reverted")
 
 
+class LockSerializer(serializers.Serializer):
+    locked = serializers.BooleanField(help_text="true: lock the socket, false: unlock it (locking mode Remote control)")
+
+
 class ChargePointStatusApi(APIView):
     """Every group of the Charge Point Status page."""
 
@@ -235,5 +239,22 @@ class ChargePointUnlockApi(APIView):
         chargepoint = _chargepoint(pk)
         services.chargepoint_unlock_set(
             chargepoint=chargepoint, enforce=incoming.validated_data["enforce"], actor=Actor.from_request(request)
+        )
+        return Response(ChargePointStateSerializer(_live(pk)).data)
+
+
+class ChargePointLockApi(APIView):
+    """Lock or unlock the socket of a charge point in the locking mode "Remote control" (the
+    manual: locking "must be controlled externally ... via the REST API"). 409 in any other mode."""
+
+    required = Perm.CHARGEPOINT_LOCK
+
+    @extend_schema(request=LockSerializer, responses=ChargePointStateSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        incoming = LockSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        chargepoint = _chargepoint(pk)
+        services.chargepoint_lock_set(
+            chargepoint=chargepoint, locked=incoming.validated_data["locked"], actor=Actor.from_request(request)
         )
         return Response(ChargePointStateSerializer(_live(pk)).data)

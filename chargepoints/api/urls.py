@@ -17,6 +17,7 @@ urlpatterns = [
         name="chargepoint-availability",
     ),
     path("chargepoints/<int:pk>/unlock/", status.ChargePointUnlockApi.as_view(), name="chargepoint-unlock"),
+    path("chargepoints/<int:pk>/lock/", status.ChargePointLockApi.as_view(), name="chargepoint-lock"),
     path("chargepoints/rfid-boards/", rfidboard.RfidBoardListApi.as_view(), name="rfidboards"),
     path("chargepoints/rfid-boards/<int:pk>/", rfidboard.RfidBoardApi.as_view(), name="rfidboard"),
     path("chargepoints/<int:pk>/config/", config.ChargePointConfigApi.as_view(), name="chargepoint-config"),

@@ -35,6 +35,7 @@ from chargepoints.controller.commands import (
     SIMULATOR_COMMANDS,
     ConfigReload,
     CpAvailability,
+    CpLock,
     CpRelease,
     CpUnlock,
     SimAnalog,
@@ -112,6 +113,7 @@ class _Point:
     hw: HardwarePoint
     enabled: bool = True
     unlock_enforced: bool = False
+    remote_lock: bool | None = None  # "Remote control" locking: what was asked for last (None: nothing yet)
     reserved: bool = False
     had_release: bool = False
     charged: bool = False  # the vehicle drew current during this plug-in
@@ -148,7 +150,7 @@ class ControllerAgent(Agent):
     order = 10
     provides_chargepoints = True
     announces_ready = True
-    commands = (ConfigReload, CpRelease, CpAvailability, CpUnlock, *SIMULATOR_COMMANDS)
+    commands = (ConfigReload, CpRelease, CpAvailability, CpUnlock, CpLock, *SIMULATOR_COMMANDS)
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -173,6 +175,7 @@ class ControllerAgent(Agent):
             CpRelease: self._cmd_release,
             CpAvailability: self._cmd_availability,
             CpUnlock: self._cmd_unlock,
+            CpLock: self._cmd_lock,
             SimPlugIn: self._cmd_plug_in,
             SimUnplug: self._cmd_unplug,
             SimVehicle: self._cmd_vehicle,
@@ -409,6 +412,8 @@ class ControllerAgent(Agent):
             locked = False
         elif cfg is not None and cfg.locks_on_connect:
             locked = hw.vehicle is not None
+        elif cfg is not None and cfg.locks_remotely and point.remote_lock is not None:
+            locked = point.remote_lock
         else:
             locked = hw.locked  # remote locking mode, or a fixed connector: leave as is
         if locked != hw.locked:
@@ -491,6 +496,7 @@ class ControllerAgent(Agent):
             rfid_event=point.rfid_event if shown else "",
             decision=decision,
             accepts_user_release=bool(cfg and cfg.accepts_user_release),
+            remote_locking=bool(cfg and cfg.locks_remotely),
         )
 
     # --- hardware events ---------------------------------------------------------------------
@@ -782,6 +788,16 @@ class ControllerAgent(Agent):
             self.ctx.claims.withdraw(command.cp, Source.USER, Kind.GRANT)
             self.ctx.claims.withdraw(command.cp, Source.WHITELIST, Kind.GRANT)
             await self.ctx.hardware.set_locked(command.cp, False)
+        await self.settle()
+
+    async def _cmd_lock(self, command: CpLock) -> None:
+        point = self._point(command.cp)
+        cfg = self._config(command.cp)
+        if not cfg.locks_remotely:
+            raise Rejected("locking_not_remote", cp=self._label(command.cp))
+        if point.unlock_enforced and command.locked:
+            raise Rejected("unlock_enforced", cp=self._label(command.cp))
+        point.remote_lock = bool(command.locked)
         await self.settle()
 
     async def _cmd_plug_in(self, command: SimPlugIn) -> None:

@@ -42,6 +42,15 @@ class CpUnlock(Command):
     enforce: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpLock(Command):
+    """Lock or unlock the socket of a charge point in the locking mode "Remote control"."""
+
+    name = "cp.lock"
+    cp: int
+    locked: bool
+
+
 # --- the simulated hardware --------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimPlugIn(Command):

@@ -99,6 +99,11 @@ class CpConfig:
         return self.connection_type == "socket_outlet" and self.locking_mode == LockingMode.EV_CONNECTED
 
     @property
+    def locks_remotely(self) -> bool:
+        """Locking mode "Remote control": locked and unlocked from outside (REST API, OCPP, Modbus)."""
+        return self.connection_type == "socket_outlet" and self.locking_mode == LockingMode.REMOTE
+
+    @property
     def release(self) -> ReleaseRule:
         return release_rule(self.release_mode)
 

@@ -135,6 +135,7 @@ class ChargePointStateSerializer(serializers.Serializer):
     rfid_event = serializers.CharField(help_text='"accepted" | "rejected" for one second after a card read, else empty')
     decision = DecisionSerializer()
     accepts_user_release = serializers.BooleanField(help_text="the release mode takes Allow / Prohibit from the web")
+    remote_locking = serializers.BooleanField(help_text="locking mode Remote control: lock/unlock via /lock/")
     # derived, not a field of ChargePointState
     limit_text = serializers.SerializerMethodField(
         help_text="the decision in one sentence, in the request's language: “10 A, limited by load management”"

@@ -33,6 +33,10 @@ def _messages() -> dict[str, str]:
         "bad_ttl": _("A current limit that must be renewed needs a time to live."),
         "expired_claim": _("The limit or release has already expired."),
         "bad_source": _("This source cannot put a limit or release."),
+        "locking_not_remote": _(
+            "%(cp)s locks by itself: only a socket outlet in the locking mode “Remote control” is locked and unlocked from here."
+        ),
+        "unlock_enforced": _("Unlocking is enforced at %(cp)s: revert it before locking."),
         "not_simulated": _("This controller has real hardware; the simulator is not available."),
         "bad_argument": _("The request is missing a value or has one of the wrong type."),
         "unknown_command": _("The runtime does not know this operation."),

@@ -94,6 +94,7 @@ class ChargePointState:
     rfid_event: str = ""  # "accepted" | "rejected" for one second after a card read here
     decision: Decision = NOT_CONFIGURED  # what the PWM offers and why (claims.decide)
     accepts_user_release: bool = False  # the release mode takes Allow / Prohibit from the web page
+    remote_locking: bool = False  # locking mode "Remote control": locked and unlocked from outside
 
     @property
     def power_w(self) -> float | None:
