@@ -111,7 +111,9 @@ class LockingMode(models.TextChoices):
 
 
 class PlugRejection(models.TextChoices):
-    NONE = "none", _("No rejection")
+    """The manual's two choices; there is no "no rejection" (files that still say "none" are
+    imported as "Reject 13 A", see ``importexport.RETIRED_VALUES``)."""
+
     REJECT_13A = "reject_13", _("Reject 13 A")
     REJECT_20A_13A = "reject_20_13", _("Reject 20 A & 13 A")
 
@@ -158,7 +160,9 @@ class AuxContactType(models.TextChoices):
 
 
 class OverCurrentDetection(models.TextChoices):
-    DISABLED = "", _("Disabled")
+    """The manual's two choices; monitoring is on whenever a meter is configured (files that
+    still say "" are imported as "EV/ZE Ready", see ``importexport.RETIRED_VALUES``)."""
+
     EV_ZE_READY = "ev_ze_ready", _("EV/ZE Ready")
     SHUTDOWN = "shutdown", _("Overcurrent shutdown")
 

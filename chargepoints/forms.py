@@ -31,9 +31,6 @@ from chargepoints.models import (
 )
 from wbm.runtime.backends.controller import DIGITAL_INPUTS
 
-# Release modes in which the controller itself grants the release for a presented RFID card.
-RFID_RELEASE_MODES = frozenset({c.ReleaseMode.WHITELIST, c.ReleaseMode.OCPP})
-
 # "Certificates cannot be loaded via the web page at present. The TLS policy is for display
 # purposes only."
 TLS_POLICY_DISPLAY = _("TCP only – certificates cannot be loaded via the web page at present")
@@ -201,12 +198,11 @@ def not_applicable(values: Mapping[str, Any], *, supports_hlc: bool) -> set[str]
         out |= {"derating_start_temp_c", "derating_stop_temp_c", "derating_start_current_a", "derating_stop_current_a"}
     if sensor != c.DeratingSensor.PTC:
         out.add("ptc_terminating_resistor")
-    release = _text(values.get("release_mode"))
-    if release not in RFID_RELEASE_MODES:
-        out.add("rfid_reader")
-    if release not in RFID_RELEASE_MODES or not _text(values.get("rfid_reader")):
+    # The reader applies in every release mode (the manual sets no condition; its board shows
+    # "card read" in any mode); whether a card releases charging is the release mode's rule.
+    if not _text(values.get("rfid_reader")):
         out |= {"rfid_reader_type", "rfid_timeout_s"}
-    if release != c.ReleaseMode.OCPP:
+    if _text(values.get("release_mode")) != c.ReleaseMode.OCPP:
         out.add("ocpp_connector_id")
     if not supports_hlc:
         out |= {"hlc_mode", "evse_id", "free_charge_service", "payment_options"}
@@ -282,6 +278,31 @@ CHOICES: dict[str, type[models.TextChoices]] = {
     "hlc_mode": c.HlcMode,
     "payment_options": c.PaymentOption,
 }
+
+
+class SelectWithUnavailable(forms.Select):
+    """A select that lists some choices without letting them be chosen (``disabled`` options):
+    the manual offers them, but they cannot work yet; the field's help text says why. The form
+    still refuses them, since a disabled option is only a hint to the browser."""
+
+    def __init__(self, *args: Any, unavailable: Iterable[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unavailable = frozenset(str(v) for v in unavailable)
+
+    def create_option(
+        self,
+        name: str,
+        value: Any,
+        label: int | str,
+        selected: bool,
+        index: int,
+        subindex: int | None = None,
+        attrs: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        if str(value) in self.unavailable:
+            option["attrs"]["disabled"] = True
+        return option
 
 
 class ChargePointChoiceField(forms.ModelChoiceField):
@@ -453,7 +474,9 @@ class ChargePointConfigForm(forms.ModelForm):
             ),
             "ptc_terminating_resistor": _("The PTC chain ends in a terminating resistor."),
             "rfid_reader": _(
-                "The charging point whose RFID reader terminal is used; all charging points of the park are listed."
+                "The charging point whose RFID reader terminal is used; all charging points of the park are "
+                "listed. Cards are read in every release mode; only “By Local Whitelist” and “By OCPP” "
+                "release charging by card."
             ),
             "rfid_reader_type": _("The type of the RFID reader at that terminal."),
             "hlc_mode": _(
@@ -468,6 +491,9 @@ class ChargePointConfigForm(forms.ModelForm):
             ),
         }
         field_classes = {"rfid_reader": ChargePointChoiceField}
+        # "If certificates cannot be loaded via the web page, customers can only select the
+        # following option: Allow External Payment." – vehicle identification is listed, not choosable
+        widgets = {"payment_options": SelectWithUnavailable(unavailable=[c.PaymentOption.CONTRACT])}
 
     def __init__(self, *args: Any, chargepoint: ChargePoint, peers: Peers | None = None, **kwargs: Any) -> None:
         self.chargepoint = chargepoint

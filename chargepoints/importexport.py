@@ -18,8 +18,21 @@ charge point:
   ``{"station": "<host name>", "position": n}`` (a charge point of another station).
 
 Every record is validated with the configuration form itself (``ChargePointConfigForm``), so a
-file is accepted exactly when the page would accept the same values. Errors name the field path
-(``config.current_max_a``). Nothing is written here: see ``services.chargepoint_config_import``.
+file is accepted exactly when the page would accept the same values. Errors name the field (its
+label, with the path ``config.current_max_a`` as a hint). Nothing is written here: see
+``services.chargepoint_config_import``.
+
+"The same file for several charging points" (manual) works because the plan adapts what cannot
+hold on a target, and says so per target (``TargetPlan.notes``):
+
+- a target without ISO 15118 gets High level communication "Disabled" (and the ISO 15118 fields
+  their defaults), whatever the file says;
+- a target with ISO 15118 takes the file's "Disabled" like any other value (an import
+  overwrites), but the preview warns when that switches its ISO 15118 off;
+- an OCPP connector ID already used in the park (or by an earlier target of the same import)
+  becomes the next free one above it;
+- values earlier versions wrote that the manual does not list (``RETIRED_VALUES``) become the
+  manual's first choice.
 """
 
 from __future__ import annotations
@@ -33,16 +46,21 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
+from chargepoints import choices as c
 from chargepoints.forms import (
     CONFIG_FIELDS,
+    CONTROLLING_FIELDS,
+    SECTIONS,
     ChargePointConfigForm,
     Peers,
     chargepoint_label,
     config_validate,
     field_default,
+    not_applicable,
 )
-from chargepoints.models import ChargePoint, ChargePointConfig
+from chargepoints.models import OCPP_CONNECTOR_ID_MAX, ChargePoint, ChargePointConfig
 
 KIND = "wbm.chargepoint-config"
 VERSION = 1
@@ -52,6 +70,29 @@ SELF = "self"
 UNRESOLVED = "-1"  # a form value no charge point has: the form refuses it where a reader applies
 ENVELOPE_KEYS = ("kind", "version", "exported_at", "source", "config")
 
+# Values files of earlier versions hold that the manual does not list: field -> old value ->
+# (what the old value was called, the manual's choice it becomes).
+RETIRED_VALUES: dict[str, dict[str, tuple[Any, c.PlugRejection | c.OverCurrentDetection]]] = {
+    "plug_rejection": {"none": (_lazy("No rejection"), c.PlugRejection.REJECT_13A)},
+    "overcurrent_detection": {"": (_lazy("Disabled"), c.OverCurrentDetection.EV_ZE_READY)},
+}
+
+_SECTION_OF = {name: section.title for section in SECTIONS for group in section.groups for name in group.fields}
+
+
+def field_label(name: str) -> str:
+    """How a configuration field is called on the page: "Charge current maximum (A)"."""
+    return str(ChargePointConfigForm.base_fields[name].label)
+
+
+def path_label(path: str) -> str:
+    """ "ISO 15118 › High level communication" for ``config.hlc_mode`` (or ``hlc_mode``); "" for a
+    path that is no configuration field."""
+    prefix, _dot, name = path.rpartition(".")
+    if prefix not in ("", "config") or name not in CONFIG_FIELDS:
+        return ""
+    return f"{_SECTION_OF[name]} › {field_label(name)}"
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -60,6 +101,11 @@ class FieldError:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
+
+    @property
+    def label(self) -> str:
+        """The field's section and label as the page names it ("" when the path is no field)."""
+        return path_label(self.path)
 
 
 class ConfigFileInvalid(Exception):
@@ -322,6 +368,18 @@ class Change:
     before: str
     after: str
 
+    @property
+    def path(self) -> str:
+        return f"config.{self.field}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """What the import sets differently from the file on one target, or a warning about it."""
+
+    field: str
+    message: str
+
 
 @dataclass
 class TargetPlan:
@@ -332,6 +390,7 @@ class TargetPlan:
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     changes: list[Change] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -368,6 +427,8 @@ class ImportPlan:
 
 def display_value(form: ChargePointConfigForm, name: str, value: Any) -> str:
     """How a value reads in the preview: choice labels, Yes/No, charge point names."""
+    if name == "ocpp_connector_id" and value == -1:
+        return _("not set")  # the model's "-1": only released by OCPP it has an ID
     if value is None or value == "":
         if name == "rfid_reader":
             return _("No RFID reader")
@@ -393,7 +454,7 @@ def _changes(
         after = new_values.get(name)
         if existing is not None and before == after:
             continue
-        label = str(form.fields[name].label)
+        label = field_label(name)
         out.append(
             Change(
                 name,
@@ -408,18 +469,116 @@ def _changes(
 def _final_values(config: Mapping[str, Any], name: str, target: ChargePoint) -> tuple[str, str, int | None]:
     """(name, controller UID, OCPP connector ID or None) a target will hold after the import."""
     uid = target.device_uid if config["controller_uid"] == SELF else str(config["controller_uid"])
-    connector = config["ocpp_connector_id"] if config["release_mode"] == "ocpp" else None
+    connector = config["ocpp_connector_id"] if config["release_mode"] == c.ReleaseMode.OCPP else None
     return name, uid, connector
+
+
+def _connector_ids(
+    config: Mapping[str, Any], plans: Sequence[TargetPlan], taken: Mapping[int, str]
+) -> list[tuple[int, Note | None]] | None:
+    """The OCPP connector ID of each target: the file's where it is free, else the next free one
+    above it (IDs must be unique in the park). None when the file is not released by OCPP or its
+    ID is not valid (the form says why)."""
+    wanted = config["ocpp_connector_id"]
+    if config["release_mode"] != c.ReleaseMode.OCPP or not 1 <= wanted <= OCPP_CONNECTOR_ID_MAX:
+        return None
+    holders = dict(taken)
+    out: list[tuple[int, Note | None]] = []
+    for plan in plans:
+        connector = wanted
+        while connector in holders and connector < OCPP_CONNECTOR_ID_MAX:
+            connector += 1
+        if connector in holders:  # none free: keep the file's, the form names the holder
+            out.append((wanted, None))
+            continue
+        note = None
+        if connector != wanted:
+            note = Note(
+                "ocpp_connector_id",
+                _("OCPP connector ID: %(id)s (next free; %(wanted)s is already used by %(holder)s)")
+                % {"id": connector, "wanted": wanted, "holder": holders[wanted]},
+            )
+        holders[connector] = plan.name
+        out.append((connector, note))
+    return out
+
+
+def _adapt(
+    config: Mapping[str, Any], plan: TargetPlan, existing: ChargePointConfig | None
+) -> tuple[dict[str, Any], list[Note]]:
+    """The file's values as they can hold on this target, and what was set differently."""
+    target = plan.chargepoint
+    adapted = {**config, "name": plan.name}
+    notes: list[Note] = []
+    disabled = str(c.HlcMode.DISABLED.label)
+    file_hlc = config["hlc_mode"] or c.HlcMode.DISABLED
+    if not target.supports_hlc and file_hlc in c.HlcMode.values and file_hlc != c.HlcMode.DISABLED:
+        adapted["hlc_mode"] = c.HlcMode.DISABLED  # the other ISO 15118 fields then do not apply
+        notes.append(
+            Note(
+                "hlc_mode",
+                _(
+                    "ISO 15118 set to “%(mode)s”: %(device)s has no ISO 15118, so the file's ISO 15118 "
+                    "settings are not taken over."
+                )
+                % {"mode": disabled, "device": target.device_name},
+            )
+        )
+    elif (
+        target.supports_hlc
+        and file_hlc == c.HlcMode.DISABLED
+        and existing is not None
+        and existing.hlc_mode != c.HlcMode.DISABLED
+    ):
+        notes.append(
+            Note(
+                "hlc_mode",
+                _(
+                    "ISO 15118 will be switched off (now “%(current)s”): the file has “%(mode)s”, e.g. because it "
+                    "was exported from a module without ISO 15118. Set ISO 15118 again after the import to keep it."
+                )
+                % {"current": existing.get_hlc_mode_display(), "mode": disabled},
+            )
+        )
+    controlling = {name: adapted[name] for name in CONTROLLING_FIELDS}
+    applies = set(CONFIG_FIELDS) - not_applicable(controlling, supports_hlc=target.supports_hlc)
+    for name, retired in RETIRED_VALUES.items():
+        if adapted[name] not in retired:
+            continue
+        old_label, new = retired[adapted[name]]
+        adapted[name] = new.value
+        if name in applies:
+            notes.append(
+                Note(
+                    name,
+                    _("%(field)s: the file has “%(old)s”, which the manual does not offer; set to “%(new)s”.")
+                    % {"field": field_label(name), "old": old_label, "new": new.label},
+                )
+            )
+    return adapted, notes
 
 
 def import_plan(*, document: dict[str, Any], targets: Sequence[ChargePoint], suffix: bool) -> ImportPlan:
     """Validate a parsed document for each target (in the given order: the order of selection
-    decides the suffixes "-1", "-2", …) against the park as it will be after the import."""
+    decides the suffixes "-1", "-2", …) against the park as it will be after the import, with
+    the file adapted to each target where it cannot hold there (see the module's docstring)."""
     config = document["config"]
     names = [f"{config['name']}-{i}" if suffix else config["name"] for i in range(1, len(targets) + 1)]
     plans = [TargetPlan(chargepoint=cp, name=n) for cp, n in zip(targets, names, strict=True)]
     base = Peers.from_db(exclude=[cp.pk for cp in targets])
-    finals = [_final_values(config, p.name, p.chargepoint) for p in plans]
+    existing_by_pk = ChargePointConfig.objects.select_related("chargepoint__station", "rfid_reader__station").in_bulk(
+        [cp.pk for cp in targets]
+    )
+    connectors = _connector_ids(config, plans, base.ocpp_connector_ids)
+    configs: list[dict[str, Any]] = []
+    for i, plan in enumerate(plans):
+        adapted, notes = _adapt(config, plan, existing_by_pk.get(plan.chargepoint.pk))
+        if connectors is not None:
+            adapted["ocpp_connector_id"], connector_note = connectors[i]
+            notes += [connector_note] if connector_note else []
+        plan.notes = notes
+        configs.append(adapted)
+    finals = [_final_values(cfg, p.name, p.chargepoint) for cfg, p in zip(configs, plans, strict=True)]
     for i, plan in enumerate(plans):
         peers = Peers(
             names=dict(base.names),
@@ -435,13 +594,9 @@ def import_plan(*, document: dict[str, Any], targets: Sequence[ChargePoint], suf
             peers.controller_uids.setdefault(uid, holder)
             if isinstance(connector, int) and connector >= 1:
                 peers.ocpp_connector_ids.setdefault(connector, holder)
-        form, errors = validate_for({**config, "name": plan.name}, target=plan.chargepoint, peers=peers)
+        form, errors = validate_for(configs[i], target=plan.chargepoint, peers=peers)
         plan.form, plan.errors = form, errors
-        existing = (
-            ChargePointConfig.objects.filter(pk=plan.chargepoint.pk)
-            .select_related("chargepoint__station", "rfid_reader__station")
-            .first()
-        )
+        existing = existing_by_pk.get(plan.chargepoint.pk)
         plan.before = config_to_dict(existing) if existing else None
         if not errors:
             plan.after = values_to_dict(form.cleaned_data, chargepoint=plan.chargepoint)

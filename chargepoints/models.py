@@ -129,8 +129,7 @@ class ChargePointConfig(models.Model):
         _("plug rejection"),
         max_length=20,
         choices=c.PlugRejection.choices,
-        default=c.PlugRejection.NONE,
-        blank=True,
+        default=c.PlugRejection.REJECT_13A,  # the manual names no default: its first choice
     )
     status_d_rejection = models.CharField(
         _("status D vehicle rejection"),
@@ -196,8 +195,7 @@ class ChargePointConfig(models.Model):
         _("over current detection"),
         max_length=20,
         choices=c.OverCurrentDetection.choices,
-        default=c.OverCurrentDetection.DISABLED,
-        blank=True,
+        default=c.OverCurrentDetection.EV_ZE_READY,  # the manual names no default: its first choice
     )
     out_of_balance_suppression = models.BooleanField(_("out-of-balance suppression"), default=False)
     # Monitoring | Derating

@@ -203,8 +203,12 @@ def chargepoint_config_save(
 
 @transaction.atomic
 def chargepoint_config_delete(*, chargepoint: ChargePoint, actor: Actor) -> None:
-    """Restore the factory default: the charge point is no longer configured (not on the
-    dashboard, no charging). Raises ``NotConfigured`` when there is nothing to delete."""
+    """Restore the delivery state (manual: "restores the charging point to its factory default
+    configuration"): no configuration (not on the dashboard, no charging), enabled again, and
+    the CHARX RFID/NFC board wired here back to its factory settings. Each part is recorded; the
+    runtime is told once committed. Raises ``NotConfigured`` when there is nothing to delete."""
+    from chargepoints.models import RfidBoard
+
     config = (
         ChargePointConfig.objects.select_for_update()
         .select_related("chargepoint__station")
@@ -217,6 +221,24 @@ def chargepoint_config_delete(*, chargepoint: ChargePoint, actor: Actor) -> None
     config.delete()
     chargepoint._state.fields_cache.pop("config", None)
     record_change(actor=actor, action="chargepoint.config.delete", obj=chargepoint, before=before, after=None)
+    board = RfidBoard.objects.select_for_update().filter(chargepoint=chargepoint).first()
+    if board is not None:
+        board_before = _board_dict(board)
+        board.delete()  # its LED profiles with it
+        record_change(actor=actor, action="rfidboard.delete", obj=chargepoint, before=board_before, after=None)
+        transaction.on_commit(_notify_rfidboard)
+    disabled = ChargePoint.objects.select_for_update().filter(pk=chargepoint.pk, enabled=False).exists()
+    if disabled:
+        ChargePoint.objects.filter(pk=chargepoint.pk).update(enabled=True)
+        record_change(
+            actor=actor,
+            action="chargepoint.enable",
+            obj=chargepoint,
+            before={"enabled": False},
+            after={"enabled": True},
+        )
+        commands.on_commit(CpAvailability(cp=chargepoint.pk, enabled=True))
+    chargepoint.enabled = True
     transaction.on_commit(_reload_runtime)
 
 

@@ -74,6 +74,11 @@ class ChangeSerializer(serializers.Serializer):
     after = serializers.CharField()
 
 
+class NoteSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="the configuration field concerned, e.g. hlc_mode")
+    message = serializers.CharField()
+
+
 class ImportTargetSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     station = serializers.CharField()
@@ -81,6 +86,11 @@ class ImportTargetSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="the name it gets (with the extension when asked for)")
     configured_before = serializers.BooleanField()
     changes = ChangeSerializer(many=True)
+    notes = NoteSerializer(
+        many=True,
+        help_text="what the import sets differently from the file on this charge point (ISO 15118 the module "
+        "lacks, the next free OCPP connector ID, …), or a warning such as ISO 15118 being switched off",
+    )
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
 
 
@@ -237,6 +247,7 @@ def _targets_out(plan: importexport.ImportPlan) -> list[dict[str, Any]]:
                 "changes": [
                     {"field": c.field, "label": c.label, "before": c.before, "after": c.after} for c in t.changes
                 ],
+                "notes": [{"field": n.field, "message": n.message} for n in t.notes],
                 "errors": errors,
             }
         )

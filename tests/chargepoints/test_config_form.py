@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from django import forms
 
 from chargepoints import choices as c
 from chargepoints.forms import CONFIG_FIELDS, ChargePointConfigForm, form_data_from_values
@@ -151,7 +152,7 @@ def test_phase_rotation_and_charge_current_monitoring_are_kept_only_with_a_meter
     )
     assert errors(without) == {}
     assert without.cleaned_data["phase_rotation"] == ""
-    assert without.cleaned_data["overcurrent_detection"] == ""
+    assert without.cleaned_data["overcurrent_detection"] == "ev_ze_ready"  # the default: the manual's first
     assert without.cleaned_data["out_of_balance_suppression"] is False
 
 
@@ -178,7 +179,7 @@ def test_socket_outlet_settings_apply_only_to_a_socket_outlet(park):
         connector.cleaned_data["socket_outlet_type"],
         connector.cleaned_data["locking_mode"],
         connector.cleaned_data["plug_rejection"],
-    ) == ("4pos_marquardt", "ev_connected", "none")
+    ) == ("4pos_marquardt", "ev_connected", "reject_13")
 
 
 def test_a_socket_outlet_needs_its_settings(park):
@@ -292,15 +293,25 @@ def test_the_rfid_reader_lists_every_charge_point_of_the_park_by_name(park):
     assert len(labels) == ChargePoint.objects.count() + 1
 
 
-def test_rfid_settings_apply_to_release_by_whitelist_or_ocpp_with_a_reader(park):
+@pytest.mark.parametrize("release_mode", list(c.ReleaseMode))
+def test_rfid_settings_apply_in_every_release_mode_with_a_reader(park, release_mode):
     reader = cp_id("P1-03")
-    form = new_form(release_mode="whitelist", rfid_reader=reader, rfid_reader_type="duali_mde950", rfid_timeout_s=30)
+    form = new_form(
+        release_mode=release_mode,
+        ocpp_connector_id=1,
+        rfid_reader=reader,
+        rfid_reader_type="duali_mde950",
+        rfid_timeout_s=30,
+    )
+    assert errors(form) == {}
     assert form.cleaned_data["rfid_reader"].pk == reader
     assert (form.cleaned_data["rfid_reader_type"], form.cleaned_data["rfid_timeout_s"]) == ("duali_mde950", 30)
-    dashboard = new_form(release_mode="dashboard", rfid_reader=reader, rfid_timeout_s=0)
-    assert errors(dashboard) == {}
-    assert dashboard.cleaned_data["rfid_reader"] is None and dashboard.cleaned_data["rfid_timeout_s"] == 60
-    no_reader = new_form(release_mode="whitelist", rfid_reader="", rfid_reader_type="duali_mde950")
+    assert "rfid_timeout_s" in errors(
+        new_form(release_mode=release_mode, ocpp_connector_id=1, rfid_reader=reader, rfid_timeout_s=0)
+    )
+    no_reader = new_form(
+        release_mode=release_mode, ocpp_connector_id=1, rfid_reader="", rfid_reader_type="duali_mde950"
+    )
     assert no_reader.cleaned_data["rfid_reader_type"] == "elatec_twn4"
 
 
@@ -397,3 +408,60 @@ def test_page_api_and_import_share_one_validation(park, monkeypatch):
 
     assert services.config_validate is forms.config_validate
     assert importexport.config_validate is forms.config_validate
+
+
+# --- the reader stays, whatever the release mode -------------------------------------------------
+
+
+@pytest.mark.parametrize("release_mode", ["dashboard", "remote", "permanent", "modbus"])
+def test_changing_the_release_mode_keeps_the_reader_and_its_board(db, release_mode):
+    from chargepoints import services
+    from chargepoints.selectors import rfid_board_list
+    from tests.factories import make_configured_chargepoint
+    from wbm.audit import Actor
+    from wbm.roles import Role
+
+    cp = make_configured_chargepoint(release_mode="whitelist", rfid_reader="self", rfid_timeout_s=45)
+    values = {field: getattr(cp.config, field) for field in CONFIG_FIELDS}
+    data = {**form_data_from_values(values), "release_mode": release_mode}
+    services.chargepoint_config_save(
+        chargepoint=cp, data=data, actor=Actor(username="m", role=Role.MANUFACTURER, source="web")
+    )
+    stored = ChargePointConfig.objects.get(pk=cp.pk)
+    assert (stored.release_mode, stored.rfid_reader_id, stored.rfid_reader_type, stored.rfid_timeout_s) == (
+        release_mode,
+        cp.pk,
+        "charx_rfid_nfc",
+        45,
+    )
+    assert cp.pk in [board.pk for board in rfid_board_list()]  # the CHARX RFID/NFC board stays in the menu
+
+
+def test_the_page_shows_the_reader_in_every_release_mode(db):
+    from tests.factories import make_configured_chargepoint
+
+    cp = make_configured_chargepoint(release_mode="dashboard", rfid_reader="self")
+    hidden = ChargePointConfigForm(
+        initial={"release_mode": "dashboard", "rfid_reader": cp.pk}, chargepoint=cp
+    ).hidden_fields_now()
+    assert not {"rfid_reader", "rfid_reader_type", "rfid_timeout_s"} & hidden
+
+
+# --- the manual's choices -------------------------------------------------------------------------
+
+
+CHOICE_FIELDS = ("plug_rejection", "overcurrent_detection")
+
+
+def test_plug_rejection_and_over_current_detection_offer_exactly_the_manuals_choices(park):
+    form = ChargePointConfigForm(chargepoint=unconfigured())
+    choices = {
+        name: cast(list[tuple[str, Any]], cast(forms.ChoiceField, form.fields[name]).choices) for name in CHOICE_FIELDS
+    }
+    assert [str(label) for _v, label in choices["plug_rejection"]] == ["Reject 13 A", "Reject 20 A & 13 A"]
+    assert [str(label) for _v, label in choices["overcurrent_detection"]] == [
+        "EV/ZE Ready",
+        "Overcurrent shutdown",
+    ]
+    assert "plug_rejection" in errors(new_form(plug_rejection="none"))
+    assert "overcurrent_detection" in errors(new_form(meter_type=c.MeterType.EEM_350, overcurrent_detection=""))

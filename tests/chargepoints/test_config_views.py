@@ -250,3 +250,57 @@ def test_deleting_a_configuration_stops_charging_at_once(runtime, client_as):
     assert client_as(Role.MANUFACTURER).post(f"/chargepoints/{target}/delete/").status_code == 302
     live = client_as(Role.USER).get(f"/api/v1/chargepoints/{target}/").json()
     assert (live["configured"], live["pwm_limit_a"]) == (False, 0.0)
+
+
+def test_delete_returns_the_charge_point_to_its_delivery_state(
+    manufacturer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from chargepoints import services
+    from chargepoints.choices import RfidBoardProfile
+    from chargepoints.models import RfidBoard, RfidLedProfile
+    from tests.factories import make_configured_chargepoint
+
+    cp = make_configured_chargepoint(release_mode="whitelist", rfid_reader="self")
+    board = RfidBoard.objects.create(chargepoint=cp, buzzer_volume_pct=90)
+    RfidLedProfile.objects.create(board=board, profile=RfidBoardProfile.READY, color="red")
+    ChargePoint.objects.filter(pk=cp.pk).update(enabled=False)
+    told: list[Any] = []
+
+    def call(command: Any) -> dict[str, Any]:
+        told.append(command)
+        return {"ok": True}
+
+    monkeypatch.setattr(services.commands, "call", call)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manufacturer.post(f"/chargepoints/{cp.pk}/delete/")
+    assert response.status_code == 302
+    cp.refresh_from_db()
+    assert not ChargePointConfig.objects.filter(pk=cp.pk).exists()
+    assert cp.enabled is True
+    assert (
+        not RfidBoard.objects.filter(pk=cp.pk).exists() and not RfidLedProfile.objects.filter(board_id=cp.pk).exists()
+    )
+    assert [
+        (c.name, getattr(c, "cp", None), getattr(c, "enabled", None)) for c in told if c.name == "cp.availability"
+    ] == [("cp.availability", cp.pk, True)]
+    assert "config.reload" in [c.name for c in told]
+    actions = set(ChangeRecord.objects.filter(object_id=str(cp.pk)).values_list("action", flat=True))
+    assert {"chargepoint.config.delete", "rfidboard.delete", "chargepoint.enable"} <= actions
+
+
+def test_the_contract_payment_option_is_shown_but_cannot_be_chosen(manufacturer):
+    from tests.factories import make_configured_chargepoint
+
+    cp = make_configured_chargepoint(hlc_mode="optional")
+    body = manufacturer.get(f"/chargepoints/{cp.pk}/config/").content.decode()
+    match = re.search(r'<select name="payment_options"[^>]*>(.*?)</select>', body, re.S)
+    assert match is not None
+    select = match.group(1)
+    assert re.search(
+        r'<option value="contract"[^>]* disabled[^>]*>Vehicle identification \(contract\)</option>', select
+    )
+    assert re.search(r'<option value="external"[^>]* selected>Allow External Payment</option>', select)
+    assert "certificates, which cannot be loaded via the web page" in body  # the reason, as the help text
+    refused = manufacturer.post(f"/chargepoints/{cp.pk}/config/", posted(cp.config.name, payment_options="contract"))
+    assert refused.status_code == 200 and 'id="id_payment_options-errors"' in refused.content.decode()
+    assert ChargePointConfig.objects.get(pk=cp.pk).payment_options == "external"

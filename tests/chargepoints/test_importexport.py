@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from chargepoints import importexport, services
 from chargepoints.forms import CONFIG_FIELDS
 from chargepoints.models import ChargePoint, ChargePointConfig
 from tests.conftest import cp_id
+from tests.factories import make_chargepoint, make_configured_chargepoint, make_station
 from wbm.audit import Actor
 from wbm.models import ChangeRecord
 from wbm.roles import Role
@@ -232,24 +234,28 @@ def test_without_suffix_two_points_would_share_a_name_so_nothing_is_written(manu
 
 
 def test_one_refused_point_keeps_every_point_unwritten(manufacturer):
+    ChargePointConfig.objects.filter(name="P1-03").update(name="Copy-2")  # the second target's new name
     before = park_state()
-    document = exported(manufacturer, "P1-01")  # HLC "Optional": not possible on a CHARX SEC-3100
+    document = exported(manufacturer, "P1-01")
     document["config"]["name"] = "Copy"
     preview = upload(manufacturer, document, [cp_at("ev3000-2", 1).pk, cp_at("ev3000-2", 2).pk], suffix=True)
     first, second = preview.context["plan"].targets
     assert first.errors == []
-    assert [e.path for e in second.errors] == ["config.hlc_mode"]
-    assert "CHARX SEC-3100" in second.errors[0].message
+    assert [e.path for e in second.errors] == ["config.name"]
+    assert 'id="import-confirm"' not in preview.content.decode()
     assert park_state() == before
 
 
-def test_importing_the_same_ocpp_connector_id_to_two_points_is_refused(manufacturer):
+def test_importing_an_ocpp_connector_id_to_two_points_gives_the_second_the_next_free_one(manufacturer):
     document = exported(manufacturer, "P1-02")
     document["config"].update(release_mode="ocpp", ocpp_connector_id=5)
     plan = importexport.import_plan(
         document=document, suffix=True, targets=[cp_at("ev3000-2", 1), cp_at("ev3000-2", 2)]
     )
-    assert [e.path for t in plan.targets for e in t.errors] == ["config.ocpp_connector_id"] * 2
+    assert plan.ok
+    assert connector_ids(plan) == [5, 6]
+    ocpp_notes = [[n.message for n in t.notes if n.field == "ocpp_connector_id"] for t in plan.targets]
+    assert ocpp_notes == [[], ["OCPP connector ID: 6 (next free; 5 is already used by P1-02-1)"]]
 
 
 def test_targets_may_swap_their_names(manufacturer):
@@ -285,7 +291,12 @@ def test_a_reader_reference_resolves_relative_to_the_target(manufacturer):
     assert [(e.path, "position 3 of station ev3000-2" in e.message) for e in plan.targets[0].errors] == [
         ("config.rfid_reader", True)
     ]
-    document["config"]["release_mode"] = "dashboard"  # then the reader does not apply: no error
+    # the reader applies in every release mode, so it must be found in every one
+    document["config"]["release_mode"] = "dashboard"
+    assert [
+        e.path for e in importexport.import_plan(document=document, targets=[free], suffix=False).targets[0].errors
+    ] == ["config.rfid_reader"]
+    document["config"]["rfid_reader"] = None
     assert importexport.import_plan(document=document, targets=[free], suffix=False).ok
 
 
@@ -423,3 +434,154 @@ def test_only_the_manufacturer_may_import(park, client_as, role):
     assert client.get("/chargepoints/import/").status_code == 403
     response = client.post("/chargepoints/import/", {"step": "confirm", "document": "{}", "targets": ["1"]})
     assert response.status_code == 403
+
+
+# --- the same file for several charging points: what a target cannot hold is adapted, and said ----
+
+
+def cleaned(target: importexport.TargetPlan) -> dict[str, Any]:
+    assert target.form is not None
+    return target.form.cleaned_data
+
+
+def connector_ids(plan: importexport.ImportPlan) -> list[int]:
+    return [cleaned(t)["ocpp_connector_id"] for t in plan.targets]
+
+
+def test_an_iso15118_export_imports_onto_a_module_without_it_with_iso15118_disabled(manufacturer):
+    source = make_configured_chargepoint(
+        hlc_mode="optional", evse_id="DE123E4567", free_charge_service=True, current_max_a=20
+    )
+    assert source.device_name == "CHARX SEC-3150"
+    plain = make_chargepoint()  # a CHARX SEC-3100: no ISO 15118
+    document = importexport.config_export(source.config)
+    document["config"]["name"] = "From-3150"
+    preview = upload(manufacturer, document, [plain.pk])
+    plan = preview.context["plan"]
+    assert plan.ok
+    body = preview.content.decode()
+    assert f'id="notes-{plain.pk}"' in body
+    assert "ISO 15118 set to “Disabled”: CHARX SEC-3100 has no ISO 15118" in body
+    assert 'id="import-confirm"' in body
+    assert confirm(manufacturer, preview).status_code == 302
+    stored = ChargePointConfig.objects.get(pk=plain.pk)
+    assert (stored.hlc_mode, stored.evse_id, stored.free_charge_service) == ("disabled", "", False)
+    assert stored.current_max_a == 20  # everything else as in the file
+
+
+def test_an_iso15118_export_onto_a_mixed_park_adapts_only_the_module_without_it(manufacturer):
+    source = make_configured_chargepoint(hlc_mode="required", evse_id="DE123E4567")
+    station = make_station()
+    hlc = make_chargepoint(station, supports_hlc=True, device_name="CHARX SEC-3150")
+    plain = make_chargepoint(station)
+    plan = importexport.import_plan(
+        document=importexport.config_export(source.config), targets=[hlc, plain], suffix=True
+    )
+    assert plan.ok
+    by_target = {t.chargepoint.pk: t for t in plan.targets}
+    assert by_target[hlc.pk].notes == []
+    assert cleaned(by_target[hlc.pk])["hlc_mode"] == "required"
+    assert [n.field for n in by_target[plain.pk].notes] == ["hlc_mode"]
+    assert cleaned(by_target[plain.pk])["hlc_mode"] == "disabled"
+
+
+def test_a_file_without_iso15118_switches_it_off_on_a_module_with_it_but_says_so(manufacturer):
+    plain_source = make_configured_chargepoint()  # a CHARX SEC-3100
+    target = make_configured_chargepoint(hlc_mode="optional", evse_id="DE123E4567")
+    document = importexport.config_export(plain_source.config)
+    document["config"]["name"] = "From-3100"
+    preview = upload(manufacturer, document, [target.pk])
+    body = preview.content.decode()
+    assert preview.context["plan"].ok
+    assert "ISO 15118 will be switched off (now “Optional”)" in body
+    assert confirm(manufacturer, preview).status_code == 302
+    assert ChargePointConfig.objects.get(pk=target.pk).hlc_mode == "disabled"  # the file applies
+
+
+def test_an_ocpp_export_onto_three_points_gives_each_the_next_free_connector_id(manufacturer):
+    source = make_configured_chargepoint(release_mode="ocpp", ocpp_connector_id=7)
+    station = make_station()
+    targets = [make_chargepoint(station) for _ in range(3)]
+    document = importexport.config_export(source.config)
+    preview = upload(manufacturer, document, [t.pk for t in targets], suffix=True)
+    plan = preview.context["plan"]
+    assert plan.ok, plan.errors_by_path()
+    assert connector_ids(plan) == [8, 9, 10]
+    body = preview.content.decode()
+    for target, connector in zip(targets, (8, 9, 10), strict=True):
+        assert f"OCPP connector ID: {connector} (next free;" in body
+        assert f'id="notes-{target.pk}"' in body
+    assert "7 is already used by " + source.config.name in body
+    assert confirm(manufacturer, preview).status_code == 302
+    stored = ChargePointConfig.objects.filter(pk__in=[t.pk for t in targets]).order_by("chargepoint__position")
+    assert [cfg.ocpp_connector_id for cfg in stored] == [8, 9, 10]
+
+
+def test_the_next_free_connector_id_skips_the_ones_in_use_and_a_free_file_id_is_kept(manufacturer):
+    make_configured_chargepoint(release_mode="ocpp", ocpp_connector_id=12)
+    station = make_station()
+    targets = [make_chargepoint(station) for _ in range(3)]
+    document = _doc(name="Ocpp", release_mode="ocpp", ocpp_connector_id=11)
+    plan = importexport.import_plan(document=document, targets=targets, suffix=True)
+    assert plan.ok
+    assert connector_ids(plan) == [11, 13, 14]
+    assert plan.targets[0].notes == []
+
+
+def test_the_preview_shows_labels_and_human_values_with_the_path_only_as_a_hint(manufacturer):
+    target = make_configured_chargepoint(release_mode="whitelist", rfid_reader="self")
+    document = importexport.config_export(target.config)
+    document["config"].update(
+        release_mode="ocpp", ocpp_connector_id=42, dc_residual_monitoring=False, meter_type="cg_em24"
+    )
+    preview = upload(manufacturer, document, [target.pk])
+    changes = {ch.field: ch for ch in preview.context["plan"].targets[0].changes}
+    assert (changes["release_mode"].label, changes["release_mode"].before, changes["release_mode"].after) == (
+        "Release mode",
+        "By Local Whitelist",
+        "By OCPP",
+    )
+    assert (changes["ocpp_connector_id"].before, changes["ocpp_connector_id"].after) == ("not set", "42")
+    assert (changes["dc_residual_monitoring"].before, changes["dc_residual_monitoring"].after) == ("Yes", "No")
+    assert changes["meter_type"].after == "Carlo Gavazzi EM24"
+    body = preview.content.decode()
+    match = re.search(r'<tr data-field="release_mode"><td>(.*?)</td>', body)
+    assert match is not None
+    row = match.group(1)
+    assert row.startswith("Release mode ") and "config.release_mode" in row  # the path after the label
+    assert ">ocpp<" not in body and ">-1<" not in body
+    # errors too: the label first, the path as a hint
+    document["config"].update(current_max_a=40, hlc_mode="bogus")
+    refused = upload(manufacturer, document, [target.pk]).content.decode()
+    assert "<strong>Energy › Charge current maximum (A)</strong>: The hardware allows 6 A to 32 A." in refused
+    assert '<span class="muted small"><code>config.current_max_a</code></span>' in refused
+
+
+def test_a_file_from_an_earlier_version_with_choices_the_manual_does_not_list_is_imported(manufacturer):
+    target = make_configured_chargepoint()  # a socket outlet with a meter: both fields apply
+    document = importexport.config_export(target.config)
+    document["config"].update(plug_rejection="none", overcurrent_detection="")
+    plan = importexport.import_plan(document=document, targets=[target], suffix=False)
+    assert plan.ok
+    assert plan.targets[0].changes == []  # the new defaults are what it holds already
+    assert [n.message for n in plan.targets[0].notes] == [
+        "Plug rejection: the file has “No rejection”, which the manual does not offer; set to “Reject 13 A”.",
+        "Over current detection: the file has “Disabled”, which the manual does not offer; set to “EV/ZE Ready”.",
+    ]
+
+
+def test_the_api_import_reports_what_it_adapted_per_charge_point(manufacturer):
+    source = make_configured_chargepoint(hlc_mode="optional", release_mode="ocpp", ocpp_connector_id=20)
+    station = make_station()
+    targets = [make_chargepoint(station), make_chargepoint(station)]
+    response = manufacturer.post(
+        "/api/v1/chargepoints/config/import/",
+        {"document": importexport.config_export(source.config), "targets": [t.pk for t in targets], "suffix": True},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.json()
+    out = response.json()["chargepoints"]
+    assert [sorted(n["field"] for n in t["notes"]) for t in out] == [["hlc_mode", "ocpp_connector_id"]] * 2
+    assert "ISO 15118 set to “Disabled”" in out[0]["notes"][0]["message"]
+    stored = ChargePointConfig.objects.filter(pk__in=[t.pk for t in targets]).order_by("chargepoint__position")
+    assert [(cfg.hlc_mode, cfg.ocpp_connector_id) for cfg in stored] == [("disabled", 21), ("disabled", 22)]
