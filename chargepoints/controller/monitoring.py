@@ -47,12 +47,12 @@ class Settings:
     """The Monitoring part of a charge point's configuration."""
 
     socket_outlet: bool
-    plug_rejection: str  # "reject_13" | "reject_20_13" | "" (none)
+    plug_rejection: str  # "reject_13" | "reject_20_13" (the manual's two; anything else rejects nothing)
     contactor_input: int  # 0: no contactor monitoring, else the digital input 1..4
     aux_contact: str  # "nc" | "no"
     dc_residual_monitoring: bool
     has_meter: bool
-    overcurrent_detection: str  # "ev_ze_ready" | "shutdown" | "" (off)
+    overcurrent_detection: str  # "ev_ze_ready" | "shutdown" (acts only with a meter)
     out_of_balance_suppression: bool
     current_min_a: float
 

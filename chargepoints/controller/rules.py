@@ -83,7 +83,7 @@ class CpConfig:
     hlc_mode: str
     ocpp_connector_id: int
     # Monitoring (chargepoints.controller.monitoring)
-    plug_rejection: str = ""
+    plug_rejection: str = ""  # the configuration always holds one of the manual's choices
     contactor_monitoring_input: int = 0
     aux_contact_type: str = "nc"
     dc_residual_monitoring: bool = False
