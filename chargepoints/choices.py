@@ -82,6 +82,14 @@ class StopReason(models.TextChoices):
     DEAUTHORIZED = "DeAuthorized", _("Deauthorized")
 
 
+class VehicleMode(models.TextChoices):
+    """What a (simulated) vehicle does while it is plugged in."""
+
+    REQUESTING = "requesting", _("requests charging")
+    PAUSED = "paused", _("charging paused")
+    FINISHED = "finished", _("charging finished")
+
+
 class LocalBusState(models.TextChoices):
     CONNECTED = "connected", _("Connected")
     DISCONNECTED = "disconnected", _("Disconnected")

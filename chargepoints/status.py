@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import Promise
+
 from chargepoints.choices import IecState, Iso15118Error, Iso15118Progress
 from chargepoints.models import ChargePoint
 from wbm.runtime.bus import read_snapshot
@@ -79,12 +81,16 @@ def status_context(device: DeviceInfo, live: ChargePointState | None) -> dict[st
     return context
 
 
-def _label(choices: Any, value: str) -> str:
-    """The translated label of a choice, or the raw value for one the list does not know."""
+def _label(choices: Any, value: str) -> str | Promise:
+    """The label of a choice, or the raw value for one the list does not know.
+
+    Lazy: it is translated when the page renders, in the page's language. The WebSocket consumer
+    builds this context outside its ``translation.override``; a label turned into text here came
+    out English on a German page ("C – charging")."""
     if not value:
         return ""
     try:
-        return str(choices(value).label)
+        return choices(value).label  # type: ignore[no-any-return]
     except ValueError:
         return value
 

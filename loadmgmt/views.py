@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views import View
 
 from wbm.access import RoleRequiredMixin
+from wbm.registry import agent_class
 from wbm.roles import Perm
 from wbm.runtime.bus import read_snapshot
 
@@ -27,5 +28,8 @@ class StatusView(RoleRequiredMixin, View):
                 "current_a": current,
                 "planned_a": planned,
                 "agent": snapshot.agent("loadmgmt") if snapshot else None,
+                # no agent in the snapshot means something else when this build has none at all
+                "agent_installed": agent_class("loadmgmt") is not None,
+                "runtime_up": snapshot is not None,
             },
         )

@@ -8,6 +8,7 @@ template or to Python code without a German translation fails here with its text
 from __future__ import annotations
 
 import ast
+import asyncio
 import gettext
 import os
 import re
@@ -16,17 +17,26 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
+from typing import cast
 
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django import forms
 from django.conf import settings
+from django.db import models
 from django.test import Client
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
 
+from chargepoints import choices as cp_choices
 from chargepoints.demo import load_demo_park
-from tests.conftest import cp_id, make_user
+from chargepoints.simulator.forms import OPS
+from tests.conftest import cp_id, execute_wire, make_user, session_cookie
 from wbm.asgi import application
 from wbm.roles import Role
 from wbm.runtime import local
@@ -622,3 +632,144 @@ async def test_live_updates_come_in_the_language_of_the_page(live_park, headers)
 async def test_live_updates_are_english_by_default(live_park) -> None:
     frame = await _first_dashboard_frame([(b"accept-language", b"fr-FR,fr;q=0.9")])
     assert "Total power" in frame and "Gesamtleistung" not in frame
+
+
+# --- values from Python data and enums ----------------------------------------------------------
+# A template's own text is caught by the completeness test above; a value that reaches the page
+# from Python (a choice of chargepoints/choices.py, a form's choice, a state of the snapshot) is
+# not: it may be shown raw ("Charging" beside "Lädt"), or turned into text before the page's
+# language is active ("C – charging" on a German page).
+
+# Labels that are the same in German: product and standard names, phase orders, OCPP's status
+# names the manual keeps, words German uses as they are, numbers with their unit.
+SAME_IN_GERMAN = re.compile(
+    r"^(Phoenix Contact |Carlo Gavazzi |Inepro |Iskra |ELATEC |DUALI |Netronix |CHARX |IEC \d)"
+    r"|^(Pt 1000|PTC|EV/ZE Ready|Suspended(EV|EVSE)|Backend online|Optional|Start)$"
+    r"|^L\d – L\d – L\d$|^\d+( A)?$"
+)
+
+
+def _choice_lists() -> list[type[models.Choices]]:
+    """Every choice list of chargepoints/choices.py whose labels are translated (lists whose labels
+    are their protocol values, such as the ISO 15118 TCP status, are identifiers: shown as they are)."""
+    return [
+        obj
+        for obj in vars(cp_choices).values()
+        if isinstance(obj, type)
+        and issubclass(obj, models.Choices)
+        and any(isinstance(member.label, Promise) for member in obj.__members__.values())
+    ]
+
+
+def _simulator_choices() -> list[tuple[str, object]]:
+    """(where, label) of every translated choice the simulator's forms offer (the others are
+    identifiers or numbers: OCPP error codes, ISO 15118 errors, input numbers)."""
+    return [
+        (f"simulator {op}.{name}", label)
+        for op, sim_op in OPS.items()
+        for name, field_ in sim_op.form.base_fields.items()
+        if isinstance(field_, forms.ChoiceField)
+        for _value, label in cast("list[tuple[object, object]]", field_.choices)
+        if isinstance(label, Promise)
+    ]
+
+
+def _all_choices() -> list[tuple[str, object]]:
+    listed = [
+        (f"{cls.__name__}.{member.name}", member.label)
+        for cls in _choice_lists()
+        for member in cls.__members__.values()
+    ]
+    return listed + _simulator_choices()
+
+
+def _in(language: str, label: object) -> str:
+    with translation.override(language):
+        return str(label)
+
+
+def _english_labels() -> set[str]:
+    """English labels that German says differently: none of them may appear on a German page."""
+    return {_in("en", label) for _where, label in _all_choices() if _in("en", label) != _in("de", label)}
+
+
+def _visible_text(html: str) -> str:
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _english_on(html: str, labels: set[str]) -> list[str]:
+    text = _visible_text(html)
+    return sorted(label for label in labels if re.search(rf"(?<![\w-]){re.escape(label)}(?![\w-])", text))
+
+
+def test_every_choice_shown_on_pages_has_a_german_label() -> None:
+    untranslated = [
+        f"{where}: {_in('en', label)!r}"
+        for where, label in _all_choices()
+        if _in("de", label) == _in("en", label) and not SAME_IN_GERMAN.search(_in("en", label))
+    ]
+    assert not untranslated, "choices without a German label:\n" + "\n".join(untranslated)
+    assert {cp_choices.IecState, cp_choices.OcppStatus, cp_choices.VehicleMode} <= set(_choice_lists())
+
+
+def _busy_park(runtime) -> dict[str, int]:
+    """P1-01 charging with ISO 15118, P1-02 with a paused vehicle, P1-03 with a fault."""
+    ids = {name: cp_id(name) for name in ("P1-01", "P1-02", "P1-03")}
+    runtime.call("sim.plug_in", cp=ids["P1-01"], phases=3, max_current_a=16, hlc=True, evcc_id="00A0C9142A3F")
+    runtime.call("cp.release", cp=ids["P1-01"], allow=True)
+    runtime.call("sim.plug_in", cp=ids["P1-02"], phases=1, max_current_a=16)
+    runtime.call("sim.vehicle", cp=ids["P1-02"], action="pause")
+    runtime.call("sim.fault", cp=ids["P1-03"], code="OverCurrentFailure", info="")
+    runtime.call("sim.input", cp=ids["P1-03"], index=2, value=True)
+    runtime.step()
+    return ids
+
+
+def test_live_values_on_status_simulator_and_overview_are_german(runtime) -> None:
+    ids = _busy_park(runtime)
+    client = _german_client(Role.MANUFACTURER)
+    english = _english_labels()
+    pages = {
+        "overview": _page(client, "/chargepoints/"),
+        **{f"status {name}": _page(client, f"/chargepoints/{pk}/") for name, pk in ids.items()},
+        **{f"simulator {name}": _page(client, f"/system/simulator/?cp={pk}") for name, pk in ids.items()},
+    }
+    found = {name: _english_on(html, english) for name, html in pages.items()}
+    assert not any(found.values()), f"English on German pages: { {k: v for k, v in found.items() if v} }"
+    # ... and the values are there, in German
+    status, simulator = pages["status P1-01"], _visible_text(pages["simulator P1-02"])
+    assert _in("de", cp_choices.IecState.C.label) in _visible_text(status)
+    assert _in("de", cp_choices.Iso15118Progress.START.label) in _visible_text(status)
+    assert _in("de", cp_choices.OcppErrorCode.OVER_CURRENT_FAILURE.label) in _visible_text(pages["status P1-03"])
+    assert _in("de", cp_choices.VehicleMode.PAUSED.label) in simulator
+    assert _in("de", cp_choices.OcppStatus.SUSPENDED_EV.label) in simulator
+    inputs = _visible_text(pages["simulator P1-03"])
+    assert _in("de", pgettext_lazy("digital input level", "High")) in inputs
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_status_page_live_updates_show_labels_in_german(live_runtime) -> None:
+    """The status page's WebSocket renders outside the request: its labels must still be German."""
+    pk = await database_sync_to_async(cp_id)("P1-01")
+    (_name, session), *_ = await database_sync_to_async(session_cookie)(Role.USER)
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    headers.append((b"cookie", session + b"; wbm_language=de"))
+    communicator = WebsocketCommunicator(application, f"/ws/chargepoints/{pk}/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    english = await database_sync_to_async(_english_labels)()
+    try:
+        frame = await communicator.receive_from(timeout=5)
+        assert _in("de", cp_choices.IecState.A.label) in _visible_text(frame)
+        assert _english_on(frame, english) == []
+        await execute_wire(live_runtime, "sim.plug_in", {"cp": pk, "phases": 3, "max_current_a": 16, "hlc": True})
+        await execute_wire(live_runtime, "sim.fault", {"cp": pk, "code": "GroundFailure", "info": ""})
+        async with asyncio.timeout(5):
+            while 'data-testid="error"' not in frame:
+                frame = await communicator.receive_from(timeout=5)
+        assert _in("de", cp_choices.OcppErrorCode.GROUND_FAILURE.label) in _visible_text(frame)
+        assert _english_on(frame, english) == []
+    finally:
+        await communicator.disconnect()

@@ -6,6 +6,7 @@ from wbm.dashboard.consumers import LiveConsumer
 from wbm.registry import agent_info
 from wbm.roles import Perm
 from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
+from wbm.system.webprocess import web_started_at
 
 
 class SystemConsumer(LiveConsumer):
@@ -18,7 +19,7 @@ class SystemConsumer(LiveConsumer):
         snapshot = read_snapshot()
         if snapshot is None:
             return
-        context = {"snapshot": snapshot, "agent_info": _agent_info()}
+        context = {"snapshot": snapshot, "agent_info": _agent_info(), "web_started_at": web_started_at()}
         await self.send(
             text_data=self.render("system/status.html#agents", context)
             + self.render("system/status.html#system", context)

@@ -21,6 +21,7 @@ from wbm.runtime.bus import read_snapshot
 from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
 from wbm.runtime.errors import describe
 from wbm.system import services
+from wbm.system.webprocess import web_started_at
 
 
 class StatusView(RoleRequiredMixin, View):
@@ -55,7 +56,12 @@ class StatusView(RoleRequiredMixin, View):
     @staticmethod
     def _context() -> dict[str, Any]:
         snapshot = read_snapshot()
-        return {"snapshot": snapshot, "now": time.time(), "agent_info": agent_info()}
+        return {
+            "snapshot": snapshot,
+            "now": time.time(),
+            "agent_info": agent_info(),
+            "web_started_at": web_started_at(),
+        }
 
 
 class TimeView(RoleRequiredMixin, View):
