@@ -107,3 +107,53 @@ class RfidBoardConsumer(LiveConsumer):
         self.boards = await database_sync_to_async(selectors.rfid_board_list)()
         snapshot = read_snapshot()
         await self.send(text_data=self._render_boards(snapshot, only_changed=True))
+
+
+OVERVIEW_TEMPLATE = "chargepoints/overview.html"
+
+
+class OverviewConsumer(LiveConsumer):
+    """ws/chargepoints/overview/: the live cells of every charge point row (status with its error
+    code, IEC state, power) on the Charging Stations overview."""
+
+    required = Perm.PARK_VIEW
+
+    def _cells(self, live: ChargePointState) -> str:
+        return self.render(f"{OVERVIEW_TEMPLATE}#live-cells", {"live": live, "cp_id": live.id})
+
+    async def send_full(self) -> None:
+        snapshot = read_snapshot()
+        if snapshot is None:
+            return
+        cells = "".join(self._cells(cp) for cp in snapshot.chargepoints)
+        await self.send(text_data=cells + self.heartbeat(snapshot.generated_at))
+
+    async def park_update(self, event: dict[str, Any]) -> None:
+        cells = "".join(self._cells(ChargePointState.from_dict(data)) for data in event["changed"])
+        await self.send(text_data=cells + self.heartbeat(event["generated_at"]))
+
+
+SIMULATOR_TEMPLATE = "chargepoints/simulator.html"
+
+
+class SimulatorConsumer(LiveConsumer):
+    """ws/system/simulator/<pk>/: the simulator's "Current state" panel of one charge point."""
+
+    required = Perm.SIMULATOR_USE
+
+    async def connect(self) -> None:
+        self.pk = int(self.scope["url_route"]["kwargs"]["pk"])
+        await super().connect()
+
+    def _state(self, live: ChargePointState | None) -> str:
+        return self.render(f"{SIMULATOR_TEMPLATE}#state", {"live": live})
+
+    async def send_full(self) -> None:
+        snapshot = read_snapshot()
+        if snapshot is None:
+            return
+        await self.send(text_data=self._state(snapshot.chargepoint(self.pk)) + self.heartbeat(snapshot.generated_at))
+
+    async def park_update(self, event: dict[str, Any]) -> None:
+        html = "".join(self._state(ChargePointState.from_dict(d)) for d in event["changed"] if d["id"] == self.pk)
+        await self.send(text_data=html + self.heartbeat(event["generated_at"]))

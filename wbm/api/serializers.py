@@ -151,6 +151,7 @@ class SummarySerializer(serializers.Serializer):
     available = serializers.IntegerField()
     occupied = serializers.IntegerField()
     charging = serializers.IntegerField()
+    error = serializers.IntegerField(help_text="faulted, disabled or otherwise unavailable")
     total_power_w = serializers.FloatField()
 
 

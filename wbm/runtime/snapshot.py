@@ -193,6 +193,7 @@ class ParkSummary:
     available: int
     occupied: int
     charging: int
+    error: int  # faulted, disabled or otherwise unavailable
     total_power_w: float
 
     def as_dict(self) -> dict[str, Any]:
@@ -201,7 +202,7 @@ class ParkSummary:
 
 def summarize(chargepoints: tuple[ChargePointState, ...] | list[ChargePointState]) -> ParkSummary:
     """The dashboard's park summary over configured charge points."""
-    available = occupied = charging = 0
+    available = occupied = charging = error = 0
     power = 0.0
     for cp in chargepoints:
         if not cp.configured:
@@ -212,8 +213,10 @@ def summarize(chargepoints: tuple[ChargePointState, ...] | list[ChargePointState
             occupied += 1
         elif cp.dashboard_status == DashboardStatus.CHARGING:
             charging += 1
+        elif cp.dashboard_status == DashboardStatus.ERROR:
+            error += 1
         power += cp.power_w or 0.0
-    return ParkSummary(available=available, occupied=occupied, charging=charging, total_power_w=power)
+    return ParkSummary(available=available, occupied=occupied, charging=charging, error=error, total_power_w=power)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
