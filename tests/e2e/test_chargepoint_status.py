@@ -139,6 +139,9 @@ def test_rfid_board_profile_table_follows_the_connection_type(
     expect(rows).to_have_count(14)
     period = page.get_by_label("Vehicle connected, charging process active: Period (ms)")
     period.fill("50")
-    page.get_by_test_id("board-save").click()  # the browser itself refuses a period below 100 ms
-    assert period.evaluate("el => el.validity.rangeUnderflow") is True
+    page.get_by_test_id("board-save").click()  # the server refuses a period below 100 ms, at the field
+    expect(page.get_by_test_id("board-invalid")).to_be_visible()
+    period = page.get_by_label("Vehicle connected, charging process active: Period (ms)")
+    error_id = period.evaluate("el => el.id") + "-errors"
+    expect(page.locator(f"#{error_id}")).to_contain_text("100")
     expect(page.get_by_test_id("board-saved")).to_have_count(0)
