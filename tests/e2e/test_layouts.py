@@ -10,6 +10,7 @@ pages show their longest texts. Screenshots: test-artifacts/<test>/<page>-<lang>
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -249,3 +250,47 @@ def test_status_network_and_configuration_show_long_values_whole(
             expect(page.get_by_test_id("error")).to_contain_text("OverCurrentFailure")
         screenshot(page, f"{name}-{lang}-{width}")
         assert_layout_holds(page, f"{path} ({lang}, {width} px)")
+
+
+@pytest.mark.parametrize(("lang", "width"), CASES, ids=[f"{lang}-{width}" for lang, width in CASES])
+def test_read_only_configuration_and_import_preview_fit(
+    lang: str,
+    width: int,
+    park_server: WbmServer,
+    new_context: Callable[..., BrowserContext],
+    screenshot: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    """The configuration as a User sees it (read-only) and the import preview of a file from a
+    module with ISO 15118 onto one without it: whole, inside the screen, in both languages."""
+    ids = park_server.ids  # type: ignore[attr-defined]
+    user = park_server.create_user(f"reader-{lang}-{width}", Role.USER)
+    page = browser_page(new_context, park_server, lang, width)
+    login(page, park_server.url, user.username, user.password)
+    response = page.goto(park_server.url + f"/chargepoints/{ids['P1-02']}/config/")
+    assert response is not None and response.status == 200
+    expect(page.locator("#id_current_max_a")).to_be_disabled()
+    expect(page.get_by_role("button", name=re.compile("Save|Speichern"))).to_have_count(0)
+    screenshot(page, f"config-readonly-{lang}-{width}")
+    assert_layout_holds(page, f"read-only configuration ({lang}, {width} px)")
+
+    maker = park_server.create_user(f"importer-{lang}-{width}", Role.MANUFACTURER)
+    token = api(park_server, "/api/v1/auth/token/", {"username": maker.username, "password": maker.password})["token"]
+    exported = tmp_path / "chargepoint-P1-01.json"
+    exported.write_text(
+        json.dumps(api(park_server, f"/api/v1/chargepoints/{ids['P1-01']}/config/export/", token=token))
+    )
+    page = browser_page(new_context, park_server, lang, width)
+    login(page, park_server.url, maker.username, maker.password)
+    page.goto(park_server.url + "/chargepoints/import/")
+    page.set_input_files("#id_file", str(exported))
+    for name in ("P1-02", "P1-03"):
+        page.locator("#import-targets tr", has=page.get_by_text(name, exact=True)).locator(
+            "input[type=checkbox]"
+        ).check()
+    page.check("#id_suffix")
+    page.click("#import-preview")
+    expect(page.locator("section.diff")).to_have_count(2)
+    expect(page.locator("section.diff").first).to_contain_text("ISO 15118")
+    screenshot(page, f"import-preview-{lang}-{width}")
+    assert_layout_holds(page, f"import preview ({lang}, {width} px)")
