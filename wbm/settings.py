@@ -219,6 +219,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "wbm.accounts.views.lockout"
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Fails closed: when a failed attempt cannot be recorded (disk full), logins are refused.
+AXES_HANDLER = "wbm.accounts.lockout.FailClosedDatabaseHandler"
 
 # --- security --------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

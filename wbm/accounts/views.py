@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from wbm.access import RoleRequiredMixin, role_required
 from wbm.accounts.forms import LanguageForm
+from wbm.accounts.lockout import UNRECORDABLE
 from wbm.accounts.services import account_language_set, account_password_change
 from wbm.audit import Actor
 from wbm.roles import Perm
@@ -69,7 +70,10 @@ class LogoutView(RoleRequiredMixin, auth_views.LogoutView):
 
 
 def lockout(request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
-    """django-axes calls this when a username/address pair is locked out."""
+    """django-axes calls this when a username/address pair is locked out, and when a failed
+    login cannot be recorded (``wbm.accounts.lockout``: the lockout fails closed)."""
+    if getattr(request, UNRECORDABLE, False):
+        return _unrecordable(request)
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     message = _(
         "Too many failed login attempts. Logging in to this account from your address is "
@@ -79,6 +83,17 @@ def lockout(request: HttpRequest, credentials: dict[str, Any] | None = None, *ar
         return JsonResponse({"detail": message, "code": "locked_out"}, status=429)
     form = AuthenticationForm(request)
     return render(request, "accounts/login.html", {"form": form, "lockout_message": message}, status=429)
+
+
+def _unrecordable(request: HttpRequest) -> HttpResponse:
+    message = _(
+        "The login is not possible right now: the controller cannot record failed attempts "
+        "(storage full?). Try again later."
+    )
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": "login_unavailable"}, status=503)
+    form = AuthenticationForm(request)
+    return render(request, "accounts/login.html", {"form": form, "lockout_message": message}, status=503)
 
 
 class PasswordChangeView(RoleRequiredMixin, View):
