@@ -69,8 +69,11 @@ class BoardSettingsForm:
     """The board form of the page: connection type, buzzer and one LED row per profile the chosen
     connection type uses. ``preview``: re-render for another connection type without validating."""
 
-    def __init__(self, board: BoardInfo, data: Mapping[str, Any] | None = None, *, preview: bool = False) -> None:
+    def __init__(
+        self, board: BoardInfo, data: Mapping[str, Any] | None = None, *, preview: bool = False, revision: int = 0
+    ) -> None:
         self.board = board
+        self.revision = revision  # what the page was read at (hidden field): a stale save is refused
         self.prefix = f"b{board.pk}"
         initial = {"connection_type": board.connection_type, "buzzer_volume_pct": board.buzzer_volume_pct}
         bound = None if preview else data
@@ -160,3 +163,13 @@ def board_data_from_api(board: BoardInfo, payload: Mapping[str, Any]) -> tuple[d
     if errors:
         return None, errors
     return {**main.cleaned_data, "profiles": profiles}, {}
+
+
+def board_change_label(key: str) -> str:
+    """How the page calls a board setting named as the service keys it: "Buzzer volume (%)",
+    "RFID accepted: LED colour" for ``profiles.<profile>.<field>``."""
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "profiles" and parts[1] in Profile.values:
+        return f"{Profile(parts[1]).label}: {LedProfileForm.base_fields[parts[2]].label}"
+    field = RfidBoardForm.base_fields.get(key)
+    return str(field.label) if field is not None else key

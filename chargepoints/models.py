@@ -267,6 +267,10 @@ class ChargePointConfig(models.Model):
     )
 
     updated_at = models.DateTimeField(auto_now=True)
+    # Counts the writes (services._config_write), so a page or API client that read revision n
+    # is refused when it writes after someone else did: an integer, not updated_at, as the
+    # system time can be set back. A new configuration continues above any earlier one's.
+    revision = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         verbose_name = _("charging point configuration")
@@ -318,6 +322,7 @@ class RfidBoard(models.Model):
         _("buzzer volume (%)"), default=50, validators=[MaxValueValidator(100)]
     )
     updated_at = models.DateTimeField(auto_now=True)
+    revision = models.PositiveIntegerField(default=1, editable=False)  # as ChargePointConfig.revision
 
     class Meta:
         verbose_name = _("CHARX RFID/NFC board")

@@ -8,11 +8,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from chargepoints.controller.commands import ConfigReload, CpAvailability, CpLock, CpRelease, CpUnlock
 from chargepoints.forms import CONFIG_FIELDS, ChargePointConfigForm, Peers, config_validate
 from chargepoints.importexport import ImportPlan, config_to_dict, import_plan
+from chargepoints.importexport import values_to_dict as importexport_values_to_dict
 from chargepoints.models import ChargePoint, ChargePointConfig, ChargingSession
 from wbm.audit import Actor, record_change
 from wbm.runtime import commands
@@ -129,6 +130,84 @@ class ConfigInvalid(Exception):
         self.form = form
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WriteConflict:
+    """What someone else wrote since a writer read ``revision`` (from the audit trail)."""
+
+    revision: int  # stored now; 0: nothing stored (no configuration / factory settings)
+    changed: tuple[str, ...]  # the keys whose stored value differs from what the writer read
+    at: datetime | None  # the latest of those writes, and who made it
+    username: str
+    deleted: bool = False  # the configuration was deleted meanwhile
+
+
+class StaleRevision(Exception):
+    """The write started from an older revision than the stored one; nothing was written.
+    ``form`` (configuration only) holds the writer's values."""
+
+    def __init__(self, conflict: WriteConflict, form: ChargePointConfigForm | None = None) -> None:
+        super().__init__(f"stale revision (stored: {conflict.revision})")
+        self.conflict = conflict
+        self.form = form
+
+
+def _conflict(
+    *, object_id: int, actions: tuple[str, ...], since: int, current: int, diff: Any, deleted: bool = False
+) -> WriteConflict:
+    """Walk the audit records of ``actions`` newest first: within one lifetime every write made
+    one record and one revision, so the newest ``current - since`` records are the writes since
+    ``since`` (a create ends the walk: the writer read an earlier lifetime or nothing).
+    ``diff(before, after)`` names the keys that differ."""
+    from wbm.models import ChangeRecord
+
+    records = list(ChangeRecord.objects.filter(object_id=str(object_id), action__in=actions).order_by("-pk")[:500])
+    changed: set[str] = set()
+    remaining = current - since
+    for record in records if not deleted else []:
+        if record.action.endswith(".delete"):
+            break
+        changed |= diff(record.before, record.after)
+        remaining -= 1
+        if remaining == 0 or record.before is None:
+            break
+    latest = records[0] if records else None
+    return WriteConflict(
+        revision=current,
+        changed=tuple(sorted(changed)),
+        at=latest.at if latest else None,
+        username=latest.username if latest else "",
+        deleted=deleted,
+    )
+
+
+_CONFIG_ACTIONS = (
+    "chargepoint.config.create",
+    "chargepoint.config.update",
+    "chargepoint.config.import",
+    "chargepoint.config.delete",
+)
+
+
+def _config_conflict(chargepoint: ChargePoint, *, since: int, current: int) -> WriteConflict:
+    defaults = importexport_values_to_dict({}, chargepoint=chargepoint)
+
+    def diff(before: Any, after: Any) -> set[str]:
+        before, after = before or defaults, after or defaults
+        return {name for name in CONFIG_FIELDS if before.get(name) != after.get(name)}
+
+    return _conflict(
+        object_id=chargepoint.pk, actions=_CONFIG_ACTIONS, since=since, current=current, diff=diff, deleted=current == 0
+    )
+
+
+def _next_revision(*, object_id: int, actions: tuple[str, ...]) -> int:
+    """The revision of a newly created row: above any revision an earlier row had (each of its
+    writes and its deletion left one audit record), so a page read before a deletion stays stale."""
+    from wbm.models import ChangeRecord
+
+    return ChangeRecord.objects.filter(object_id=str(object_id), action__in=actions).count() + 1
+
+
 class NotConfigured(Exception):
     """The charge point has no configuration (it is in factory default)."""
 
@@ -160,26 +239,60 @@ def _reload_runtime() -> None:
 _READ = object()
 
 
-def _config_write(
-    *, chargepoint: ChargePoint, values: Mapping[str, Any], actor: Actor, action: str | None = None, before: Any = _READ
-) -> ChargePointConfig:
-    """Write validated values (cleaned data of the configuration form); audited as ``action``
-    (default: create or update) with ``before`` (default: as stored now). The caller reloads
-    the runtime."""
+def _config_locked(chargepoint: ChargePoint, *, revision: int | None) -> ChargePointConfig | None:
+    """The stored configuration, locked until the transaction ends; raises ``StaleRevision``
+    when ``revision`` (what the writer read; 0: none) is not the stored one (None: no check)."""
     existing = (
         ChargePointConfig.objects.select_for_update()
         .select_related("chargepoint__station")
         .filter(pk=chargepoint.pk)
         .first()
     )
+    current = existing.revision if existing is not None else 0
+    if revision is not None and revision != current:
+        raise StaleRevision(_config_conflict(chargepoint, since=revision, current=current))
+    return existing
+
+
+def _config_write(
+    *,
+    chargepoint: ChargePoint,
+    values: Mapping[str, Any],
+    actor: Actor,
+    action: str | None = None,
+    before: Any = _READ,
+    revision: int | None = None,
+) -> ChargePointConfig:
+    """Write validated values (cleaned data of the configuration form); audited as ``action``
+    (default: create or update) with ``before`` (default: as stored now). The revision goes up
+    by one with every write that changes something (one audit record each); with ``revision``
+    the write is refused (``StaleRevision``) unless that is the stored one. The caller reloads
+    the runtime."""
+    existing = _config_locked(chargepoint, revision=revision)
     if before is _READ:
         before = config_to_dict(existing) if existing is not None else None
     config = existing or ChargePointConfig(chargepoint=chargepoint)
     for name in CONFIG_FIELDS:
         setattr(config, name, values[name])
-    config.save()
-    chargepoint.config = config
     after = config_to_dict(config)
+    if existing is None:
+        config.revision = _next_revision(object_id=chargepoint.pk, actions=_CONFIG_ACTIONS)
+        try:
+            with transaction.atomic():  # another tab may have created it since we looked
+                config.save(force_insert=True)
+        except IntegrityError:
+            stored = ChargePointConfig.objects.filter(pk=chargepoint.pk).values_list("revision", flat=True).first()
+            if stored is None:
+                raise
+            if revision is not None:
+                raise StaleRevision(_config_conflict(chargepoint, since=0, current=stored)) from None
+            # no revision given: last write wins, as an update of what is stored now
+            return _config_write(chargepoint=chargepoint, values=values, actor=actor, action=action)
+    else:
+        if after != before:
+            config.revision += 1
+        config.save()
+    chargepoint.config = config
     if after != before:
         action = action or ("chargepoint.config.create" if existing is None else "chargepoint.config.update")
         record_change(actor=actor, action=action, obj=chargepoint, before=before, after=after)
@@ -188,25 +301,40 @@ def _config_write(
 
 @transaction.atomic
 def chargepoint_config_save(
-    *, chargepoint: ChargePoint, data: Mapping[str, Any], actor: Actor, peers: Peers | None = None
+    *,
+    chargepoint: ChargePoint,
+    data: Mapping[str, Any],
+    actor: Actor,
+    peers: Peers | None = None,
+    revision: int | None = None,
 ) -> ChargePointConfig:
     """Create or update the configuration of a charge point from form data (the page's POST, or
     values from the API). Validated with ``ChargePointConfigForm``; raises ``ConfigInvalid``.
+    ``revision`` is the one the writer read (0: none existed): when someone else wrote since,
+    nothing is written and ``StaleRevision`` names what they changed (None: last write wins).
     Takes effect in the runtime as soon as the transaction commits."""
     form = config_validate(chargepoint=chargepoint, data=data, peers=peers)
+    try:
+        _config_locked(chargepoint, revision=revision)
+    except StaleRevision as exc:
+        raise StaleRevision(exc.conflict, form) from None
     if form.errors:
         raise ConfigInvalid(form)
-    config = _config_write(chargepoint=chargepoint, values=form.cleaned_data, actor=actor)
+    try:
+        config = _config_write(chargepoint=chargepoint, values=form.cleaned_data, actor=actor, revision=revision)
+    except StaleRevision as exc:
+        raise StaleRevision(exc.conflict, form) from None
     transaction.on_commit(_reload_runtime)
     return config
 
 
 @transaction.atomic
-def chargepoint_config_delete(*, chargepoint: ChargePoint, actor: Actor) -> None:
+def chargepoint_config_delete(*, chargepoint: ChargePoint, actor: Actor, revision: int | None = None) -> None:
     """Restore the delivery state (manual: "restores the charging point to its factory default
     configuration"): no configuration (not on the dashboard, no charging), enabled again, and
     the CHARX RFID/NFC board wired here back to its factory settings. Each part is recorded; the
-    runtime is told once committed. Raises ``NotConfigured`` when there is nothing to delete."""
+    runtime is told once committed. Raises ``NotConfigured`` when there is nothing to delete,
+    ``StaleRevision`` when ``revision`` is given and not the stored one."""
     from chargepoints.models import RfidBoard
 
     config = (
@@ -217,6 +345,8 @@ def chargepoint_config_delete(*, chargepoint: ChargePoint, actor: Actor) -> None
     )
     if config is None:
         raise NotConfigured
+    if revision is not None and revision != config.revision:
+        raise StaleRevision(_config_conflict(chargepoint, since=revision, current=config.revision))
     before = config_to_dict(config)
     config.delete()
     chargepoint._state.fields_cache.pop("config", None)
@@ -305,13 +435,46 @@ def _board_dict(board: Any) -> dict[str, Any]:
 _LED_FIELDS = ("mode", "color", "brightness_pct", "period_ms", "min_brightness_pct", "max_brightness_pct")
 
 
+_BOARD_ACTIONS = ("rfidboard.update", "rfidboard.delete")
+
+
+def _board_flat(board: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A recorded board (``_board_dict``; None: factory settings) as ``key: value`` with the keys
+    the API uses for errors; profiles without a row have their factory LED settings."""
+    from chargepoints.models import RfidBoard
+    from chargepoints.rfidboard import DEFAULT_LEDS
+
+    board = board or {}
+    factory = RfidBoard()
+    flat: dict[str, Any] = {
+        name: board.get(name, getattr(factory, name)) for name in ("connection_type", "buzzer_volume_pct")
+    }
+    rows = board.get("profiles") or {}
+    for profile, leds in DEFAULT_LEDS.items():
+        values = {**dataclasses.asdict(leds), **rows.get(profile.value, {})}
+        flat.update({f"profiles.{profile.value}.{field}": values[field] for field in _LED_FIELDS})
+    return flat
+
+
+def _board_conflict(chargepoint: ChargePoint, *, since: int, current: int) -> WriteConflict:
+    def diff(before: Any, after: Any) -> set[str]:
+        old, new = _board_flat(before), _board_flat(after)
+        return {key for key in new if old[key] != new[key]}
+
+    return _conflict(object_id=chargepoint.pk, actions=_BOARD_ACTIONS, since=since, current=current, diff=diff)
+
+
 @transaction.atomic
-def rfid_board_update(*, chargepoint: ChargePoint, data: Mapping[str, Any], actor: Actor) -> Any:
+def rfid_board_update(
+    *, chargepoint: ChargePoint, data: Mapping[str, Any], actor: Actor, revision: int | None = None
+) -> Any:
     """Save the CHARX RFID/NFC board wired at ``chargepoint``: connection type, buzzer volume and
     the LED settings of the profiles given (others keep theirs). ``data`` is validated input
     (``forms_rfidboard``); the models validate again, all or nothing: their errors are keyed as
     the API names the fields (``buzzer_volume_pct``, ``profiles.<profile>.<field>``). Raises
-    ValidationError when no board is wired there."""
+    ValidationError when no board is wired there. Every save raises the board's revision by one;
+    with ``revision`` (what the writer read; 0: factory settings) a save after someone else's
+    is refused with ``StaleRevision`` and nothing is written."""
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
@@ -321,12 +484,33 @@ def rfid_board_update(*, chargepoint: ChargePoint, data: Mapping[str, Any], acto
 
     if chargepoint.pk not in {b.pk for b in rfid_board_list()}:
         raise ValidationError(_("No CHARX RFID/NFC board is wired at this charging point."))
-    board, created = RfidBoard.objects.select_for_update().get_or_create(chargepoint=chargepoint)
-    before = None if created else _board_dict(board)
+    stored = RfidBoard.objects.select_for_update().filter(chargepoint=chargepoint).first()
+    current = stored.revision if stored is not None else 0
+    if revision is not None and revision != current:
+        raise StaleRevision(_board_conflict(chargepoint, since=revision, current=current))
+    before = None if stored is None else _board_dict(stored)
+    board = stored or RfidBoard(
+        chargepoint=chargepoint, revision=_next_revision(object_id=chargepoint.pk, actions=_BOARD_ACTIONS)
+    )
     board.connection_type = data.get("connection_type", board.connection_type)
     board.buzzer_volume_pct = data.get("buzzer_volume_pct", board.buzzer_volume_pct)
-    board.full_clean()
-    board.save()
+    if stored is None:
+        board.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():  # another tab may have saved it first since we looked
+                board.save(force_insert=True)
+        except IntegrityError:
+            now = RfidBoard.objects.filter(chargepoint=chargepoint).values_list("revision", flat=True).first()
+            if now is None:
+                raise
+            if revision is not None:
+                raise StaleRevision(_board_conflict(chargepoint, since=0, current=now)) from None
+            # no revision given: last write wins, as an update of what is stored now
+            return rfid_board_update(chargepoint=chargepoint, data=data, actor=actor)
+    else:
+        board.revision += 1
+        board.full_clean()
+        board.save()
     existing = {row.profile: row for row in board.profiles.all()}
     for profile, values in (data.get("profiles") or {}).items():
         row = existing.get(profile)

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
@@ -64,6 +65,33 @@ def _layout(form: ChargePointConfigForm) -> list[dict[str, Any]]:
     return sections
 
 
+def posted_revision(request: HttpRequest) -> int | None:
+    """The revision the page was read at (hidden field); None when not sent (no check)."""
+    raw = request.POST.get("revision", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def conflict_message(conflict: services.WriteConflict, labels: list[str]) -> str:
+    """ "Someone else saved this … meanwhile (at 14:05, by operator): these settings changed: …"."""
+    when = formats.time_format(timezone.localtime(conflict.at), "H:i") if conflict.at else "–"
+    params = {"time": when, "user": conflict.username or "–", "fields": ", ".join(labels) or "–"}
+    if conflict.deleted:
+        return (
+            _(
+                "Someone else deleted this configuration meanwhile (at %(time)s, by %(user)s). Nothing was saved; "
+                "click “Save” to create it with your values."
+            )
+            % params
+        )
+    return (
+        _(
+            "Someone else saved this configuration meanwhile (at %(time)s, by %(user)s): these settings changed: "
+            "%(fields)s. Nothing was saved; your values are shown below. Click “Save” to overwrite them."
+        )
+        % params
+    )
+
+
 class ConfigView(RoleRequiredMixin, View):
     """ "Create configuration" / "Configuration" of one charge point.
 
@@ -71,6 +99,9 @@ class ConfigView(RoleRequiredMixin, View):
     role that may not configure (User, Operator) read-only: every value, disabled, no actions.
     POST with ``refresh`` re-renders the form for the changed controlling field without saving
     (htmx); any other POST saves through the service and takes effect in the runtime at once.
+    The form carries the revision it was read at: a save after someone else's is refused, the
+    person's values shown again with what the other one changed (and the current revision, so
+    a second "Save" overwrites knowingly).
     """
 
     required = Perm.CHARGEPOINT_CONFIG_VIEW
@@ -100,16 +131,28 @@ class ConfigView(RoleRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         chargepoint = _chargepoint(pk)
+        revision = posted_revision(request)
         if request.POST.get("refresh"):
             form = ChargePointConfigForm(initial=self._posted_initial(request), chargepoint=chargepoint)
-            return self._render(request, chargepoint, form)
+            return self._render(request, chargepoint, form, revision=revision)
         created = not chargepoint.is_configured
         try:
             config = services.chargepoint_config_save(
-                chargepoint=chargepoint, data=request.POST, actor=Actor.from_request(request)
+                chargepoint=chargepoint, data=request.POST, actor=Actor.from_request(request), revision=revision
             )
         except services.ConfigInvalid as exc:
-            return self._render(request, chargepoint, exc.form, status=200)
+            return self._render(request, chargepoint, exc.form, status=200, revision=revision)
+        except services.StaleRevision as exc:
+            assert exc.form is not None
+            labels = [importexport.field_label(name) for name in CONFIG_FIELDS if name in exc.conflict.changed]
+            chargepoint = _chargepoint(pk)  # as stored now (it may have been created or deleted)
+            return self._render(
+                request,
+                chargepoint,
+                exc.form,
+                revision=exc.conflict.revision,
+                conflict=conflict_message(exc.conflict, labels),
+            )
         if created:
             messages.success(request, _("The configuration of “%(name)s” was created.") % {"name": config.name})
         else:
@@ -152,7 +195,13 @@ class ConfigView(RoleRequiredMixin, View):
         copied_from: ChargePoint | None = None,
         copy_error: str = "",
         status: int = 200,
+        revision: int | None = None,
+        conflict: str = "",
     ) -> HttpResponse:
+        """``revision``: what the form was read at (default: the stored one, 0 for none)."""
+        if revision is None:
+            config = getattr(chargepoint, "config", None) if chargepoint.is_configured else None
+            revision = config.revision if config is not None else 0
         read_only = not allows(request.user, Perm.CHARGEPOINT_CONFIGURE)
         if read_only:
             for field in form.fields.values():
@@ -169,6 +218,8 @@ class ConfigView(RoleRequiredMixin, View):
             "sources": [(cp.pk, chargepoint_label(cp)) for cp in sources],
             "copied_from": chargepoint_label(copied_from) if copied_from else "",
             "copy_error": copy_error,
+            "revision": revision,
+            "conflict": conflict,
         }
         name = f"{self.template_name}#form" if getattr(request, "htmx", False) else self.template_name
         return render(request, name, context, status=status)

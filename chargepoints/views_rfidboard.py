@@ -8,13 +8,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
 from chargepoints import selectors, services
-from chargepoints.forms_rfidboard import BoardSettingsForm
-from chargepoints.models import ChargePoint
+from chargepoints.forms_rfidboard import BoardSettingsForm, board_change_label
+from chargepoints.models import ChargePoint, RfidBoard
 from chargepoints.rfidboard import BoardInfo, board_live
+from chargepoints.services import WriteConflict
 from wbm.access import HtmxHttpRequest, RoleRequiredMixin
 from wbm.audit import Actor
 from wbm.roles import Perm, allows
@@ -23,14 +25,28 @@ from wbm.runtime.bus import read_snapshot
 TEMPLATE = "chargepoints/rfidboard.html"
 
 
+def _stored_revision(pk: int) -> int:
+    """The saved board's revision; 0 while it runs its factory settings."""
+    return RfidBoard.objects.filter(pk=pk).values_list("revision", flat=True).first() or 0
+
+
 def board_item(board: BoardInfo, form: BoardSettingsForm | None = None, **extra: Any) -> dict[str, Any]:
     """What the ``board`` partial needs for one board."""
     return {
         "board": board,
-        "form": form or BoardSettingsForm(board),
+        "form": form or BoardSettingsForm(board, revision=_stored_revision(board.pk)),
         "live": board_live(board, read_snapshot()),
         **extra,
     }
+
+
+def _board_conflict_message(conflict: WriteConflict) -> str:
+    when = formats.time_format(timezone.localtime(conflict.at), "H:i") if conflict.at else "–"
+    labels = [board_change_label(key) for key in conflict.changed]
+    return _(
+        "Someone else saved the settings of this board meanwhile (at %(time)s, by %(user)s): these settings "
+        "changed: %(fields)s. Nothing was saved; your values are shown below. Click “Save” to overwrite them."
+    ) % {"time": when, "user": conflict.username or "–", "fields": ", ".join(labels) or "–"}
 
 
 class RfidBoardView(RoleRequiredMixin, View):
@@ -52,7 +68,11 @@ class RfidBoardView(RoleRequiredMixin, View):
         if board is None:
             raise Http404
         preview = request.POST.get("preview") == "1"  # the connection type changed: other profiles
-        form = BoardSettingsForm(board, request.POST, preview=preview)
+        raw_revision = request.POST.get("revision", "")
+        revision = int(raw_revision) if raw_revision.isdigit() else None  # None: not sent, no check
+        form = BoardSettingsForm(
+            board, request.POST, preview=preview, revision=_stored_revision(board.pk) if revision is None else revision
+        )
         saved, error = False, ""
         if not preview and form.is_valid():
             try:
@@ -60,13 +80,17 @@ class RfidBoardView(RoleRequiredMixin, View):
                     chargepoint=ChargePoint.objects.select_related("station", "config").get(pk=board.pk),
                     data=form.cleaned(),
                     actor=Actor.from_request(request),
+                    revision=revision,
                 )
             except ValidationError as exc:  # the model's rules: at their fields, nothing saved
                 error = " ".join(form.add_service_errors(exc))
+            except services.StaleRevision as exc:  # someone else saved meanwhile: nothing saved
+                error = _board_conflict_message(exc.conflict)
+                form.revision = exc.conflict.revision  # a second "Save" overwrites knowingly
             else:
                 saved = True
                 board = next(b for b in selectors.rfid_board_list() if b.pk == board.pk)
-                form = BoardSettingsForm(board)
+                form = BoardSettingsForm(board, revision=_stored_revision(board.pk))
         if not request.htmx:
             if saved:
                 messages.success(request, _("The settings of the CHARX RFID/NFC board are saved."))

@@ -11,12 +11,13 @@ All state lives under one state directory: ``./var`` or ``WBM_STATE_DIR``.
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
+
+from wbm import statedir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,9 @@ def _env_bool(name: str, default: bool = False) -> bool:
 
 
 # --- state directory -------------------------------------------------------------------------
+# Private from the start: the database (password hashes, session keys, API tokens), the secret
+# key and the logs are created 0600, directories 0700 (runwbm/runcontroller check it at start).
+statedir.make_private_by_default()
 STATE_DIR = Path(os.environ.get("WBM_STATE_DIR", BASE_DIR / "var")).resolve()
 STATE_DIR.mkdir(parents=True, exist_ok=True)
 LOG_DIR = STATE_DIR / "logs"
@@ -38,18 +42,11 @@ RENDERED_DIR = STATE_DIR / "rendered"  # configuration the OS backend renders
 
 
 def _secret_key() -> str:
-    """Generated on first run and kept in the state directory, never in the repository."""
+    """Generated on first run and kept in the state directory, never in the repository; an empty
+    or damaged file (a crash during the first start) is replaced by a new key."""
     if key := os.environ.get("WBM_SECRET_KEY"):
         return key
-    path = STATE_DIR / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key)
-        return key
+    return statedir.secret_key(STATE_DIR / "secret_key")
 
 
 SECRET_KEY = _secret_key()
@@ -242,6 +239,10 @@ WBM_MAX_REQUEST_BYTES = int(os.environ.get("WBM_MAX_REQUEST_BYTES", str(1024 * 1
 WBM_MAX_UPLOAD_BYTES = int(os.environ.get("WBM_MAX_UPLOAD_BYTES", str(2 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = WBM_MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = WBM_MAX_UPLOAD_BYTES
+# Stored files (uploads, collected static files) stay private like the rest of the state
+# directory; Django's default would make them 0644. The app serves static files itself.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
 # --- i18n ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chargepoints import importexport, services
+from chargepoints.forms import CONFIG_FIELDS
 from chargepoints.models import ChargePoint, ChargePointConfig
 from wbm.audit import Actor
 from wbm.roles import Perm
@@ -45,6 +46,53 @@ def _not_configured() -> Response:
     return Response(
         {"detail": _("This charging point is not configured."), "code": "not_configured"},
         status=status.HTTP_404_NOT_FOUND,
+    )
+
+
+def _etag(revision: int) -> str:
+    return f'"{revision}"'
+
+
+def _revision(chargepoint: ChargePoint) -> int:
+    """The stored configuration's revision; 0 when there is none."""
+    stored = ChargePointConfig.objects.filter(pk=chargepoint.pk).values_list("revision", flat=True).first()
+    return stored or 0
+
+
+def _if_match(request: Request, chargepoint: ChargePoint) -> int | None:
+    """The revision the client read, from ``If-Match`` (the ETag of a GET; ``*``: any stored
+    configuration). None without the header: no check, last write wins (older clients)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = [tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")]
+    current = _revision(chargepoint)
+    if "*" in tags:
+        return current if current else -1
+    numbers = [int(tag) for tag in tags if tag.isdigit()]
+    if current in numbers:
+        return current
+    return numbers[0] if numbers else -1  # matches nothing stored: refused with what changed
+
+
+def _stale(conflict: services.WriteConflict) -> Response:
+    """412: someone else wrote since the client read its ETag; what they changed, by label."""
+    return Response(
+        {
+            "detail": _("Someone else changed this configuration since you read it; nothing was written."),
+            "code": "precondition_failed",
+            "revision": conflict.revision,
+            "deleted": conflict.deleted,
+            "changed": [
+                {"field": name, "label": importexport.field_label(name)}
+                for name in CONFIG_FIELDS
+                if name in conflict.changed
+            ],
+            "changed_at": conflict.at.isoformat() if conflict.at else None,
+            "changed_by": conflict.username,
+        },
+        status=status.HTTP_412_PRECONDITION_FAILED,
+        headers={"ETag": _etag(conflict.revision)},
     )
 
 
@@ -112,7 +160,11 @@ class ImportResultSerializer(serializers.Serializer):
 
 class ChargePointConfigApi(APIView):
     """The configuration of one charge point. GET (User and up); PUT = create or replace with
-    every field, PATCH = change some fields, DELETE = factory default (Manufacturer)."""
+    every field, PATCH = change some fields, DELETE = factory default (Manufacturer).
+
+    GET answers an ``ETag`` (the revision; ``"0"``: not configured). PUT/PATCH/DELETE with
+    ``If-Match`` are refused with 412 and the fields someone else changed when it is stale;
+    without it the last write wins."""
 
     required = Perm.CHARGEPOINT_CONFIG_EXPORT
     required_by_method = {
@@ -123,14 +175,18 @@ class ChargePointConfigApi(APIView):
 
     @extend_schema(responses=ConfigOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_config_payload(_chargepoint(pk)))
+        chargepoint = _chargepoint(pk)
+        return Response(_config_payload(chargepoint), headers={"ETag": _etag(_revision(chargepoint))})
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: ConfigOutputSerializer, 201: ConfigOutputSerializer})
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: ConfigOutputSerializer, 201: ConfigOutputSerializer, 412: OpenApiTypes.OBJECT},
+    )
     def put(self, request: Request, pk: int) -> Response:
         chargepoint = _chargepoint(pk)
         return self._save(request, chargepoint, request.data)
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=ConfigOutputSerializer)
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: ConfigOutputSerializer, 412: OpenApiTypes.OBJECT})
     def patch(self, request: Request, pk: int) -> Response:
         chargepoint = _chargepoint(pk)
         current = _config_payload(chargepoint)["config"]
@@ -143,13 +199,17 @@ class ChargePointConfigApi(APIView):
             return _invalid(unknown)
         return self._save(request, chargepoint, {**current, **request.data})
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, 412: OpenApiTypes.OBJECT})
     def delete(self, request: Request, pk: int) -> Response:
         chargepoint = _chargepoint(pk)
         try:
-            services.chargepoint_config_delete(chargepoint=chargepoint, actor=Actor.from_request(request))
+            services.chargepoint_config_delete(
+                chargepoint=chargepoint, actor=Actor.from_request(request), revision=_if_match(request, chargepoint)
+            )
         except services.NotConfigured:
             return _not_configured()
+        except services.StaleRevision as exc:
+            return _stale(exc.conflict)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @staticmethod
@@ -160,11 +220,22 @@ class ChargePointConfigApi(APIView):
         data, problems = importexport.form_data_for(values, target=chargepoint)
         created = not chargepoint.is_configured
         try:
-            services.chargepoint_config_save(chargepoint=chargepoint, data=data, actor=Actor.from_request(request))
+            config = services.chargepoint_config_save(
+                chargepoint=chargepoint,
+                data=data,
+                actor=Actor.from_request(request),
+                revision=_if_match(request, chargepoint),
+            )
         except services.ConfigInvalid as exc:
             return _invalid(importexport.form_errors(exc.form, problems, path=""))
+        except services.StaleRevision as exc:
+            return _stale(exc.conflict)
         chargepoint.refresh_from_db()
-        return Response(_config_payload(chargepoint), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            _config_payload(chargepoint),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            headers={"ETag": _etag(config.revision)},
+        )
 
 
 class ChargePointConfigExportApi(APIView):

@@ -10,11 +10,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from wbm import statedir
+
 
 class Command(BaseCommand):
     help = "Run the controller runtime (agents, hardware backend) as its own process (scaled mode)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        statedir.check_private(settings.STATE_DIR)  # loosened by someone since: say so, tighten
         if settings.WBM_RUNTIME_TRANSPORT != "channels":
             raise CommandError("runcontroller needs scaled mode: set REDIS_URL (see README).")
         asyncio.run(self._main())

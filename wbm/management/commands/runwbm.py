@@ -19,6 +19,8 @@ from django.contrib.staticfiles import finders
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from wbm import statedir
+
 log = logging.getLogger("wbm")
 
 
@@ -92,6 +94,7 @@ class Command(BaseCommand):
             check_listen(host, port)
         except OSError as error:
             self._fail(listen_problem(error, host, port))
+        statedir.check_private(settings.STATE_DIR)  # loosened by someone since: say so, tighten
         if not options["skip_prepare"]:
             self._say("Preparing the state directory (database, demo park, static files) …")
             # In a child process: migrating and collecting static files leave ~25 MB behind
