@@ -61,6 +61,7 @@ from chargepoints.forms import (
     not_applicable,
 )
 from chargepoints.models import OCPP_CONNECTOR_ID_MAX, ChargePoint, ChargePointConfig
+from wbm.validation import InvalidInput, InvalidUnicode, load_json
 
 KIND = "wbm.chargepoint-config"
 VERSION = 1
@@ -243,7 +244,11 @@ def parse_document(raw: bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigFileInvalid([FieldError("file", _("The file is not UTF-8 text."))]) from None
     try:
-        document = json.loads(text)
+        document = load_json(text)  # at most MAX_JSON_DEPTH levels, valid Unicode only
+    except InvalidUnicode:
+        raise ConfigFileInvalid([FieldError("file", _("The file contains text that is not valid Unicode."))]) from None
+    except InvalidInput as exc:
+        raise ConfigFileInvalid([FieldError("file", exc.message)]) from None
     except json.JSONDecodeError as exc:
         raise ConfigFileInvalid(
             [

@@ -11,6 +11,8 @@ os.makedirs(os.path.join(_state, "static"), exist_ok=True)
 os.environ["WBM_STATE_DIR"] = _state
 os.environ["WBM_STATICFILES_STORAGE"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 os.environ["WBM_TEST_FAST_HASHING"] = "1"
+# every request-error line is logged (tests/test_hostile_bodies.py checks the per-client limit)
+os.environ["WBM_LOG_REPEAT_INTERVAL_S"] = "0"
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 # Playwright's sync API keeps a loop running in the main thread; the ORM must still work there.

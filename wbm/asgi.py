@@ -14,12 +14,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from wbm.middleware import ServerTimingASGI  # noqa: E402
+from wbm.middleware import RequireContentLengthASGI, ServerTimingASGI  # noqa: E402
 from wbm.routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": ServerTimingASGI(django_asgi_app) if settings.WBM_SERVER_TIMING else django_asgi_app,
+        # a chunked write is refused (411) rather than handed to Django with an empty body
+        "http": RequireContentLengthASGI(
+            ServerTimingASGI(django_asgi_app) if settings.WBM_SERVER_TIMING else django_asgi_app
+        ),
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

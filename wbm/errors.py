@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -33,6 +36,54 @@ class OneLineClientErrors(logging.Filter):
         record.exc_info = None
         record.exc_text = None
         return True
+
+
+class RateLimitedRequestErrors(logging.Filter):
+    """On ``django.request``: at most one line per client address and kind of error (status code;
+    for a 5xx also the exception type) per ``interval_s``, so a client repeating a bad request
+    cannot rotate the older lines out of the log. The lines left out are counted, and the count
+    is added to the next line of that client and kind that is logged (at most once per interval):
+    "(+41 more like this from 203.0.113.7 in the last 60 s)"."""
+
+    max_keys = 1024  # clients × kinds remembered; the oldest are forgotten
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
+    def __init__(self, interval_s: float = 60.0) -> None:
+        super().__init__()
+        self.interval_s = interval_s  # 0: every line is logged
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}  # key → (logged at, left out since)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        request = getattr(record, "request", None)
+        if not isinstance(status, int) or request is None:
+            return True
+        kind = str(status)
+        if status >= 500 and record.exc_info and record.exc_info[0] is not None:
+            kind += f" {record.exc_info[0].__name__}"
+        address = str(getattr(request, "META", {}).get("REMOTE_ADDR") or "?")
+        key = (address, kind)
+        now = self.clock()
+        with self._lock:
+            logged_at, left_out = self._seen.get(key, (None, 0))
+            if logged_at is not None and now - logged_at < self.interval_s:
+                self._seen[key] = (logged_at, left_out + 1)
+                return False
+            self._seen.pop(key, None)
+            self._seen[key] = (now, 0)
+            while len(self._seen) > self.max_keys:
+                del self._seen[next(iter(self._seen))]
+        if left_out:
+            more = f"+{left_out} more like this from {printable(address)} in the last {self.interval_s:.0f} s"
+            record.msg = f"{record.getMessage()} ({more})"
+            record.args = ()
+        return True
+
+
+def invalid_input(request: HttpRequest, message: str, code: str = "invalid_input") -> HttpResponse:
+    """400 for input refused at the boundary (``wbm.validation``): JSON on the API, else the page."""
+    return _respond(request, 400, _("Bad request"), message, code)
 
 
 def _respond(request: HttpRequest, status: int, title: str, message: str, code: str) -> HttpResponse:

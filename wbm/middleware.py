@@ -84,3 +84,124 @@ class ServerTimingASGI:
             await send(message)
 
         await self.app(scope, receive, timed_send)
+
+
+FORM_URLENCODED = "application/x-www-form-urlencoded"
+
+
+def _utf8(raw: str | bytes) -> bool:
+    """Whether a percent-encoded query string or form body decodes as UTF-8 (Django's own
+    parsing would silently turn invalid bytes into U+FFFD)."""
+    from urllib.parse import unquote_to_bytes
+
+    data = raw if isinstance(raw, bytes) else _raw_bytes(raw)
+    try:
+        unquote_to_bytes(data.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _raw_bytes(text: str) -> bytes:
+    try:
+        return text.encode("latin-1")  # the server hands the raw bytes over as latin-1
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+class ValidUnicodeMiddleware:
+    """400 for a query string, form field (name or value) or uploaded file name that is not valid
+    Unicode: invalid UTF-8 bytes or a lone surrogate (``wbm.validation``). JSON bodies are checked
+    by the API's parser, uploaded files where they are decoded."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.http.multipartparser import MultiPartParserError
+
+        from wbm.errors import invalid_input
+        from wbm.validation import is_valid_unicode
+
+        texts: list[str] = []
+        valid = _utf8(request.META.get("QUERY_STRING", ""))
+        for key, values in request.GET.lists():
+            texts += [key, *values]
+        if valid and request.method == "POST":
+            try:
+                if request.content_type == FORM_URLENCODED:
+                    valid = _utf8(request.body)
+                for key, values in request.POST.lists():
+                    texts += [key, *values]
+                for key, files in request.FILES.lists():
+                    texts += [key, *(f.name or "" for f in files)]
+            except MultiPartParserError:
+                pass  # the view meets the same error and answers it as before
+        if not valid or not all(is_valid_unicode(t) for t in texts):
+            return invalid_input(request, _("The request contains text that is not valid Unicode."), "invalid_unicode")
+        return self.get_response(request)
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class RequireContentLengthASGI:
+    """ASGI wrapper: 411 Length Required for a POST, PUT or PATCH sent with
+    ``Transfer-Encoding: chunked``. Django reads a body only as far as ``Content-Length`` says,
+    so under Daphne such a write would arrive empty and could be answered with success although
+    nothing was written."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("method") in WRITE_METHODS and _chunked(scope):
+            await _length_required(scope, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _chunked(scope: dict[str, Any]) -> bool:
+    return any(
+        name.lower() == b"transfer-encoding" and b"chunked" in value.lower() for name, value in scope.get("headers", [])
+    )
+
+
+async def _length_required(scope: dict[str, Any], send: Any) -> None:
+    import json
+    from types import SimpleNamespace
+
+    from django.http.cookie import parse_cookie
+    from django.utils.html import escape
+    from django.utils.translation import get_language_from_request, override
+
+    headers = {name.lower().decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    client = SimpleNamespace(
+        COOKIES=parse_cookie(headers.get("cookie", "")),
+        META={"HTTP_ACCEPT_LANGUAGE": headers.get("accept-language", "")},
+    )
+    with override(get_language_from_request(client)):  # type: ignore[arg-type]
+        message = str(
+            _(
+                "A request body sent in chunks (Transfer-Encoding: chunked) is not accepted; send it with a Content-Length."
+            )
+        )
+        title = str(_("Length required"))
+    if str(scope.get("path", "")).startswith("/api/"):
+        body = json.dumps({"detail": message, "code": "length_required"}).encode()
+        content_type = b"application/json"
+    else:
+        body = f"<!doctype html><title>411 {escape(title)}</title><h1>{escape(title)}</h1><p>{escape(message)}</p>".encode()
+        content_type = b"text/html; charset=utf-8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 411,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

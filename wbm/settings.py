@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "wbm.middleware.RequestSizeLimitMiddleware",  # before CSRF's process_view reads the body
+    "wbm.middleware.ValidUnicodeMiddleware",  # after the size limit: reads form bodies
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "wbm.accounts.middleware.PasswordChangeRequiredMiddleware",
@@ -280,7 +281,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["wbm.access.HasPerm"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["wbm.api.parsers.SafeJSONParser"],  # depth limit, valid Unicode
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "wbm.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -305,7 +306,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"one_line_client_errors": {"()": "wbm.errors.OneLineClientErrors"}},
+    "filters": {
+        "one_line_client_errors": {"()": "wbm.errors.OneLineClientErrors"},
+        "rate_limited_request_errors": {
+            "()": "wbm.errors.RateLimitedRequestErrors",
+            "interval_s": float(os.environ.get("WBM_LOG_REPEAT_INTERVAL_S", "60")),
+        },
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "file": {
@@ -319,8 +326,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console", "file"], "level": os.environ.get("WBM_LOG_LEVEL", "INFO")},
     "loggers": {
-        # a refused request is one line (wbm.access), no traceback; a 500 keeps its traceback
-        "django.request": {"filters": ["one_line_client_errors"]},
+        # a refused request is one line (wbm.access), no traceback; a 500 keeps its traceback;
+        # one line per client address and kind of error a minute, the rest counted
+        "django.request": {"filters": ["one_line_client_errors", "rate_limited_request_errors"]},
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "axes": {"level": "WARNING"},

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from chargepoints import importexport, services
 from chargepoints.forms import CONFIG_FIELDS
 from chargepoints.models import ChargePoint, ChargePointConfig
+from wbm.api.fields import StrictBooleanField
 from wbm.audit import Actor
 from wbm.roles import Perm
 
@@ -149,8 +150,8 @@ class ImportRequestSerializer(serializers.Serializer):
         allow_empty=False,
         help_text="charge point IDs; the order decides the name extensions",
     )
-    suffix = serializers.BooleanField(default=False, help_text="add “-1”, “-2”, … to the name")
-    dry_run = serializers.BooleanField(default=False, help_text="only validate and show the changes")
+    suffix = StrictBooleanField(default=False, help_text="add “-1”, “-2”, … to the name")
+    dry_run = StrictBooleanField(default=False, help_text="only validate and show the changes")
 
 
 class ImportResultSerializer(serializers.Serializer):

@@ -3,6 +3,7 @@ the simulator, through the same services and the same permission map as the page
 
 from __future__ import annotations
 
+from django import forms
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +17,7 @@ from chargepoints import services as cp_services
 from chargepoints.models import ChargePoint, Station
 from chargepoints.simulator.forms import OPS
 from wbm.api import serializers as s
+from wbm.api.fields import StrictBooleanField
 from wbm.audit import Actor
 from wbm.roles import Perm
 from wbm.runtime.bus import require_snapshot as _snapshot
@@ -103,7 +105,16 @@ class SimulatorApi(APIView):
             raise NotFound(_("The runtime does not know this operation."))
         chargepoint = _chargepoint(pk)
         data = request.data if isinstance(request.data, dict) else {}
-        form = OPS[op].form(data={k: ("" if v is None else v) for k, v in data.items()})
+        form_class = OPS[op].form
+        not_boolean = [
+            name
+            for name, field in form_class.base_fields.items()
+            if isinstance(field, forms.BooleanField) and name in data and not isinstance(data[name], bool)
+        ]
+        if not_boolean:  # the form would read "no", 0 or 1 as a boolean; the API takes JSON booleans only
+            message = str(StrictBooleanField.default_error_messages["invalid"])
+            raise ValidationError({name: [{"message": message, "code": "invalid"}] for name in not_boolean})
+        form = form_class(data={k: ("" if v is None else v) for k, v in data.items()})
         if not form.is_valid():
             raise ValidationError(form.errors.get_json_data())
         cp_services.simulator_apply(

@@ -16,6 +16,7 @@ from chargepoints import selectors, services
 from chargepoints.models import ChargePoint
 from chargepoints.status import DeviceInfo, device_info, live_state, status_context
 from chargepoints.views_status import pending_message
+from wbm.api.fields import StrictBooleanField
 from wbm.api.serializers import ChargePointStateSerializer
 from wbm.audit import Actor
 from wbm.roles import Perm
@@ -183,15 +184,15 @@ class StatusSerializer(serializers.Serializer):
 
 
 class AvailabilitySerializer(serializers.Serializer):
-    enabled = serializers.BooleanField(help_text="false: status F, shown as Error, charging aborted")
+    enabled = StrictBooleanField(help_text="false: status F, shown as Error, charging aborted")
 
 
 class UnlockSerializer(serializers.Serializer):
-    enforce = serializers.BooleanField(help_text="true: abort charging and unlock until reverted")
+    enforce = StrictBooleanField(help_text="true: abort charging and unlock until reverted")
 
 
 class LockSerializer(serializers.Serializer):
-    locked = serializers.BooleanField(help_text="true: lock the socket, false: unlock it (locking mode Remote control)")
+    locked = StrictBooleanField(help_text="true: lock the socket, false: unlock it (locking mode Remote control)")
 
 
 class ChargePointStatusApi(APIView):

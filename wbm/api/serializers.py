@@ -13,6 +13,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from wbm.api.fields import StrictBooleanField
 from wbm.runtime.claims import Source, Verdict
 from wbm.runtime.reasons import decision_text
 from wbm.runtime.snapshot import ChargePointState
@@ -223,7 +224,7 @@ class DashboardSerializer(serializers.Serializer):
 
 
 class ReleaseSerializer(serializers.Serializer):
-    allow = serializers.BooleanField()
+    allow = StrictBooleanField()
 
 
 class TokenRequestSerializer(serializers.Serializer):

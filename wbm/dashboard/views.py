@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views import View
 
 from wbm.access import RoleRequiredMixin
 from wbm.dashboard.selectors import dashboard_context
 from wbm.roles import Perm
+from wbm.validation import encodable
 
 
 class DashboardView(RoleRequiredMixin, View):
@@ -15,4 +16,5 @@ class DashboardView(RoleRequiredMixin, View):
     required = Perm.DASHBOARD_VIEW
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "dashboard/index.html", dashboard_context())
+        # a state string that cannot be encoded (a lone surrogate) shows as U+FFFD, never a 500
+        return HttpResponse(encodable(render_to_string("dashboard/index.html", dashboard_context(), request)))
