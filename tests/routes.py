@@ -31,6 +31,19 @@ PK_MODELS_BY_PREFIX: dict[str, str] = {
     "api/v1/whitelist/": "whitelist.WhitelistEntry",
 }
 
+
+def _own_api_token(user: Any) -> int:
+    from wbm.accounts.services import api_token_create
+
+    return api_token_create(user=user, name="example", kind="login")[0].pk
+
+
+# ``pk`` of a route whose objects belong to the caller (each role revokes its own API token), so no
+# one example fits every role: route name → a function making one for the calling user.
+OWNED_BY_CALLER: dict[str, Callable[[Any], int]] = {
+    "api:token-revoke": _own_api_token,
+}
+
 METHODS = ("get", "post", "put", "patch", "delete")
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 

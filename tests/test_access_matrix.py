@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import make_user
-from tests.routes import MissingExample, Route, all_routes, pk_candidates
+from tests.routes import OWNED_BY_CALLER, MissingExample, Route, all_routes, pk_candidates
 from wbm.roles import MIN_ROLE, Perm, Role
 
 ROUTES = all_routes()
@@ -184,7 +184,9 @@ def test_every_route_answers_each_role_as_the_permission_map_says(runtime, role:
         if perm is None:
             continue  # reported by test_every_route_declares_its_permission
         try:
-            if method != "get":
+            if route.name in OWNED_BY_CALLER:  # the caller's own object (a Guest's: the probe's)
+                url = route.example_url(pk=OWNED_BY_CALLER[route.name](user or probe))
+            elif method != "get":
                 url = _example_url(route, _client(probe))
             elif route not in read_urls:
                 url = read_urls[route] = _example_url(route, _client(probe))

@@ -166,10 +166,11 @@ def test_apitoken_creates_an_api_account_and_records_it_without_the_token(db):
     record = ChangeRecord.objects.get(action="account.api.create")
     assert (record.role, record.source, record.after) == ("manufacturer", "system", {"role": "operator"})
     assert token not in _record_text(record)
-    # run again with another role: same token, role updated, recorded as an update
+    # run again with another role: a new token (the first stays valid), role updated, recorded as an update
     out = StringIO()
     call_command("apitoken", "scada", "--role", "user", stdout=out)
-    assert out.getvalue().strip() == token
+    assert out.getvalue().strip() != token
+    assert Client().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {token}").json()["role"] == "user"
     record = ChangeRecord.objects.get(action="account.api.update")
     assert record.before == {"role": "operator"} and record.after == {"role": "user"}
 

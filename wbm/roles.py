@@ -24,6 +24,8 @@ class Perm(StrEnum):
     DASHBOARD_VIEW = "dashboard.view"
     API_DOCS_VIEW = "api.docs.view"
     PROFILE_EDIT = "accounts.profile.edit"
+    API_TOKENS_OWN = "api.tokens.own"  # list and revoke one's own API tokens
+    API_TOKENS_MANAGE = "api.tokens.manage"  # list and revoke the tokens of service accounts
     # Charging Stations
     PARK_VIEW = "chargepoints.view"
     CHARGEPOINT_RELEASE = "chargepoints.release"  # Allow / Prohibit charging
@@ -65,6 +67,9 @@ MIN_ROLE: Final[dict[Perm, Role]] = {
     # "Guest: read-only access only to the dashboard"; software gets a token (manage.py apitoken)
     Perm.API_DOCS_VIEW: Role.USER,
     Perm.PROFILE_EDIT: Role.USER,
+    Perm.API_TOKENS_OWN: Role.USER,
+    # service accounts (manage.py apitoken) are the park's integrations: operation, like the backend
+    Perm.API_TOKENS_MANAGE: Role.OPERATOR,
     # "User: all read-only access rights, charging releases, editing of whitelists,
     #  download of log files"
     Perm.PARK_VIEW: Role.USER,

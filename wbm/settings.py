@@ -76,7 +76,6 @@ INSTALLED_APPS = [
     "channels",
     "template_partials",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
@@ -273,6 +272,8 @@ STORAGES = {
 WHITENOISE_MAX_AGE = 3600
 
 # --- API -------------------------------------------------------------------------------------
+# API tokens end this many days after they were created (manage.py apitoken --days overrides it)
+WBM_TOKEN_TTL_DAYS = int(os.environ.get("WBM_TOKEN_TTL_DAYS", "90"))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # token first: an anonymous API call then gets 401 with WWW-Authenticate

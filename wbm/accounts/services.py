@@ -1,4 +1,4 @@
-"""Account writes: the one write path for passwords, languages and API accounts.
+"""Account writes: the one write path for passwords, languages, API accounts and API tokens.
 
 Every service validates first, then writes inside one transaction together with its audit
 record, so a change is either complete and recorded or not there at all. Secrets (passwords,
@@ -7,17 +7,21 @@ their hashes, API tokens) never reach the audit trail.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from wbm.accounts.models import Profile
+from wbm.accounts.models import ApiToken, Profile
 from wbm.audit import Actor, record_change, role_key
-from wbm.roles import Role
+from wbm.roles import Perm, Role, allows
 
 
 class PasswordAccountError(Exception):
@@ -35,6 +39,7 @@ def account_password_change(*, user: User, new_password: str, actor: Actor) -> N
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        api_tokens_revoke(user=user)  # whoever knew the old password may hold a token
         before = after = None
         if profile is not None and profile.must_change_password:
             profile.must_change_password = False
@@ -73,12 +78,13 @@ def account_language_set(*, user: User, language: str, actor: Actor) -> None:
         )
 
 
-def account_api_ensure(*, username: str, role: Role, actor: Actor) -> Token:
-    """Create or update an account that signs in with an API token only, and return its token.
+def account_api_ensure(*, username: str, role: Role, actor: Actor, days: int | None = None) -> str:
+    """Create or update an account that signs in with an API token only, and return a new token.
 
-    A new account gets no usable password and never has to change one. Raises
-    ``PasswordAccountError`` when ``username`` already signs in with a password, writing nothing.
-    The token itself is not recorded.
+    A new account gets no usable password and never has to change one. Each call issues one more
+    token (``days`` valid, default ``WBM_TOKEN_TTL_DAYS``); earlier ones stay until they expire or
+    are revoked. Raises ``PasswordAccountError`` when ``username`` already signs in with a
+    password, writing nothing. The token itself is not recorded.
     """
     with transaction.atomic():
         user, created = User.objects.select_for_update().get_or_create(username=username)
@@ -89,7 +95,7 @@ def account_api_ensure(*, username: str, role: Role, actor: Actor) -> Token:
             raise PasswordAccountError(username)
         previous = Profile.objects.filter(user=user).values_list("role", flat=True).first()
         Profile.objects.update_or_create(user=user, defaults={"role": role, "must_change_password": False})
-        token, _created = Token.objects.get_or_create(user=user)
+        _token, key = api_token_create(user=user, name="apitoken", kind=ApiToken.Kind.SERVICE, days=days)
         record_change(
             actor=actor,
             action="account.api.create" if created else "account.api.update",
@@ -97,4 +103,71 @@ def account_api_ensure(*, username: str, role: Role, actor: Actor) -> Token:
             before=None if previous is None else {"role": role_key(Role(previous))},
             after={"role": role_key(role)},
         )
-    return token
+    return key
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+def api_token_create(*, user: User, name: str, kind: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """Issue a token for ``user`` and return it with its key: the only time the key is known, as
+    only its SHA-256 is stored. It expires after ``days`` (default ``WBM_TOKEN_TTL_DAYS``)."""
+    days = settings.WBM_TOKEN_TTL_DAYS if days is None else days
+    if days < 1:
+        raise ValidationError("a token must be valid for at least one day", code="invalid_days")
+    key = ApiToken.new_key()
+    now = timezone.now()
+    token = ApiToken(
+        user=user,
+        name=name,
+        kind=kind,
+        digest=ApiToken.digest_of(key),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+    )
+    token.full_clean()
+    token.save()
+    return token, key
+
+
+def api_tokens_revoke(*, user: User, kind: str | None = None) -> int:
+    """Revoke every live token of ``user`` (of one ``kind`` only, if given): a password change
+    ends all of them, a logout those that logging in through the API created. Not recorded on its
+    own: the password change or logout that caused it is the event."""
+    tokens = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+    if kind is not None:
+        tokens = tokens.filter(kind=kind)
+    return tokens.update(revoked_at=timezone.now())
+
+
+def api_tokens_end_with_logout(*, user: User | None, **kwargs: object) -> None:
+    """``user_logged_out``: a logout ends the tokens the account got by logging in through the
+    API (``POST /api/v1/auth/token/``); the tokens of ``manage.py apitoken`` stay."""
+    if user is not None:
+        api_tokens_revoke(user=user, kind=ApiToken.Kind.LOGIN)
+
+
+def api_tokens_visible(*, user: User) -> QuerySet[ApiToken]:
+    """The tokens ``user`` may list and revoke: their own, and from Operator up those of the
+    service accounts (accounts without a usable password, as ``manage.py apitoken`` makes)."""
+    mine = Q(user=user)
+    if allows(user, Perm.API_TOKENS_MANAGE):
+        service_accounts = User.objects.filter(password__startswith=UNUSABLE_PASSWORD_PREFIX).values("pk")
+        mine |= Q(user__in=service_accounts)
+    return ApiToken.objects.filter(mine).select_related("user")
+
+
+def api_token_revoke(*, token: ApiToken, actor: Actor) -> None:
+    """Revoke one token (its owner, or an Operator for a service account); recorded by name, never
+    the key. Revoking a revoked token changes nothing."""
+    if token.revoked_at is not None:
+        return
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        record_change(
+            actor=actor,
+            action="api.token.revoke",
+            obj=token,
+            after={"user": token.user.get_username(), "name": token.name, "kind": token.kind},
+        )

@@ -233,8 +233,29 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="shown this once: only its hash is stored")
+    id = serializers.IntegerField(help_text="to revoke it: DELETE /api/v1/auth/tokens/{id}/")
+    expires_at = serializers.DateTimeField()
     role = serializers.ChoiceField(choices=["guest", "user", "operator", "manufacturer"])
+
+
+class ApiTokenSerializer(serializers.Serializer):
+    """A token as its owner (or an Operator, for a service account) sees it: never the secret."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField(source="user.username")
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["login", "service"], help_text="login: POST /api/v1/auth/token/; service: manage.py apitoken"
+    )
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True, help_text="to the minute")
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.SerializerMethodField()
+
+    def get_state(self, token: Any) -> str:
+        return str(token.state())
 
 
 class MeSerializer(serializers.Serializer):

@@ -47,6 +47,8 @@ urlpatterns = [
     path("schema/", SchemaView.as_view(), name="schema"),
     path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     path("auth/token/", views.TokenApi.as_view(), name="token"),
+    path("auth/tokens/", views.TokenListApi.as_view(), name="tokens"),
+    path("auth/tokens/<int:pk>/", views.TokenRevokeApi.as_view(), name="token-revoke"),
     path("me/", views.MeApi.as_view(), name="me"),
     path("dashboard/", views.DashboardApi.as_view(), name="dashboard"),
     path("system/agents/", views.AgentListApi.as_view(), name="agents"),

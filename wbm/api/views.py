@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from wbm.accounts.models import ApiToken
+from wbm.accounts.services import api_token_create, api_token_revoke, api_tokens_visible
 from wbm.api import serializers as s
 from wbm.audit import Actor
 from wbm.roles import Perm, allowed_perms, role_of
@@ -23,8 +26,19 @@ from wbm.system import services as system_services
 _snapshot = require_snapshot
 
 
+def _account(request: Request) -> User:
+    """The caller of an endpoint that requires at least the User role (never anonymous)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise TypeError("an account endpoint was reached without a logged-in user")
+    return user
+
+
 class TokenApi(APIView):
-    """Exchange user name and password for an API token (failed attempts count for lockout)."""
+    """Exchange user name and password for a new API token (failed attempts count for lockout).
+
+    The token is in the answer only; it expires after ``WBM_TOKEN_TTL_DAYS`` and ends with a
+    password change or the account's logout."""
 
     required = Perm.DASHBOARD_VIEW
     authentication_classes: list[Any] = []
@@ -46,8 +60,32 @@ class TokenApi(APIView):
                 {"detail": _("Change the default password before using the API."), "code": "password_change_required"},
                 status=status.HTTP_403_FORBIDDEN,
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key, "role": role_of(user).name.lower()})
+        token, key = api_token_create(user=user, name="login", kind=ApiToken.Kind.LOGIN)
+        return Response(
+            {"token": key, "id": token.pk, "expires_at": token.expires_at, "role": role_of(user).name.lower()}
+        )
+
+
+class TokenListApi(APIView):
+    """One's own API tokens (from Operator up also those of the service accounts), without secrets."""
+
+    required = Perm.API_TOKENS_OWN
+
+    @extend_schema(responses=s.ApiTokenSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(s.ApiTokenSerializer(api_tokens_visible(user=_account(request)), many=True).data)
+
+
+class TokenRevokeApi(APIView):
+    """Revoke a token: one's own, or from Operator up one of a service account (else 404)."""
+
+    required = Perm.API_TOKENS_OWN
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        token = get_object_or_404(api_tokens_visible(user=_account(request)), pk=pk)
+        api_token_revoke(token=token, actor=Actor.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):
