@@ -4,6 +4,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 
 from wbm.registry import websocket_urlpatterns as registered
 
@@ -12,9 +14,10 @@ websocket_urlpatterns = registered()
 
 
 class SameOriginValidator:
-    """A WebSocket must come from a page of this same host: the controller is reached under
-    addresses nobody can list in advance (192.168.5.1, DHCP, ev3000.local), so instead of an
-    allow-list the Origin must match the Host the browser connected to."""
+    """A WebSocket must come from a page of this same host, and that host must be one the WBM
+    answers to (``ALLOWED_HOSTS``, as for pages): the Origin must match the Host the browser
+    connected to, and the Host must be allowed. The second check is what stops DNS rebinding,
+    where a foreign page's Origin and Host are both the attacker's name."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -23,7 +26,12 @@ class SameOriginValidator:
         headers = dict(scope.get("headers") or [])
         origin = headers.get(b"origin", b"").decode("latin1")
         host = headers.get(b"host", b"").decode("latin1")
-        if not origin or not host or urlparse(origin).netloc.lower() != host.lower():
+        if (
+            not origin
+            or not host
+            or urlparse(origin).netloc.lower() != host.lower()
+            or not validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS)
+        ):
             denier = WebsocketDenier()
             return await denier(scope, receive, send)
         return await self.app(scope, receive, send)

@@ -18,6 +18,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from wbm import statedir
+from wbm.hosts import allowed_hosts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,7 +53,10 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("WBM_DEBUG")
 HTTPS = _env_bool("WBM_HTTPS")  # served behind TLS: secure cookies, HSTS, redirect
-ALLOWED_HOSTS = [h for h in os.environ.get("WBM_ALLOWED_HOSTS", "*").split(",") if h]
+# Hosts the WBM answers to: the controller's own names and addresses, plus WBM_ALLOWED_HOSTS.
+# Any other Host header gets 400 (pages) or a refused handshake (WebSockets), so a web page on
+# the internet cannot reach the WBM through DNS rebinding in an installer's browser.
+ALLOWED_HOSTS = allowed_hosts(os.environ.get("WBM_ALLOWED_HOSTS", ""))
 
 # --- mode ------------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -93,6 +97,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "wbm.middleware.ServerTimingMiddleware",  # first: times everything below (off by default)
     "django.middleware.security.SecurityMiddleware",
+    "wbm.middleware.ContentSecurityPolicyMiddleware",  # before whitenoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -224,6 +229,23 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Everything from this origin only; no inline script, style or event handler and no eval (the
+# templates wire behaviour in static/wbm/*.js). 'self' in connect-src covers the same-origin
+# ws:// and wss:// of the live pages (CSP 3). data: images: Swagger UI's icons.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 if HTTPS:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
