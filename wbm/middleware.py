@@ -86,6 +86,23 @@ class ServerTimingASGI:
         await self.app(scope, receive, timed_send)
 
 
+class ContentSecurityPolicyMiddleware:
+    """``Content-Security-Policy`` on every response (``settings.CONTENT_SECURITY_POLICY``): scripts,
+    styles, images, fonts and connections (WebSockets included) only from this origin, no inline
+    script, style or event handler, no eval, no framing, forms post only here. A view that needs
+    another policy sets the header itself; it is kept."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = self.policy
+        return response
+
+
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 
 
@@ -205,20 +222,3 @@ async def _length_required(scope: dict[str, Any], send: Any) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-class ContentSecurityPolicyMiddleware:
-    """``Content-Security-Policy`` on every response (``settings.CONTENT_SECURITY_POLICY``): scripts,
-    styles, images, fonts and connections (WebSockets included) only from this origin, no inline
-    script, style or event handler, no eval, no framing, forms post only here. A view that needs
-    another policy sets the header itself; it is kept."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-        self.policy = settings.CONTENT_SECURITY_POLICY
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if self.policy and "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = self.policy
-        return response
