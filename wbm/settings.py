@@ -206,6 +206,9 @@ if _env_bool("WBM_TEST_FAST_HASHING"):  # test runs only: hashing speed is not u
 # Sessions end after this much inactivity (every request slides the window).
 SESSION_IDLE_MINUTES = int(os.environ.get("WBM_SESSION_IDLE_MINUTES", "30"))
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+# A live WebSocket re-checks its session this often (seconds): expired, account disabled, role
+# changed. Logout and a password change close a session's sockets at once.
+WBM_SOCKET_RECHECK_S = float(os.environ.get("WBM_SOCKET_RECHECK_S", "60"))
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from wbm.accounts.models import ApiToken, Profile
+from wbm.accounts.sockets import sockets_close, user_group
 from wbm.audit import Actor, record_change, role_key
 from wbm.roles import Perm, Role, allows
 
@@ -32,7 +33,8 @@ def account_password_change(*, user: User, new_password: str, actor: Actor) -> N
     """Give ``user`` a new password and lift the forced first-login change.
 
     Raises ``ValidationError`` when the password fails the configured validators (e.g. it is a
-    default password). The audit record names the account only: no password, no hash.
+    default password). The audit record names the account only: no password, no hash. Every live
+    socket of the account closes once it is written (sockets opened later get what it may see then).
     """
     password_validation.validate_password(new_password, user)
     profile: Profile | None = getattr(user, "profile", None)
@@ -46,6 +48,7 @@ def account_password_change(*, user: User, new_password: str, actor: Actor) -> N
             profile.save(update_fields=["must_change_password"])
             before, after = {"must_change_password": True}, {"must_change_password": False}
         record_change(actor=actor, action="password.change", obj=user, before=before, after=after)
+        sockets_close(groups=[user_group(user.pk)])
 
 
 def account_language_set(*, user: User, language: str, actor: Actor) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal, cast
 
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.models import User
+from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -22,6 +25,7 @@ from wbm.access import RoleRequiredMixin, role_required
 from wbm.accounts.forms import LanguageForm
 from wbm.accounts.lockout import UNRECORDABLE
 from wbm.accounts.services import account_language_set, account_password_change
+from wbm.accounts.sockets import session_group, sockets_close
 from wbm.audit import Actor
 from wbm.roles import Perm
 
@@ -68,6 +72,13 @@ class LoginView(RoleRequiredMixin, auth_views.LoginView):
 class LogoutView(RoleRequiredMixin, auth_views.LogoutView):
     required = Perm.DASHBOARD_VIEW
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        session_key = request.session.session_key  # gone once the logout flushed the session
+        response = super().post(request, *args, **kwargs)
+        if session_key and request.user.pk is None:
+            sockets_close(groups=[session_group(session_key)])  # its live pages stop streaming
+        return response
+
 
 def lockout(request: HttpRequest, credentials: dict[str, Any] | None = None, *args: Any, **kwargs: Any) -> HttpResponse:
     """django-axes calls this when a username/address pair is locked out, and when a failed
@@ -81,6 +92,10 @@ def lockout(request: HttpRequest, credentials: dict[str, Any] | None = None, *ar
     ) % {"minutes": minutes}
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message, "code": "locked_out"}, status=429)
+    if request.path == reverse("accounts:password_change") and isinstance(request.user, User):
+        # guessing the current password on the change page locks like the login
+        context = PasswordChangeView.context(request, PasswordChangeForm(request.user))
+        return render(request, PasswordChangeView.template_name, {**context, "lockout_message": message}, status=429)
     form = AuthenticationForm(request)
     return render(request, "accounts/login.html", {"form": form, "lockout_message": message}, status=429)
 
@@ -103,21 +118,34 @@ class PasswordChangeView(RoleRequiredMixin, View):
     template_name = "accounts/password_change.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template_name, self._context(request, PasswordChangeForm(_account(request))))
+        return render(request, self.template_name, self.context(request, PasswordChangeForm(_account(request))))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         user = _account(request)
+        # a wrong current password counts as a failed login of this user name from this address
+        # (django-axes): the same limit, the same lockout, shared with the login page
+        credentials = {"username": user.get_username()}
+        if not AxesProxyHandler.is_allowed(request, credentials):
+            return lockout(request, credentials)
         form = PasswordChangeForm(user, request.POST)
         if not form.is_valid():
-            return render(request, self.template_name, self._context(request, form))
+            if form.has_error("old_password", "password_incorrect"):
+                user_login_failed.send(sender=type(self), credentials=credentials, request=request)
+                if getattr(request, "axes_locked_out", False):
+                    return lockout(request, credentials)
+            return render(request, self.template_name, self.context(request, form))
         account_password_change(
             user=user, new_password=form.cleaned_data["new_password1"], actor=Actor.from_request(request)
         )
         update_session_auth_hash(request, user)
+        # knowing the password ends the count of this user name from this address, as a login does
+        if settings.AXES_RESET_ON_SUCCESS and (address := get_client_ip_address(request)):
+            AxesProxyHandler.reset_attempts(ip_address=address, username=user.get_username())
         messages.success(request, _("Your password has been changed."))
         return HttpResponseRedirect(_safe_next(request, request.POST.get("next")))
 
-    def _context(self, request: HttpRequest, form: PasswordChangeForm) -> dict[str, Any]:
+    @staticmethod
+    def context(request: HttpRequest, form: PasswordChangeForm) -> dict[str, Any]:
         return {
             "form": form,
             "forced": _account(request).profile.must_change_password,

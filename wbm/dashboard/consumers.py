@@ -1,9 +1,10 @@
 """Live pages: the browser's htmx WebSocket receives out-of-band swaps of the same partials the
-page rendered first. Consumers only forward and render; they never touch the database after
-connecting."""
+page rendered first. Consumers only forward and render; after connecting they touch the database
+only to re-check their session (``wbm.accounts.sockets``)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any, ClassVar
@@ -17,8 +18,15 @@ from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from wbm.access import required_perm
+from wbm.accounts.sockets import (
+    SESSION_ENDED_CLOSE_CODE,
+    session_group,
+    session_still_grants,
+    socket_perms,
+    user_group,
+)
 from wbm.dashboard.cards import card_key, render_card
-from wbm.roles import Perm, allowed_perms
+from wbm.roles import Perm
 from wbm.runtime.bus import PARK_GROUP, read_snapshot
 from wbm.runtime.snapshot import ChargePointState, ParkSummary
 
@@ -47,6 +55,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     Deny by default, as ``RoleRequiredMixin`` for views: a consumer that declares no
     ``required`` permission refuses every connection (4403) and logs it as a programming error.
+    An account still on its default password is a Guest here (``socket_perms``). A logged-in
+    socket ends with its session: it joins its session's and its account's groups, which logout
+    and a password change close, and re-checks the session every ``WBM_SOCKET_RECHECK_S``
+    seconds (expiry, account disabled, role changed); it closes with 4401.
     """
 
     required: ClassVar[Perm]  # no default: every consumer says what it needs
@@ -60,19 +72,48 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         user = self.scope.get("user")
-        self.can = await database_sync_to_async(allowed_perms)(user)
+        self.can = await database_sync_to_async(socket_perms)(user)
         if required.value not in self.can:
             await self.close(code=4403)
             return
         self.language = _language(self.scope)
-        for group in self.groups_to_join:
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        user_id = getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else None
+        self.session_groups: tuple[str, ...] = ()
+        if session_key and user_id is not None:
+            self.session_groups = (session_group(session_key), user_group(user_id))
+        for group in (*self.groups_to_join, *self.session_groups):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        if session_key and user_id is not None:
+            self._recheck = asyncio.create_task(self._recheck_session(session_key, user_id))
         await self.send_full()
 
     async def disconnect(self, code: int) -> None:
-        for group in self.groups_to_join:
+        recheck: asyncio.Task[None] | None = getattr(self, "_recheck", None)
+        if recheck is not None:
+            recheck.cancel()
+        for group in (*self.groups_to_join, *getattr(self, "session_groups", ())):
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The session logged out or the account's password changed: stop streaming."""
+        await self.close(code=SESSION_ENDED_CLOSE_CODE)
+
+    async def _recheck_session(self, session_key: str, user_id: int) -> None:
+        """Close once the session no longer grants what this socket was opened with."""
+        check = database_sync_to_async(session_still_grants)
+        while True:
+            await asyncio.sleep(settings.WBM_SOCKET_RECHECK_S)
+            try:
+                still = await check(session_key=session_key, user_id=user_id, can=self.can)
+            except Exception:  # fail closed: a socket whose session cannot be checked stops
+                log.exception("could not re-check the session of a live socket; closing it")
+                still = False
+            if not still:
+                await self.close(code=SESSION_ENDED_CLOSE_CODE)
+                return
 
     def render(self, template: str, context: dict[str, Any]) -> str:
         with translation.override(self.language):
