@@ -42,7 +42,14 @@
   }
 
   document.addEventListener("htmx:wsOpen", function () { open = true; render(); });
-  document.addEventListener("htmx:wsClose", function () { open = false; render(); });
+  document.addEventListener("htmx:wsClose", function (ev) {
+    open = false;
+    render();
+    // 4401: the session ended (logout, expiry, password change): reload, so the page shows what
+    // this browser may see now (the login, or the Guest's dashboard) instead of staying stale
+    var code = ev.detail && ev.detail.event && ev.detail.event.code;
+    if (code === 4401) { window.location.reload(); }
+  });
   document.addEventListener("htmx:wsError", function () { open = false; render(); });
   document.addEventListener("htmx:wsAfterMessage", function () { lastMessage = Date.now(); render(); });
   setInterval(render, 1000);
