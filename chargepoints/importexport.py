@@ -211,6 +211,38 @@ def _type_error(name: str, value: Any) -> str | None:
     return None if isinstance(value, str) else _("Expected a text.")
 
 
+def config_json_schema(*, partial: bool = False) -> dict[str, Any]:
+    """The JSON schema (OpenAPI 3.0) of a ``config`` object as ``check_config_dict`` takes it, for
+    the API's documentation; ``partial``: no field required (PATCH)."""
+    reader = {
+        "nullable": True,
+        "oneOf": [
+            {"type": "string", "enum": [SELF]},
+            {
+                "type": "object",
+                "properties": {"station": {"type": "string"}, "position": {"type": "integer"}},
+                "required": ["position"],
+                "additionalProperties": False,
+            },
+        ],
+        "description": 'null, "self", {"position": n} (same station) or {"station": "host name", "position": n}',
+    }
+    by_kind: dict[str, dict[str, Any]] = {
+        "boolean": {"type": "boolean"},
+        "integer": {"type": "integer"},
+        "rfid_reader": reader,
+        "controller_uid": {"type": "string", "description": '"self": the charging point\'s own controller'},
+    }
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: by_kind.get(_kind_of(name), {"type": "string"}) for name in CONFIG_FIELDS},
+        "additionalProperties": False,
+    }
+    if not partial:
+        schema["required"] = list(CONFIG_FIELDS)
+    return schema
+
+
 def check_config_dict(config: Any, *, path: str = "config") -> list[FieldError]:
     """Shape and types of a ``config`` object: every field present, none unknown, right types."""
     prefix = f"{path}." if path else ""

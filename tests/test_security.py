@@ -311,10 +311,11 @@ def test_the_api_schema_is_valid_openapi_and_lists_the_api(client_as):
     validate_schema(schema)
     documented = {re.sub(r"\{[^}]+\}", "{}", p) for p in schema["paths"]}  # spectacular renames pk → id
     for route in all_routes():
-        if route.is_api and route.name not in ("api:schema", "api:docs"):
+        # the generic simulator route is documented as one path per operation (each with its body)
+        if route.is_api and route.name not in ("api:schema", "api:docs", "api:simulator"):
             templ = "/" + re.sub(r"<[^>]+>", "{}", route.route)
             assert templ in documented, f"{templ} is missing from the OpenAPI schema"
-    for needed in ("/api/v1/park/", "/api/v1/chargepoints/{}/", "/api/v1/simulator/chargepoints/{}/{}/"):
+    for needed in ("/api/v1/park/", "/api/v1/chargepoints/{}/", "/api/v1/simulator/chargepoints/{}/plug_in/"):
         assert needed in documented
 
 

@@ -308,7 +308,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["wbm.access.HasPerm"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["wbm.api.parsers.SafeJSONParser"],  # depth limit, valid Unicode
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "wbm.api.schema.WbmAutoSchema",  # adds the error answers to every operation
     "EXCEPTION_HANDLER": "wbm.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -11,8 +11,7 @@ from typing import Any
 
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +21,7 @@ from chargepoints import importexport, services
 from chargepoints.forms import CONFIG_FIELDS
 from chargepoints.models import ChargePoint, ChargePointConfig
 from wbm.api.fields import StrictBooleanField
+from wbm.api.schema import ErrorSerializer
 from wbm.audit import Actor
 from wbm.roles import Perm
 
@@ -110,10 +110,46 @@ def _config_payload(chargepoint: ChargePoint) -> dict[str, Any]:
     }
 
 
+CONFIG_SCHEMA = importexport.config_json_schema()
+CONFIG_PATCH_SCHEMA = importexport.config_json_schema(partial=True)
+
+
+@extend_schema_field(CONFIG_SCHEMA)
+class ConfigField(serializers.JSONField):
+    """A ``config`` object, documented with every field and its JSON type."""
+
+
+@extend_schema_field({**CONFIG_SCHEMA, "nullable": True})
+class OptionalConfigField(serializers.JSONField):
+    pass
+
+
 class ConfigOutputSerializer(serializers.Serializer):
     chargepoint = serializers.IntegerField()
     configured = serializers.BooleanField()
-    config = serializers.JSONField(allow_null=True, help_text="every configuration field; null when not configured")
+    config = OptionalConfigField(allow_null=True, help_text="every configuration field; null when not configured")
+
+
+class ExportSourceSerializer(serializers.Serializer):
+    station = serializers.CharField(help_text="host name of the station")
+    position = serializers.IntegerField(help_text="backplane position")
+    device_uid = serializers.CharField()
+    device_name = serializers.CharField()
+
+
+class ConfigFileSerializer(serializers.Serializer):
+    """The configuration file: a versioned envelope around ``config``."""
+
+    kind = serializers.ChoiceField(choices=[importexport.KIND])
+    version = serializers.ChoiceField(choices=[importexport.VERSION])
+    exported_at = serializers.CharField(help_text="UTC, ISO 8601")
+    source = ExportSourceSerializer()  # type: ignore[assignment]
+    config = ConfigField()
+
+
+@extend_schema_field(ConfigFileSerializer)
+class ConfigFileField(serializers.JSONField):
+    """Any JSON value (the import checks it and names what is wrong), documented as the file."""
 
 
 class ChangeSerializer(serializers.Serializer):
@@ -144,7 +180,7 @@ class ImportTargetSerializer(serializers.Serializer):
 
 
 class ImportRequestSerializer(serializers.Serializer):
-    document = serializers.JSONField(help_text="the configuration file (an exported envelope)")
+    document = ConfigFileField(help_text="the configuration file (an exported envelope)")
     targets = serializers.ListField(
         child=serializers.IntegerField(),
         allow_empty=False,
@@ -157,6 +193,27 @@ class ImportRequestSerializer(serializers.Serializer):
 class ImportResultSerializer(serializers.Serializer):
     written = serializers.BooleanField()
     chargepoints = ImportTargetSerializer(many=True)
+
+
+class ChangedFieldSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+
+
+class StaleSerializer(ErrorSerializer):
+    """412: someone else wrote since the client read its ETag."""
+
+    revision = serializers.IntegerField(help_text="the stored revision now (its ETag)")
+    deleted = serializers.BooleanField(help_text="the configuration was deleted meanwhile")
+    changed = ChangedFieldSerializer(many=True)
+    changed_at = serializers.DateTimeField(allow_null=True)
+    changed_by = serializers.CharField(allow_null=True)
+
+
+class ImportRefusedSerializer(ErrorSerializer):
+    """400 of an import: the error, and per charge point what failed (when the file was read)."""
+
+    chargepoints = ImportTargetSerializer(many=True, required=False)
 
 
 class ChargePointConfigApi(APIView):
@@ -173,6 +230,7 @@ class ChargePointConfigApi(APIView):
         "PATCH": Perm.CHARGEPOINT_CONFIGURE,
         "DELETE": Perm.CHARGEPOINT_CONFIGURE,
     }
+    api_error_statuses = {"PUT": (412,), "PATCH": (412,), "DELETE": (412,)}  # a stale If-Match
 
     @extend_schema(responses=ConfigOutputSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -180,14 +238,17 @@ class ChargePointConfigApi(APIView):
         return Response(_config_payload(chargepoint), headers={"ETag": _etag(_revision(chargepoint))})
 
     @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={200: ConfigOutputSerializer, 201: ConfigOutputSerializer, 412: OpenApiTypes.OBJECT},
+        request={"application/json": CONFIG_SCHEMA},
+        responses={200: ConfigOutputSerializer, 201: ConfigOutputSerializer, 412: StaleSerializer},
     )
     def put(self, request: Request, pk: int) -> Response:
         chargepoint = _chargepoint(pk)
         return self._save(request, chargepoint, request.data)
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: ConfigOutputSerializer, 412: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request={"application/json": CONFIG_PATCH_SCHEMA},
+        responses={200: ConfigOutputSerializer, 412: StaleSerializer},
+    )
     def patch(self, request: Request, pk: int) -> Response:
         chargepoint = _chargepoint(pk)
         current = _config_payload(chargepoint)["config"]
@@ -200,7 +261,7 @@ class ChargePointConfigApi(APIView):
             return _invalid(unknown)
         return self._save(request, chargepoint, {**current, **request.data})
 
-    @extend_schema(request=None, responses={204: None, 412: OpenApiTypes.OBJECT})
+    @extend_schema(request=None, responses={204: None, 412: StaleSerializer})
     def delete(self, request: Request, pk: int) -> Response:
         chargepoint = _chargepoint(pk)
         try:
@@ -244,7 +305,7 @@ class ChargePointConfigExportApi(APIView):
 
     required = Perm.CHARGEPOINT_CONFIG_EXPORT
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=ConfigFileSerializer)
     def get(self, request: Request, pk: int) -> Response | HttpResponse:
         chargepoint = _chargepoint(pk)
         config = getattr(chargepoint, "config", None)
@@ -261,7 +322,9 @@ class ChargePointConfigImportApi(APIView):
 
     required = Perm.CHARGEPOINT_CONFIGURE
 
-    @extend_schema(request=ImportRequestSerializer, responses=ImportResultSerializer)
+    @extend_schema(
+        request=ImportRequestSerializer, responses={200: ImportResultSerializer, 400: ImportRefusedSerializer}
+    )
     def post(self, request: Request) -> Response:
         incoming = ImportRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)

@@ -3,11 +3,14 @@ the simulator, through the same services and the same permission map as the page
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.core.validators import RegexValidator
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -89,18 +92,16 @@ class ChargePointReleaseApi(APIView):
 
 
 class SimulatorApi(APIView):
-    """Drive the simulated hardware: plug_in {phases, max_current_a, ventilation}, unplug,
-    vehicle {action: start|pause|finish}, rfid {tag}, input {index, value: high|low},
-    analog {index, volts}, fault {code, info}, clear_fault, temperature {celsius|null}."""
+    """Drive the simulated hardware: ``POST /api/v1/simulator/chargepoints/{id}/{op}/`` with the
+    operation's values (``chargepoints.simulator.forms.OPS``, validated by the same form as the
+    page). The schema lists one path per operation with its own body (``SIMULATOR_OP_APIS``);
+    this generic route answers the same and 404 for an unknown operation."""
 
     required = Perm.SIMULATOR_USE
+    op = ""  # set on the route of one operation
 
-    @extend_schema(
-        parameters=[OpenApiParameter("op", str, OpenApiParameter.PATH, enum=sorted(OPS))],
-        request=OpenApiTypes.OBJECT,
-        responses=s.ChargePointStateSerializer,
-    )
-    def post(self, request: Request, pk: int, op: str) -> Response:
+    def post(self, request: Request, pk: int, op: str = "") -> Response:
+        op = op or self.op
         if op not in OPS:
             raise NotFound(_("The runtime does not know this operation."))
         chargepoint = _chargepoint(pk)
@@ -121,3 +122,57 @@ class SimulatorApi(APIView):
             chargepoint=chargepoint, op=op, data=form.cleaned_data, actor=Actor.from_request(request)
         )
         return Response(s.ChargePointStateSerializer(_snapshot().chargepoint(pk)).data)
+
+
+def _documented_field(field: forms.Field) -> serializers.Field:
+    """The schema of one simulator form field: the form validates, this only documents it (JSON
+    booleans only; null or "" for an optional choice or number)."""
+    common: dict[str, Any] = {"required": field.required, "help_text": field.help_text or field.label}
+    if isinstance(field, forms.BooleanField):
+        return StrictBooleanField(required=False, help_text=common["help_text"])
+    if isinstance(field, forms.ChoiceField):
+        keys = [key for key, _label in field.choices if key != ""]  # type: ignore[union-attr,misc]
+        optional = not field.required
+        return serializers.ChoiceField(choices=keys, allow_blank=optional, allow_null=optional, **common)
+    if isinstance(field, forms.IntegerField | forms.FloatField):
+        number = serializers.IntegerField if isinstance(field, forms.IntegerField) else serializers.FloatField
+        bounds: dict[str, Any] = {"min_value": field.min_value, "max_value": field.max_value}
+        return number(allow_null=not field.required, **bounds, **common)
+    assert isinstance(field, forms.CharField)
+    sizes: dict[str, Any] = {
+        "max_length": field.max_length,
+        "min_length": field.min_length,
+        "allow_blank": not field.required,
+    }
+    patterns = [str(getattr(v.regex, "pattern", v.regex)) for v in field.validators if isinstance(v, RegexValidator)]
+    if patterns:
+        return serializers.RegexField(patterns[0], **sizes, **common)
+    return serializers.CharField(**sizes, **common)
+
+
+def _simulator_op_api(op: str) -> type[SimulatorApi]:
+    """The route of one simulator operation, documented with its form's fields as the body."""
+    camel = "".join(part.title() for part in op.split("_"))
+    body = type(
+        f"Sim{camel}Serializer",
+        (serializers.Serializer,),
+        {name: _documented_field(field) for name, field in OPS[op].form.base_fields.items()},
+    )
+    view = type(f"Simulator{camel}Api", (SimulatorApi,), {"op": op, "__doc__": str(OPS[op].title)})
+    decorate = extend_schema_view(
+        post=extend_schema(
+            operation_id=f"simulator_{op}",
+            summary=str(OPS[op].title),
+            request=body if body.__dict__["_declared_fields"] else None,
+            responses=s.ChargePointStateSerializer,
+        )
+    )
+    return decorate(view)
+
+
+SIMULATOR_OP_APIS: dict[str, type[SimulatorApi]] = {op: _simulator_op_api(op) for op in OPS}
+
+
+@extend_schema(exclude=True)  # documented as the routes of SIMULATOR_OP_APIS
+class SimulatorAnyOpApi(SimulatorApi):
+    """``/simulator/chargepoints/{id}/{op}/`` for any ``op``: 404 for one that does not exist."""

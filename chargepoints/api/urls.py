@@ -27,5 +27,14 @@ urlpatterns = [
         name="chargepoint-config-export",
     ),
     path("chargepoints/config/import/", config.ChargePointConfigImportApi.as_view(), name="chargepoint-config-import"),
-    path("simulator/chargepoints/<int:pk>/<str:op>/", park.SimulatorApi.as_view(), name="simulator"),
+    # one route per simulator operation (each documented with its own body), then the generic one
+    *(
+        path(f"simulator/chargepoints/<int:pk>/{op}/", api.as_view(), name=f"simulator-{op.replace('_', '-')}")
+        for op, api in park.SIMULATOR_OP_APIS.items()
+    ),
+    path(
+        "simulator/chargepoints/<int:pk>/<str:op>/",
+        park.SimulatorAnyOpApi.as_view(),
+        name="simulator",
+    ),
 ]

@@ -42,6 +42,7 @@ class TokenApi(APIView):
 
     required = Perm.DASHBOARD_VIEW
     authentication_classes: list[Any] = []
+    api_error_statuses = {"POST": (429,)}  # the login is locked out after repeated failures
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer})
     def post(self, request: Request) -> Response:
