@@ -29,7 +29,9 @@ async def test_the_asgi_server_timing_covers_the_whole_request():
 
     from wbm.middleware import ServerTimingASGI
 
-    communicator = HttpCommunicator(ServerTimingASGI(get_asgi_application()), "GET", "/healthz")
+    communicator = HttpCommunicator(
+        ServerTimingASGI(get_asgi_application()), "GET", "/healthz", headers=[(b"host", b"localhost")]
+    )
     response = await communicator.get_response(timeout=10)
     assert response["status"] == 200
     timing = dict(response["headers"])[b"server-timing"].decode()
