@@ -6,8 +6,9 @@ status page, the CHARX RFID/NFC board page and the API documentation."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import WbmServer, log_in_as, wait_live
@@ -43,9 +44,21 @@ def open_with_policy(page: Page, url: str) -> None:
     assert "script-src 'self'" in response.headers["content-security-policy"]
 
 
+@pytest.fixture(scope="module")
+def csp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WbmServer]:
+    """A server of its own: the board page's LED must show a profile, whatever other tests did to
+    the shared server's board settings."""
+    server = WbmServer(state_dir=tmp_path_factory.mktemp("wbm-csp")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def test_the_pages_run_under_the_policy_without_violations(
-    wbm_server: WbmServer, account: Callable[..., object], new_context: Callable[..., BrowserContext]
+    csp_server: WbmServer, new_context: Callable[..., BrowserContext]
 ) -> None:
+    wbm_server = csp_server
     violations: list[str] = []
     page = watched_page(new_context, violations)
 
@@ -53,7 +66,7 @@ def test_the_pages_run_under_the_policy_without_violations(
     open_with_policy(page, wbm_server.url + "/")
     wait_live(page)
 
-    maker = account(Role.MANUFACTURER)
+    maker = wbm_server.create_user("csp-maker", Role.MANUFACTURER)
     log_in_as(page, wbm_server.url, maker)
 
     # the simulator: choosing another charge point submits the form (data-autosubmit, page.js)
