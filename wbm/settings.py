@@ -67,6 +67,9 @@ WBM_RUNTIME_TRANSPORT = os.environ.get("WBM_RUNTIME_TRANSPORT", "channels" if SC
 WBM_CONTROLLER_BACKEND = os.environ.get("WBM_CONTROLLER_BACKEND", "wbm.runtime.backends.simulated.SimulatedBackend")
 WBM_TICK_S = float(os.environ.get("WBM_TICK_S", "1.0"))  # physics + publish period
 WBM_PERSIST_EVERY_S = float(os.environ.get("WBM_PERSIST_EVERY_S", "10"))
+# Scaled mode: a runtime whose heartbeat is older than this is not running (pages grey their
+# values and say so, operations answer 503 at once). The runtime publishes at least every tick.
+WBM_STALE_AFTER_S = float(os.environ.get("WBM_STALE_AFTER_S", str(max(2.0, 2.5 * WBM_TICK_S))))
 WBM_SERVER_TIMING = _env_bool("WBM_SERVER_TIMING")  # Server-Timing header (benchmark, dev tools)
 
 # --- apps ------------------------------------------------------------------------------------

@@ -273,8 +273,15 @@ class Runtime:
         return waiter
 
     async def _publish_loop(self) -> None:
+        failing = False
         while True:
-            await self._publish_wanted.wait()
+            try:
+                async with asyncio.timeout(self.tick_s):
+                    await self._publish_wanted.wait()
+            except TimeoutError:
+                # the heartbeat: at least one publish a tick, whatever the agents do, so web
+                # processes can tell a live runtime from a dead one (bus.liveness)
+                self.publish_soon()
             self._publish_wanted.clear()
             snapshot, waiters = self.snapshot, self._publish_waiters
             self._publish_waiters = []
@@ -283,8 +290,13 @@ class Runtime:
                     changed, system_changed = self._changes(snapshot)
                     await bus.publish(snapshot, changed, system_changed=system_changed)
                 except Exception:
-                    log.exception("runtime: publishing the live state failed")
+                    if not failing:  # once per outage, not once a tick
+                        log.exception("runtime: publishing the live state failed; retrying every tick")
+                    failing = True
                 else:
+                    if failing:
+                        log.warning("runtime: publishing the live state works again")
+                    failing = False
                     self._published = snapshot
             for waiter in waiters:
                 if not waiter.done():
