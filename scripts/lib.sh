@@ -26,10 +26,15 @@ ensure_venv() {
 }
 
 ensure_system_packages() {
-  # Debian packages the tests need: a browser, redis-server, mosquitto, gettext.
+  # Debian packages the tests need: a browser, redis-server, mosquitto, gettext, and for the
+  # scaled-mode tests PostgreSQL (initdb, pg_ctl: each test run starts a throw-away cluster of its
+  # own; the system cluster the package starts is never used), nginx and openssl.
   local missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+  [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
   command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
