@@ -207,6 +207,12 @@ def _call_local(command: Command) -> dict[str, Any]:
 
 
 async def _call_channel(command: Command) -> dict[str, Any]:
+    from wbm.runtime.bus import liveness
+
+    # no runtime with a fresh heartbeat (none holds the lease, or it died): say so at once
+    # instead of after TIMEOUT_S; a Redis that cannot be reached raises its own error
+    if not (await asyncio.to_thread(liveness)).alive:
+        raise RuntimeUnavailable
     layer = get_channel_layer()
     # The default prefix matters: channels_redis delivers all of this process's specific channels
     # through one receive loop, which a waiting WebSocket consumer may hold; a reply channel with

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
+from redis.exceptions import RedisError
 
 from wbm.runtime import bus, local
 from wbm.runtime.agent import Agent, AgentContext
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[dict[str, Any] | None]]
 START_TIMEOUT_S = 15.0
+RECONNECT_S = 0.5  # how often the command server tries Redis again while it is gone
 
 
 class CommandServerAgent(Agent):
@@ -60,14 +62,27 @@ class CommandServerAgent(Agent):
 
     async def run(self) -> None:
         from channels.layers import get_channel_layer
+        from redis.exceptions import ConnectionError as RedisConnectionError
         from redis.exceptions import TimeoutError as RedisTimeout
 
         layer = get_channel_layer()
+        unreachable_since: float | None = None
         while True:
             try:
                 message = await layer.receive(COMMAND_CHANNEL)
             except (TimeoutError, RedisTimeout):
-                continue  # redis-py's socket timeout while nobody sends: keep listening
+                continue  # a read timeout while nobody sends: keep listening
+            except (RedisConnectionError, OSError) as exc:
+                # Redis is gone for a while: no crash (the supervisor's back-off would keep us
+                # away for up to 30 s after it is back); try again often, say so once
+                if unreachable_since is None:
+                    unreachable_since = time.monotonic()
+                    log.warning("command server: Redis cannot be reached (%s); retrying", exc)
+                await asyncio.sleep(RECONNECT_S)
+                continue
+            if unreachable_since is not None:
+                log.warning("command server: Redis is back after %.1f s", time.monotonic() - unreachable_since)
+                unreachable_since = None
             if time.time() > float(message.get("deadline") or "inf"):
                 # the caller has given up and told its user the runtime was not reachable:
                 # doing it now would surprise them (e.g. a command queued while we were down)
@@ -79,7 +94,10 @@ class CommandServerAgent(Agent):
                 result: dict[str, Any] = {"ok": False, "error": exc.code, "params": exc.params}
             else:
                 result = await self.runtime.execute(command)
-            await layer.send(message["reply_to"], {"type": "runtime.reply", "result": result})
+            try:
+                await layer.send(message["reply_to"], {"type": "runtime.reply", "result": result})
+            except (RedisConnectionError, RedisTimeout, OSError):
+                log.warning("command server: could not answer %s (Redis unreachable)", message.get("name"))
 
 
 class Runtime:
@@ -142,7 +160,10 @@ class Runtime:
         if settings.WBM_RUNTIME_TRANSPORT == "local":
             local.set_current(self)
 
-    async def stop(self) -> None:
+    async def stop(self, *, fenced: bool = False) -> None:
+        """Stop the agents and the publisher. ``fenced``: this runtime lost its lease (scaled
+        mode), so another may drive the park already: the hardware is left as it is (no last
+        save of its state) and the state directory's running mark is the new holder's."""
         if local.get() is self:
             local.set_current(None)
         await self.supervisor.stop_all()
@@ -150,6 +171,8 @@ class Runtime:
             self._publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._publisher
+        if fenced:
+            return
         await self.backend.close()
         self._marker().unlink(missing_ok=True)
 
@@ -218,6 +241,8 @@ class Runtime:
         entry = self._handlers.get(type(command))
         if entry is None:
             owner = self._owner_of(type(command))
+            if owner and self.supervisor.coming_back(owner):
+                raise Rejected("agent_restarting", name=owner)
             if owner:
                 raise Rejected("agent_stopped", name=owner)
             raise Rejected("unknown_command", name=command.name)
@@ -289,8 +314,12 @@ class Runtime:
                 try:
                     changed, system_changed = self._changes(snapshot)
                     await bus.publish(snapshot, changed, system_changed=system_changed)
-                except Exception:
+                except (RedisError, OSError) as exc:
                     if not failing:  # once per outage, not once a tick
+                        log.warning("runtime: publishing the live state failed (%s); retrying every tick", exc)
+                    failing = True
+                except Exception:
+                    if not failing:
                         log.exception("runtime: publishing the live state failed; retrying every tick")
                     failing = True
                 else:

@@ -27,6 +27,7 @@ def _messages() -> dict[str, str]:
         "bad_choice": _("%(field)s is not one of the allowed choices."),
         "unknown_agent": _("There is no service named “%(name)s”."),
         "agent_protected": _("The service “%(name)s” cannot be stopped from here."),
+        "agent_restarting": _("The service “%(name)s” is restarting by itself. Try again in a few seconds."),
         "agent_stopped": _("The service “%(name)s” is not running. Start it under System Control."),
         "internal_error": _("The operation failed because of an internal error; it is in the log."),
         "bad_cap": _("A current limit must be a number of amperes, 0 or more."),

@@ -66,6 +66,12 @@ class Supervisor:
     def running(self, name: str) -> bool:
         return self.instance(name) is not None
 
+    def coming_back(self, name: str) -> bool:
+        """Is ``name`` wanted but not running now (starting, or restarting by itself after a
+        failure)? Then an operation for it is worth retrying in a moment, with no one's help."""
+        slot = self._slots.get(name)
+        return slot is not None and slot.wanted and slot.state != "running"
+
     @property
     def names(self) -> list[str]:
         return list(self._slots)

@@ -1,9 +1,16 @@
-"""Scaled mode: the controller runtime in its own process, commands over the channel layer."""
+"""Scaled mode: the controller runtime in its own process, commands over the channel layer.
+
+Exactly one runtime drives the park: this process first takes the lease in Redis
+(``wbm.runtime.lease``); while another process holds it, this one waits as a hot standby and
+builds nothing. Losing the lease (Redis unreachable for longer than the lease's time to live)
+stops the runtime, and the process waits as a standby again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import signal
 from typing import Any
 
@@ -11,6 +18,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from wbm import statedir
+
+log = logging.getLogger("wbm.runtime.lease")
 
 
 class Command(BaseCommand):
@@ -20,21 +29,53 @@ class Command(BaseCommand):
         statedir.check_private(settings.STATE_DIR)  # loosened by someone since: say so, tighten
         if settings.WBM_RUNTIME_TRANSPORT != "channels":
             raise CommandError("runcontroller needs scaled mode: set REDIS_URL (see README).")
+        try:
+            from wbm.startup import require_database
+        except ImportError:  # pragma: no cover - until wbm.startup exists
+            pass
+        else:
+            require_database("controller runtime")
         asyncio.run(self._main())
+
+    def say(self, text: str) -> None:
+        self.stdout.write(text, ending="\n")
+        self.stdout.flush()
 
     async def _main(self) -> None:
         from wbm.runtime.core import Runtime
+        from wbm.runtime.lease import Lease
 
-        runtime = Runtime(serve_commands=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await runtime.start()
-        # as runwbm: the startup heap stays out of the cyclic GC's full (loop-pausing) passes
-        gc.collect()
-        gc.freeze()
-        self.stdout.write("controller runtime running", ending="\n")
-        self.stdout.flush()
-        await stop.wait()
-        await runtime.stop()
+        lease = Lease(settings.REDIS_URL, ttl_s=settings.WBM_LEASE_TTL_S, retry_s=settings.WBM_LEASE_RETRY_S)
+        frozen = False
+        try:
+            while not stop.is_set():
+                self.say("controller runtime waiting for the lease (standby)")
+                if not await lease.acquire(stop):
+                    break
+                runtime = Runtime(serve_commands=True)
+                holding = asyncio.create_task(lease.hold(), name="runtime:lease")
+                await runtime.start()
+                if not frozen:
+                    # as runwbm: the startup heap stays out of the cyclic GC's full (loop-pausing) passes
+                    gc.collect()
+                    gc.freeze()
+                    frozen = True
+                self.say("controller runtime running")
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({holding, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if holding.done():
+                    # someone else may drive the park now: stop at once, and leave the
+                    # hardware's state to whoever holds the lease
+                    log.error("lease lost: %s; this runtime stops and waits as a standby", holding.result())
+                    await runtime.stop(fenced=True)
+                    continue
+                holding.cancel()
+                await runtime.stop()
+                await lease.release()
+        finally:
+            await lease.close()

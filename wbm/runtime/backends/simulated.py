@@ -39,7 +39,10 @@ AMBIENT_C = 22.0
 MIN_PWM_A = 6.0  # below this a vehicle does not charge (IEC 61851-1)
 VEHICLE_DRAW = 0.97  # vehicles stay a little below the offered current
 RFID_BOARD_FIRMWARE = "1.2.4"  # every simulated charge point has a CHARX RFID/NFC board wired
-ENERGY_SAVE_EVERY_S = 5.0  # the state file: energy alone is written at most this often
+# The state file: energy alone is written at most this often. 0: at every poll, that is before the
+# runtime publishes what the poll measured, so a register a page has shown is never taken back
+# by a kill -9 (a write-ahead record; the file is not fsynced: a power cut is the database's case).
+ENERGY_SAVE_EVERY_S = 0.0
 
 
 @dataclass
@@ -187,7 +190,8 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
     def _save(self, now: float | None = None) -> None:
         """Write the hardware's state (atomically): at once after a change of state (a vehicle, a
         fault, an input, ...), and for the energy registers alone at most every
-        ``ENERGY_SAVE_EVERY_S`` (the database keeps them too; on restore the larger one counts)."""
+        ``ENERGY_SAVE_EVERY_S``, now at every poll (the database keeps them too, every
+        ``WBM_PERSIST_EVERY_S``; on restore the larger one counts)."""
         if self._state_file is None:
             return
         recent = self._saved_at is not None and now is not None and 0 <= now - self._saved_at < ENERGY_SAVE_EVERY_S
