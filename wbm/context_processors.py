@@ -4,7 +4,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
+from wbm.dashboard.liveness import ALIVE, current_view, scaled
 from wbm.menu import navigation
 from wbm.roles import allowed_perms, role_of
 
@@ -21,4 +23,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "can": allowed_perms(user),
         "LANGUAGES": settings.LANGUAGES,
         "idle_minutes": settings.SESSION_IDLE_MINUTES,
+        # is the live state current (wbm.dashboard.liveness.RuntimeView)? Scaled mode asks the
+        # cache, once per page and only when the page shows it; embedded mode shows it as now
+        "liveness": SimpleLazyObject(lambda: current_view() if scaled() else ALIVE),
     }

@@ -21,6 +21,7 @@ from chargepoints.models import ChargePoint, Station
 from chargepoints.simulator.forms import OPS
 from wbm.api import serializers as s
 from wbm.api.fields import StrictBooleanField
+from wbm.api.liveness import runtime_liveness
 from wbm.audit import Actor
 from wbm.roles import Perm
 from wbm.runtime.bus import require_snapshot as _snapshot
@@ -34,7 +35,8 @@ def _chargepoint(pk: int) -> ChargePoint:
 
 
 class ParkApi(APIView):
-    """Park summary, stations and the live state of every charge point."""
+    """Park summary, stations and the live state of every charge point, and whether the runtime
+    that published it is running (`runtime.alive`; stale state is answered too, flagged)."""
 
     required = Perm.PARK_VIEW
 
@@ -56,6 +58,7 @@ class ParkApi(APIView):
             s.ParkSerializer(
                 {
                     "generated_at": snapshot.generated_at,
+                    "runtime": runtime_liveness(),
                     "summary": snapshot.summary,
                     "stations": stations,
                     "chargepoints": snapshot.chargepoints,
@@ -67,12 +70,12 @@ class ParkApi(APIView):
 class ChargePointStateApi(APIView):
     required = Perm.PARK_VIEW
 
-    @extend_schema(responses=s.ChargePointStateSerializer)
+    @extend_schema(responses=s.ChargePointLiveSerializer)
     def get(self, request: Request, pk: int) -> Response:
         cp = _snapshot().chargepoint(pk)
         if cp is None:
             raise Http404
-        return Response(s.ChargePointStateSerializer(cp).data)
+        return Response(s.ChargePointLiveSerializer(cp, context={"runtime": runtime_liveness()}).data)
 
 
 class ChargePointReleaseApi(APIView):

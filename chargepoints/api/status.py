@@ -17,7 +17,8 @@ from chargepoints.models import ChargePoint
 from chargepoints.status import DeviceInfo, device_info, live_state, status_context
 from chargepoints.views_status import pending_message
 from wbm.api.fields import StrictBooleanField
-from wbm.api.serializers import ChargePointStateSerializer
+from wbm.api.liveness import runtime_liveness
+from wbm.api.serializers import ChargePointStateSerializer, RuntimeLivenessSerializer
 from wbm.audit import Actor
 from wbm.roles import Perm
 from wbm.runtime.commands import RuntimeUnavailable
@@ -181,6 +182,9 @@ class StatusSerializer(serializers.Serializer):
     details = _DetailsSerializer()
     iso15118 = _IsoSerializer(allow_null=True, help_text="null: ISO 15118 not configured")
     operations = _OperationsSerializer()
+    runtime = RuntimeLivenessSerializer(
+        help_text="whether the controller runtime is running: stale state is answered too, flagged here"
+    )
 
 
 class AvailabilitySerializer(serializers.Serializer):
@@ -203,7 +207,9 @@ class ChargePointStatusApi(APIView):
     @extend_schema(responses=StatusSerializer)
     def get(self, request: Request, pk: int) -> Response:
         chargepoint = _chargepoint(pk)
-        return Response(status_document(device_info(chargepoint), _live(pk)))
+        document = status_document(device_info(chargepoint), _live(pk))
+        document["runtime"] = RuntimeLivenessSerializer(runtime_liveness()).data
+        return Response(document)
 
 
 class ChargePointAvailabilityApi(APIView):

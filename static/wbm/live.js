@@ -1,8 +1,12 @@
-/* Live connection indicator: marks the page stale when the WebSocket closes or goes quiet.
-   The runtime publishes at least once a second, so 5 s of silence means values are stale. */
+/* Live connection indicator: marks the page stale when the WebSocket closes or goes quiet, and
+   says so when the server reports that the controller runtime is not running or that the live
+   data store cannot be reached (#live-heartbeat data-runtime="down" | "unreachable", data-since:
+   epoch ms, set by the page render and by every frame). The runtime publishes at least once a
+   second, so 2.5 s of silence means the values are stale (or this web process is gone). */
 (function () {
   "use strict";
-  var QUIET_MS = 5000;
+  var QUIET_MS = 2500;
+  var RENDER_EVERY_MS = 500;
   var lastMessage = 0;
   var open = false;
 
@@ -18,27 +22,54 @@
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function hhmmss(t) { var d = new Date(t); return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
 
+  // what the server last said of the runtime: {state: "alive" | "down" | "unreachable", since: ms}
+  function runtime() {
+    var beat = document.getElementById("live-heartbeat");
+    var state = (beat && beat.dataset.runtime) || "alive";
+    var since = beat && beat.dataset.since ? parseInt(beat.dataset.since, 10) : 0;
+    return { state: state, since: since };
+  }
+
+  function showBanner(banner, reason, since) {
+    banner.hidden = !reason;
+    if (!reason) { return; }
+    banner.dataset.reason = reason;
+    banner.querySelectorAll("[data-reason-show]").forEach(function (el) {
+      el.hidden = el.dataset.reasonShow.split(" ").indexOf(reason) < 0;
+    });
+    banner.querySelectorAll(reason === "lost" ? "[data-stale-since]" : "[data-since]").forEach(function (el) {
+      el.textContent = hhmmss(since);
+    });
+  }
+
   function render() {
     var indicator = document.getElementById("live-indicator");
     var banner = document.getElementById("stale-banner");
     if (!indicator) { return; }
-    var fresh = open && lastMessage && (Date.now() - lastMessage) < QUIET_MS;
+    var rt = runtime();
+    var down = rt.state === "down" || rt.state === "unreachable";
+    var fresh = !down && open && lastMessage && (Date.now() - lastMessage) < QUIET_MS;
+    var stale = !fresh && (down || lastMessage > 0);
     indicator.classList.toggle("ok", !!fresh);
-    indicator.classList.toggle("stale", !fresh && lastMessage > 0);
+    indicator.classList.toggle("stale", stale);
     var text = indicator.querySelector(".text");
+    var reason = "";
     if (fresh) {
       text.textContent = indicator.dataset.labelLive;
+    } else if (down && !rt.since) {
+      text.textContent = indicator.dataset.labelDownNever;  // never seen: the page says so itself
+    } else if (down) {
+      var label = rt.state === "down" ? indicator.dataset.labelDown : indicator.dataset.labelUnreachable;
+      text.textContent = label.replace("%(time)s", hhmmss(rt.since));
+      reason = rt.state;
     } else if (lastMessage) {
       text.textContent = indicator.dataset.labelStale.replace("%(time)s", hhmmss(lastMessage));
+      reason = "lost";
     } else {
       text.textContent = indicator.dataset.labelConnecting;
     }
-    if (banner) {
-      banner.hidden = !!fresh || !lastMessage;
-      var since = banner.querySelector("[data-stale-since]");
-      if (since && lastMessage) { since.textContent = hhmmss(lastMessage); }
-    }
-    document.body.dataset.live = fresh ? "live" : (lastMessage ? "stale" : "connecting");
+    if (banner) { showBanner(banner, reason, reason === "lost" ? lastMessage : rt.since); }
+    document.body.dataset.live = fresh ? "live" : (stale ? "stale" : "connecting");
   }
 
   document.addEventListener("htmx:wsOpen", function () { open = true; render(); });
@@ -52,7 +83,8 @@
   });
   document.addEventListener("htmx:wsError", function () { open = false; render(); });
   document.addEventListener("htmx:wsAfterMessage", function () { lastMessage = Date.now(); render(); });
-  setInterval(render, 1000);
+  setInterval(render, RENDER_EVERY_MS);
+  render();  // the state the page was rendered with (a runtime not running: greyed at once)
 
   document.addEventListener("click", function (ev) {
     var toggle = ev.target.closest && ev.target.closest(".navtoggle");

@@ -184,6 +184,19 @@ class SystemStatusSerializer(serializers.Serializer):
 # --- documents built from the live state and the models ------------------------------------------
 
 
+class RuntimeLivenessSerializer(serializers.Serializer):
+    """Is the live state in this answer current? (``wbm.api.liveness.runtime_liveness``)"""
+
+    alive = serializers.BooleanField(
+        help_text="false: the controller runtime is not running (or its state cannot be read): "
+        "the values are those it published last"
+    )
+    last_seen = serializers.DateTimeField(
+        allow_null=True, help_text="UTC, the runtime's latest heartbeat; null: never seen (or unknown)"
+    )
+    age_s = serializers.FloatField(allow_null=True, help_text="seconds since last_seen")
+
+
 class StationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
@@ -193,8 +206,12 @@ class StationSerializer(serializers.Serializer):
     chargepoints = serializers.ListField(child=serializers.IntegerField())
 
 
+_RUNTIME_HELP = "whether the controller runtime is running: stale state is answered too, flagged here"
+
+
 class ParkSerializer(serializers.Serializer):
     generated_at = serializers.FloatField()
+    runtime = RuntimeLivenessSerializer(help_text=_RUNTIME_HELP)
     summary = SummarySerializer()
     stations = StationSerializer(many=True)
     chargepoints = ChargePointStateSerializer(many=True)
@@ -216,8 +233,20 @@ class DashboardCardSerializer(serializers.Serializer):
 
 class DashboardSerializer(serializers.Serializer):
     generated_at = serializers.FloatField()
+    runtime = RuntimeLivenessSerializer(help_text=_RUNTIME_HELP)
     summary = SummarySerializer()
     chargepoints = DashboardCardSerializer(many=True)
+
+
+class ChargePointLiveSerializer(ChargePointStateSerializer):
+    """One charge point's live state (``ChargePointStateSerializer``) with `runtime`: whether that
+    state is current (pass ``context={"runtime": runtime_liveness()}``)."""
+
+    runtime = serializers.SerializerMethodField(help_text=_RUNTIME_HELP)
+
+    @extend_schema_field(RuntimeLivenessSerializer)
+    def get_runtime(self, state: ChargePointState) -> dict[str, Any]:
+        return dict(RuntimeLivenessSerializer(self.context["runtime"]).data)
 
 
 # --- requests and small answers ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from wbm.accounts.models import ApiToken
 from wbm.accounts.services import api_token_create, api_token_revoke, api_tokens_visible
 from wbm.api import serializers as s
+from wbm.api.liveness import runtime_liveness
 from wbm.audit import Actor
 from wbm.roles import Perm, allowed_perms, role_of
 from wbm.runtime.bus import require_snapshot
@@ -107,7 +108,8 @@ class MeApi(APIView):
 
 
 class DashboardApi(APIView):
-    """What the dashboard shows: summary and configured charge points (Guest may read)."""
+    """What the dashboard shows: summary and configured charge points (Guest may read), and
+    whether the runtime that published them is running (`runtime.alive`)."""
 
     required = Perm.DASHBOARD_VIEW
 
@@ -118,6 +120,7 @@ class DashboardApi(APIView):
             s.DashboardSerializer(
                 {
                     "generated_at": snapshot.generated_at,
+                    "runtime": runtime_liveness(),
                     "summary": snapshot.summary,
                     "chargepoints": [
                         {

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
+from redis.exceptions import RedisError
 
 from wbm.access import required_perm
 from wbm.accounts.sockets import (
@@ -26,11 +27,17 @@ from wbm.accounts.sockets import (
     user_group,
 )
 from wbm.dashboard.cards import card_key, render_card
+from wbm.dashboard.liveness import ALIVE, RuntimeView, scaled, watch
 from wbm.roles import Perm
 from wbm.runtime.bus import PARK_GROUP, read_snapshot
 from wbm.runtime.snapshot import ChargePointState, ParkSummary
 
 log = logging.getLogger(__name__)
+
+# the channel layer's and the cache's errors when Redis cannot be reached
+STORE_ERRORS = (RedisError, OSError)
+# "try again later": the browser's htmx reconnects (as after 1006, 1011 and 1012)
+TRY_AGAIN_LATER = 1013
 
 
 def _language(scope: dict[str, Any]) -> str:
@@ -63,6 +70,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     required: ClassVar[Perm]  # no default: every consumer says what it needs
     groups_to_join: tuple[str, ...] = (PARK_GROUP,)
+    # what the page was last told of the runtime (None: nothing yet); the process's liveness
+    # watch (wbm.dashboard.liveness) tells it when that changes
+    shown_view: RuntimeView | None = None
 
     async def connect(self) -> None:
         try:
@@ -83,19 +93,58 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.session_groups: tuple[str, ...] = ()
         if session_key and user_id is not None:
             self.session_groups = (session_group(session_key), user_group(user_id))
-        for group in (*self.groups_to_join, *self.session_groups):
-            await self.channel_layer.group_add(group, self.channel_name)
+        try:
+            await self.rejoin_groups(raise_errors=True)
+        except STORE_ERRORS as exc:
+            await self._try_again_later(exc, accepted=False)
+            return
         await self.accept()
         if session_key and user_id is not None:
             self._recheck = asyncio.create_task(self._recheck_session(session_key, user_id))
-        await self.send_full()
+        live = watch()
+        live.add(self)
+        view = await live.check()
+        if not scaled() and not view.alive:
+            # embedded mode without a runtime: the page says so already; nothing to stream
+            self.shown_view = view
+        try:
+            await self.send_full()
+            if self.shown_view != view:
+                await self.send_runtime(view)
+        except STORE_ERRORS as exc:
+            await self._try_again_later(exc, accepted=True)
+
+    async def _try_again_later(self, exc: BaseException, *, accepted: bool) -> None:
+        """Redis cannot be reached: not a failed handshake (500) but an accepted socket closed
+        with 1013 "try again later", after which the page's htmx reconnects."""
+        path = self.scope.get("path")
+        log.warning("live socket %s: the live data store cannot be reached (%r); closed with 1013", path, exc)
+        if not accepted:
+            await self.accept()
+        await self.close(code=TRY_AGAIN_LATER)
+
+    async def rejoin_groups(self, *, raise_errors: bool = False) -> None:
+        """Join (again) this socket's groups: a channel layer with ``group_expiry`` forgets a
+        member that has not re-joined for that long (the liveness watch calls this every 20 s)."""
+        for group in (*self.groups_to_join, *getattr(self, "session_groups", ())):
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+            except STORE_ERRORS:
+                if raise_errors:
+                    raise
+                log.warning("live socket %s: could not re-join group %s", self.scope.get("path"), group)
+                return
 
     async def disconnect(self, code: int) -> None:
         recheck: asyncio.Task[None] | None = getattr(self, "_recheck", None)
         if recheck is not None:
             recheck.cancel()
+        watch().discard(self)
         for group in (*self.groups_to_join, *getattr(self, "session_groups", ())):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except STORE_ERRORS:  # the group forgets it after group_expiry anyway
+                break
 
     async def session_ended(self, event: dict[str, Any]) -> None:
         """The session logged out or the account's password changed: stop streaming."""
@@ -119,8 +168,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
         with translation.override(self.language):
             return render_to_string(template, {"can": self.can, "oob": True, **context})
 
-    def heartbeat(self, generated_at: float) -> str:
-        return self.render("components/live_heartbeat.html", {"generated_at": generated_at, "now": time.time()})
+    def heartbeat(self, generated_at: float | None = None) -> str:
+        """The heartbeat element: when the state was generated and whether the runtime runs (as
+        this process's liveness watch last saw it)."""
+        view = watch().view or ALIVE
+        self.shown_view = view
+        context = {"generated_at": generated_at or "", "now": time.time(), "runtime": view}
+        return self.render("components/live_heartbeat.html", context)
+
+    async def send_runtime(self, view: RuntimeView) -> None:
+        """Tell the page what became of the runtime (the heartbeat element alone)."""
+        self.shown_view = view
+        context = {"generated_at": "", "now": time.time(), "runtime": view}
+        await self.send(text_data=self.render("components/live_heartbeat.html", context))
+
+    async def runtime_changed(self, view: RuntimeView) -> None:
+        """The runtime died or came back, or the live data store went away or came back (called
+        by the liveness watch). Back: the whole picture again, as updates may have been missed."""
+        if view.alive:
+            if self.shown_view is not None and self.shown_view.state == "unreachable":
+                await self.rejoin_groups()  # a restarted Redis has forgotten the groups
+            await self.send_full()
+        if self.shown_view != view:
+            await self.send_runtime(view)
 
     async def send_full(self) -> None:
         """Send the whole picture this page shows (subclasses)."""
