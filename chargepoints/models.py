@@ -293,6 +293,9 @@ class ChargingSession(models.Model):
     meter_stop_wh = models.BigIntegerField(null=True, blank=True)
     id_tag = models.CharField(max_length=40, blank=True)
     stop_reason = models.CharField(_("stop reason"), max_length=20, choices=c.StopReason.choices, blank=True)
+    # who released charging during this plug-in (claim sources, comma-separated): a runtime that
+    # resumes the session after a restart or a takeover puts those releases back
+    released_by = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

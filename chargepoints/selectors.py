@@ -141,6 +141,7 @@ class OpenSession:
     started_at: float  # epoch seconds
     meter_start_wh: int
     id_tag: str
+    released_by: tuple[str, ...] = ()  # claim sources that released charging during it
 
 
 def open_session_list() -> list[OpenSession]:
@@ -152,6 +153,7 @@ def open_session_list() -> list[OpenSession]:
             started_at=s.started_at.timestamp(),
             meter_start_wh=s.meter_start_wh,
             id_tag=s.id_tag,
+            released_by=tuple(filter(None, s.released_by.split(","))),
         )
         for s in ChargingSession.objects.filter(ended_at__isnull=True).order_by("started_at")
     ]

@@ -96,6 +96,11 @@ def charging_session_open(*, chargepoint_id: int, started_at: float, meter_start
     return session.pk
 
 
+def charging_session_released(*, session_id: int, sources: Sequence[str]) -> None:
+    """Record who released charging during an open session (kept for resuming it)."""
+    ChargingSession.objects.filter(pk=session_id, ended_at__isnull=True).update(released_by=",".join(sources))
+
+
 def charging_session_close(*, session_id: int, ended_at: float, meter_stop_wh: float, id_tag: str, reason: str) -> None:
     """Record the end of a plug-in (once: a closed session stays as it was closed)."""
     with transaction.atomic():

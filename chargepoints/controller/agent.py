@@ -81,6 +81,7 @@ class _Session:
     meter_start_wh: float
     pk: int | None = None
     id_tag: str = ""
+    released_by: tuple[str, ...] = ()
 
 
 @dataclass
@@ -386,6 +387,8 @@ class ControllerAgent(SimulatorHandlers, Agent):
         if commanded:
             hw = hardware.read(cp_id)
         if decision.released and hw.vehicle is not None:
+            if not point.had_release:
+                self._record_release(cp_id, point)
             point.had_release = True
         control = rules.Control(
             enabled=point.enabled,
@@ -521,6 +524,27 @@ class ControllerAgent(SimulatorHandlers, Agent):
         point.rfid, point.had_release, point.hlc_session_id = "", False, ""
         self.ctx.emit(ev.Unplugged(at=now, cp_id=cp_id))
 
+    def _record_release(self, cp_id: int, point: _Point) -> None:
+        """Charging was released for this plug-in: the session keeps who released it, so a
+        runtime that resumes it (a restart, a standby taking over) releases it again."""
+        session = point.session
+        sources = sorted(
+            {
+                c.source.value
+                for c in self.ctx.claims.claims(cp_id)
+                if c.kind is Kind.GRANT and c.source is not Source.CONFIG
+            }
+        )
+        if session is None or not sources or sources == list(session.released_by):
+            return
+        session.released_by = tuple(sources)
+
+        async def write() -> None:
+            assert session.pk is not None  # the queue wrote the opening first
+            await self.ctx.db(services.charging_session_released, session_id=session.pk, sources=sources)
+
+        self._queue_db(f"record the release at charge point {cp_id}", write)
+
     def _register(self, cp_id: int) -> float:
         return self.ctx.hardware.energy_registers().get(cp_id, 0.0)
 
@@ -598,6 +622,12 @@ class ControllerAgent(SimulatorHandlers, Agent):
                 point.session = session
                 point.plugged_since = stored.started_at
                 point.rfid = stored.id_tag
+                session.released_by = stored.released_by
+                cfg = self.configs.get(stored.chargepoint_id)
+                for value in stored.released_by:
+                    source = Source(value)
+                    if cfg is not None and source in cfg.release.sources:
+                        self.ctx.claims.grant(stored.chargepoint_id, source, until_unplug=True)
                 log.info("controller: resumed session %s at charge point %s", stored.pk, stored.chargepoint_id)
                 continue
             log.info("controller: closing session %s left open (%s)", stored.pk, reason)

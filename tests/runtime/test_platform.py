@@ -221,6 +221,32 @@ def test_a_vehicle_charging_through_a_restart_keeps_charging_in_the_same_session
     assert resumed.energy_wh is not None and resumed.energy_wh > 1500  # 12 minutes at ~16 A, 3 phases
 
 
+def test_a_release_given_from_the_web_outlives_a_kill_of_the_runtime(demo_park, tmp_path: Path):
+    """Release state comes back: the resumed session is released again by whoever released it
+    (the standby taking over in scaled mode builds its runtime the same way)."""
+    hardware = tmp_path / "hardware.json"
+    first = RuntimeThread(state_file=hardware)
+    pk = cp_id("P1-01")  # release from the web page
+    plug(first, "P1-01")
+    assert first.step().chargepoint(pk).dashboard_status != "charging"
+    ok(first.call("cp.release", cp=pk, allow=True))
+    pass_time(first, 60)
+    assert live(first, "P1-01").dashboard_status == "charging"
+    first.drain()
+    first.kill()
+
+    second = RuntimeThread(state_file=hardware, clock=first.clock)
+    try:
+        state = second.step().chargepoint(pk)
+        assert state.dashboard_status == "charging", state.decision
+        ok(second.call("sim.unplug", cp=pk))
+        second.drain()
+    finally:
+        second.close()
+    [session] = _sessions(pk)  # resumed, not doubled
+    assert session.released_by == "user" and session.stop_reason == "EVDisconnected"
+
+
 def test_after_a_kill_a_session_whose_vehicle_left_meanwhile_ends_with_power_loss(demo_park, tmp_path: Path):
     hardware = tmp_path / "hardware.json"
     first = RuntimeThread(state_file=hardware)
