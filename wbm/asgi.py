@@ -10,6 +10,11 @@ from django.core.asgi import get_asgi_application
 
 django_asgi_app = get_asgi_application()
 
+from wbm.startup import require_database  # noqa: E402
+
+# Daphne imports this module before it listens: a database it cannot reach ends it here
+require_database("web process")
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -123,6 +124,14 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Called inside Django's ``except``: an exception a middleware raised (the session saved on
+    # the way out while the database is gone) arrives here, not at wbm.outage's middleware.
+    from wbm.outage import outage_response, unreachable
+
+    exc = sys.exc_info()[1]
+    dependency = unreachable(exc)
+    if exc is not None and dependency is not None:
+        return outage_response(request, dependency, exc)
     return _respond(
         request,
         500,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from wbm.dashboard.views import DashboardView
-from wbm.health import HealthView
+from wbm.health import HealthView, LiveView
 from wbm.registry import url_modules
 
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     *(path(prefix, include(module)) for prefix, module in url_modules()),
     path("api/v1/", include("wbm.api.urls")),
     path("healthz", HealthView.as_view(), name="health"),
+    path("livez", LiveView.as_view(), name="live"),
 ]
 
 handler400 = "wbm.errors.bad_request"

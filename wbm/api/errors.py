@@ -1,4 +1,5 @@
-"""API errors are JSON: ``{"detail": "...", "code": "..."}`` plus field errors where they apply."""
+"""API errors are JSON: ``{"detail": "...", "code": "..."}`` plus field errors where they apply;
+an unreachable database or Redis adds ``"dependency"`` (503, ``wbm.outage``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from wbm.outage import mark, outage_log, payload, unreachable
 from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
 from wbm.runtime.errors import describe
 
@@ -21,6 +23,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": describe(exc), "code": exc.code}, status=code)
     if isinstance(exc, RuntimeUnavailable):
         return Response({"detail": describe(exc), "code": "runtime_unavailable"}, status=503)
+    dependency = unreachable(exc)
+    if dependency is not None:  # the database or Redis is gone (token lookup included)
+        outage_log.note(dependency, exc)
+        answer = Response(payload(dependency), status=503)
+        mark(answer)
+        return answer
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

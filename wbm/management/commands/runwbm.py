@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from wbm import statedir
+from wbm.startup import require_database
 
 log = logging.getLogger("wbm")
 
@@ -95,6 +96,7 @@ class Command(BaseCommand):
         except OSError as error:
             self._fail(listen_problem(error, host, port))
         statedir.check_private(settings.STATE_DIR)  # loosened by someone since: say so, tighten
+        require_database("embedded WBM")  # one line and exit status 3 when it cannot be opened
         if not options["skip_prepare"]:
             self._say("Preparing the state directory (database, demo park, static files) …")
             # In a child process: migrating and collecting static files leave ~25 MB behind
