@@ -78,7 +78,7 @@ def message(dependency: Dependency) -> str:
 
 
 def again() -> str:
-    return _("This page works again by itself as soon as it is back; try again in a few seconds.")
+    return _("The page works again by itself once the connection is back; try again in a few seconds.")
 
 
 class _OutageLog:
@@ -119,7 +119,8 @@ def wants_json(request: HttpRequest) -> bool:
 
 def payload(dependency: Dependency) -> dict[str, str]:
     """The API's answer: ``{"code", "detail", "dependency"}`` in the request's language."""
-    return {"code": "service_unavailable", "detail": f"{message(dependency)} {again()}", "dependency": dependency}
+    detail = f"{message(dependency)} {_('Try again in a few seconds.')}"
+    return {"code": "service_unavailable", "detail": detail, "dependency": dependency}
 
 
 def outage_response(request: HttpRequest, dependency: Dependency, exc: BaseException) -> HttpResponse:
