@@ -67,6 +67,10 @@ WBM_RUNTIME_TRANSPORT = os.environ.get("WBM_RUNTIME_TRANSPORT", "channels" if SC
 WBM_CONTROLLER_BACKEND = os.environ.get("WBM_CONTROLLER_BACKEND", "wbm.runtime.backends.simulated.SimulatedBackend")
 WBM_TICK_S = float(os.environ.get("WBM_TICK_S", "1.0"))  # physics + publish period
 WBM_PERSIST_EVERY_S = float(os.environ.get("WBM_PERSIST_EVERY_S", "10"))
+# Scaled mode: the runtime's lease in Redis (one runtime drives the park; a standby takes over
+# within about WBM_LEASE_TTL_S + WBM_LEASE_RETRY_S after the holder dies).
+WBM_LEASE_TTL_S = float(os.environ.get("WBM_LEASE_TTL_S", "3"))
+WBM_LEASE_RETRY_S = float(os.environ.get("WBM_LEASE_RETRY_S", "0.5"))
 # Scaled mode: a runtime whose heartbeat is older than this is not running (pages grey their
 # values and say so, operations answer 503 at once). The runtime publishes at least every tick.
 WBM_STALE_AFTER_S = float(os.environ.get("WBM_STALE_AFTER_S", str(max(2.0, 2.5 * WBM_TICK_S))))
@@ -100,6 +104,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "wbm.middleware.ServerTimingMiddleware",  # first: times everything below (off by default)
     "django.middleware.security.SecurityMiddleware",
+    "wbm.outage.OutageMiddleware",  # early: database or Redis gone → 503, also from session/auth below
     "wbm.middleware.ContentSecurityPolicyMiddleware",  # before whitenoise: static files get it too
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -154,25 +159,63 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # tests: a file database, so the runtime's worker threads see committed data
     DATABASES["default"]["TEST"] = {"NAME": str(STATE_DIR / "test.sqlite3")}
+elif "postg" in DATABASES["default"]["ENGINE"]:
+    # a database that cannot be reached fails a start (wbm.startup) or a request (503) in
+    # seconds, not after the operating system's TCP timeout
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 3
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {
-    "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if SCALED
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "wbm"}
-    ),
+CACHES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "wbm"}
 }
-CHANNEL_LAYERS = {
-    "default": (
-        {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 500, "expiry": 30},
-        }
-        if SCALED
-        else {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 500}}
-    )
-}
+if SCALED:
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.retry import Retry
+
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # passed to redis-py's ConnectionPool.from_url, so to every connection: a dead Redis fails
+        # a request within a second or two (503, wbm.outage) instead of redis-py's 5 s
+        "OPTIONS": {
+            "socket_connect_timeout": 1,
+            "socket_timeout": 2,
+            "socket_keepalive": True,
+            # a pooled connection idle this long is PINGed before use; one that Redis dropped (a
+            # restart) is replaced at once by the one retry: a refused or reset connection is
+            # retried on a new one, no backoff. A timeout is not retried (it would only double).
+            "health_check_interval": 10,
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        },
+    }
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 500}}}
+if SCALED:
+    from redis.asyncio.retry import Retry as AsyncRetry
+
+    CHANNEL_LAYERS["default"] = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    # longer than channels_redis's 5 s blocking pop (BZPOPMIN): a quiet channel is
+                    # not an error (redis-py's default would be 5 s too)
+                    "socket_timeout": 15,
+                    "socket_connect_timeout": 2,
+                    "socket_keepalive": True,
+                    # as the cache: a pooled connection that Redis dropped (a restart) is replaced
+                    "health_check_interval": 10,
+                    "retry": AsyncRetry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+                }
+            ],
+            "capacity": 500,
+            "expiry": 30,
+            # a consumer that died without leaving its groups is dropped after a minute; live
+            # consumers join theirs again every 20 s (wbm.dashboard.consumers)
+            "group_expiry": 60,
+        },
+    }
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -188,6 +231,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
     },
 }
+CELERY_BEAT_SCHEDULE_FILENAME = str(STATE_DIR / "celerybeat-schedule")  # `celery beat`'s state, not in the checkout
 
 # --- auth, roles, sessions -------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from wbm import statedir
+from wbm.startup import require_database
 
 log = logging.getLogger("wbm.runtime.lease")
 
@@ -29,12 +30,7 @@ class Command(BaseCommand):
         statedir.check_private(settings.STATE_DIR)  # loosened by someone since: say so, tighten
         if settings.WBM_RUNTIME_TRANSPORT != "channels":
             raise CommandError("runcontroller needs scaled mode: set REDIS_URL (see README).")
-        try:
-            from wbm.startup import require_database
-        except ImportError:  # pragma: no cover - until wbm.startup exists
-            pass
-        else:
-            require_database("controller runtime")
+        require_database("runtime process")  # one clear line and exit 3 when it cannot be reached
         asyncio.run(self._main())
 
     def say(self, text: str) -> None:
