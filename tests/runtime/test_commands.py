@@ -313,6 +313,40 @@ async def test_a_command_of_a_stopped_agent_is_agent_stopped() -> None:
         assert await runtime.execute(Nap()) == {"ok": True, "slept": True}
 
 
+class Stumbler(Agent):
+    """Handles Nap, then fails; the supervisor brings it back after its back-off."""
+
+    name: ClassVar[str] = "test-stumbler"
+    title: ClassVar[str] = "Test stumbler"
+    commands: ClassVar[tuple[type[Command], ...]] = (Nap,)
+    fail = asyncio.Event()
+
+    async def run(self) -> None:
+        self.ctx.handle(Nap, self.nap)
+        await self.fail.wait()
+        raise RuntimeError("lost the bus")
+
+    async def nap(self, command: Nap) -> dict[str, Any]:
+        return {"slept": True}
+
+
+@pytest.mark.asyncio
+async def test_a_command_of_an_agent_restarting_by_itself_says_so_not_start_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(supervisor_module, "BACKOFF_S", (0.3, 0.3, 0.3, 0.3, 0.3))
+    Stumbler.fail = asyncio.Event()
+    async with running(Stumbler) as runtime:
+        assert await runtime.execute(Nap()) == {"ok": True, "slept": True}
+        Stumbler.fail.set()
+        await asyncio.sleep(0.05)
+        refused = await runtime.execute(Nap())
+        assert refused == {"ok": False, "error": "agent_restarting", "params": {"name": "test-stumbler"}}
+        Stumbler.fail = asyncio.Event()
+        await asyncio.sleep(0.5)  # the back-off is over: it runs again
+        assert await runtime.execute(Nap()) == {"ok": True, "slept": True}
+
+
 @pytest.mark.asyncio
 async def test_a_command_nobody_handles_is_unknown() -> None:
     async with running(Worker) as runtime:

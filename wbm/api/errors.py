@@ -15,9 +15,12 @@ from wbm.runtime.commands import CommandRejected, RuntimeUnavailable
 from wbm.runtime.errors import describe
 
 NOT_FOUND_CODES = frozenset({"unknown_chargepoint", "unknown_agent"})  # refusals that mean "no such thing"
+RETRY_CODES = frozenset({"agent_restarting"})  # refusals that go away by themselves: 503, try again
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, CommandRejected) and exc.code in RETRY_CODES:
+        return Response({"detail": describe(exc), "code": exc.code}, status=503, headers={"Retry-After": "5"})
     if isinstance(exc, CommandRejected):
         code = status.HTTP_404_NOT_FOUND if exc.code in NOT_FOUND_CODES else status.HTTP_409_CONFLICT
         return Response({"detail": describe(exc), "code": exc.code}, status=code)
