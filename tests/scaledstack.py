@@ -203,20 +203,9 @@ class Postgres:
             for path in (base, base / "sock"):
                 os.chown(path, user[1], user[2])
         pg = cls(base=base, port=free_port(), bindir=pg_bindir(), user=user)
+        initdb = [str(pg.bindir / "initdb"), "-D", str(pg.data), "-A", "trust", "-U", "postgres"]
         done = subprocess.run(
-            [
-                str(pg.bindir / "initdb"),
-                "-D",
-                str(pg.data),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            ],
+            [*initdb, "-E", "UTF8", "--no-locale", "--no-sync"],
             capture_output=True,
             timeout=120,
             check=False,
@@ -234,29 +223,11 @@ class Postgres:
     def start(self) -> None:
         assert not self.running, "PostgreSQL is already running"
         log = (self.base / "postgres.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                str(self.bindir / "postgres"),
-                "-D",
-                str(self.data),
-                "-p",
-                str(self.port),
-                "-k",
-                str(self.base / "sock"),
-                "-c",
-                f"listen_addresses={HOST}",
-                # a test database: speed over durability
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            **self._as_user(),
-        )
+        server = [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(self.port)]
+        server += ["-k", str(self.base / "sock"), "-c", f"listen_addresses={HOST}"]
+        # a test database: speed over durability
+        server += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        self.proc = subprocess.Popen(server, stdout=log, stderr=subprocess.STDOUT, **self._as_user())
         log.close()
         wait_until("PostgreSQL", self._ready, self.proc, timeout_s=30)
 

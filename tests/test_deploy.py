@@ -99,9 +99,14 @@ def test_a_third_web_process_joins_after_an_nginx_reload(stack):
     """README: another wbm-web@PORT unit and a server line in the upstream, then a reload."""
     name = stack.start_web()
     stack.nginx.reload(list(stack.web_ports.values()))
-    for _ in range(9):
+    added = f"{HOST}:{stack.web_ports[name]}"
+
+    def served_by_the_new_one() -> bool:
+        # the old worker may still take a connection or two while it winds down
         assert stack.request("GET", "/livez")[0] == 200
-    assert f"{HOST}:{stack.web_ports[name]}" in upstreams_seen(stack, "/livez")
+        return added in upstreams_seen(stack, "/livez")
+
+    wait_until("a request served by the new web process", served_by_the_new_one, timeout_s=10)
 
 
 # --- the client address ------------------------------------------------------------------------
