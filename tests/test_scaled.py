@@ -152,7 +152,7 @@ def test_the_web_process_renders_the_park_the_controller_process_publishes(stack
     assert status == 200
     for name in ("P1-01", "P1-02", "P1-03", "Visitor-01"):
         assert name in body
-    assert "The controller runtime is not running" not in body
+    assert 'data-runtime="alive"' in body and 'data-reason="down"' not in body  # no "not running" banner
 
 
 def test_a_simulator_command_travels_to_the_runtime_and_the_update_reaches_the_websocket(stack):

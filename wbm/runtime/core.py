@@ -135,6 +135,8 @@ class Runtime:
             from wbm.registry import agent_classes
 
             agents = agent_classes()
+        self._provides_chargepoints = any(a.provides_chargepoints for a in agents)
+        self._started = False
         serve = serve_commands if serve_commands is not None else settings.WBM_RUNTIME_TRANSPORT == "channels"
         if serve:
             self.supervisor.register(CommandServerAgent, lambda: CommandServerAgent(self._context("commands"), self))
@@ -156,6 +158,7 @@ class Runtime:
                     await self._ready.wait()
             except TimeoutError:
                 log.error("runtime: no live state %.0f s after start (see the agents' errors)", START_TIMEOUT_S)
+        self._started = True  # publish from now on, charge points or not (the agents' errors show)
         self.publish_soon()
         if settings.WBM_RUNTIME_TRANSPORT == "local":
             local.set_current(self)
@@ -310,7 +313,9 @@ class Runtime:
             self._publish_wanted.clear()
             snapshot, waiters = self.snapshot, self._publish_waiters
             self._publish_waiters = []
-            if snapshot is not None:
+            # nothing goes out before the charge points are there: a runtime that is still
+            # starting (a standby taking over) must not show pages an empty park that looks live
+            if snapshot is not None and (self._ready.is_set() or self._started or not self._provides_chargepoints):
                 try:
                     changed, system_changed = self._changes(snapshot)
                     await bus.publish(snapshot, changed, system_changed=system_changed)
