@@ -31,7 +31,7 @@ from wbm.runtime import bus, local
 from wbm.runtime.snapshot import ParkSnapshot
 
 SAME_ORIGIN = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
-TRY_AGAIN_LATER = 1013
+TRY_AGAIN_LATER = 4013  # 1013 + 3000: Daphne sends no 1013
 STALE_AGE_S = 42.0
 
 
@@ -230,8 +230,20 @@ async def test_an_open_page_hears_when_the_store_is_unreachable(scaled, monkeypa
         await communicator.disconnect()
 
 
+async def _closed_try_again_later(communicator: WebsocketCommunicator) -> list[str]:
+    """The frames up to the close, which must be 4013 (try again later), not 1011 or a 500."""
+    frames = []
+    async with asyncio.timeout(5):
+        while True:
+            message = await communicator.receive_output(timeout=5)
+            if message["type"] == "websocket.close":
+                assert message.get("code") == TRY_AGAIN_LATER, message
+                return frames
+            frames.append(message.get("text", ""))
+
+
 @pytest.mark.asyncio
-async def test_redis_failing_during_the_handshake_closes_with_1013_not_500(scaled, monkeypatch, caplog):
+async def test_redis_failing_during_the_handshake_closes_with_try_again_later(scaled, monkeypatch, caplog):
     async def refused(*args: Any, **kwargs: Any) -> None:
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
@@ -240,10 +252,35 @@ async def test_redis_failing_during_the_handshake_closes_with_1013_not_500(scale
     with caplog.at_level(logging.WARNING, logger="wbm.dashboard.consumers"):
         connected, _ = await communicator.connect(timeout=5)
         assert connected, "accepted, then closed: not a failed handshake"
-        message = await communicator.receive_output(timeout=5)
-    assert message == {"type": "websocket.close", "code": TRY_AGAIN_LATER}
-    lines = [r for r in caplog.records if "closed with 1013" in r.getMessage()]
+        frames = await _closed_try_again_later(communicator)
+    assert any('data-runtime="unreachable"' in f for f in frames), "the page is told why"
+    lines = [r for r in caplog.records if "closed with 4013" in r.getMessage()]
     assert len(lines) == 1
+
+
+@pytest.mark.asyncio
+async def test_redis_going_away_under_an_open_socket_closes_it_with_try_again_later(scaled, monkeypatch, caplog):
+    await asyncio.to_thread(_beat, 0.0)
+    layer = get_channel_layer()
+    receive = layer.receive
+    failing = asyncio.Event()
+
+    async def receive_until_redis_goes(channel: str) -> Any:
+        await failing.wait()
+        raise RedisConnectionError("Error UNKNOWN while writing to socket. Connection lost.")
+
+    monkeypatch.setattr(layer, "receive", receive_until_redis_goes)
+    communicator = await _connect()
+    try:
+        assert 'data-runtime="alive"' in await communicator.receive_from(timeout=5)
+        with caplog.at_level(logging.WARNING, logger="wbm.dashboard.consumers"):
+            failing.set()
+            frames = await _closed_try_again_later(communicator)
+        assert any('data-runtime="unreachable"' in f for f in frames)
+        assert len([r for r in caplog.records if "closed with 4013" in r.getMessage()]) == 1
+    finally:
+        monkeypatch.setattr(layer, "receive", receive)
+        await communicator.wait()
 
 
 @pytest.mark.asyncio

@@ -10,14 +10,16 @@
   var lastMessage = 0;
   var open = false;
 
+  var TRY_AGAIN_LATER = 4013;  // the server cannot reach its live data store (Redis) right now
+  var laterRetries = 0;
+
   // Reconnect soon after the server is back: at most 5 s between attempts (htmx's own
   // "full-jitter" backs off to random waits of up to 64 s).
-  if (window.htmx) {
-    window.htmx.config.wsReconnectDelay = function (retries) {
-      var ceiling = Math.min(1000 * Math.pow(2, retries), 5000);
-      return ceiling / 2 + Math.random() * ceiling / 2;
-    };
+  function reconnectDelay(retries) {
+    var ceiling = Math.min(1000 * Math.pow(2, retries), 5000);
+    return ceiling / 2 + Math.random() * ceiling / 2;
   }
+  if (window.htmx) { window.htmx.config.wsReconnectDelay = reconnectDelay; }
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function hhmmss(t) { var d = new Date(t); return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
@@ -80,9 +82,22 @@
     // this browser may see now (the login, or the Guest's dashboard) instead of staying stale
     var code = ev.detail && ev.detail.event && ev.detail.event.code;
     if (code === 4401) { window.location.reload(); }
+    // 4013: try again later (htmx reconnects by itself only after 1006, 1011, 1012 and 1013,
+    // which a server behind Daphne cannot send)
+    var socket = ev.detail && ev.detail.socketWrapper;
+    if (code === TRY_AGAIN_LATER && socket && socket.reconnect) {
+      setTimeout(function () { socket.reconnect(); }, reconnectDelay(laterRetries));
+      laterRetries += 1;
+    }
   });
   document.addEventListener("htmx:wsError", function () { open = false; render(); });
-  document.addEventListener("htmx:wsAfterMessage", function () { lastMessage = Date.now(); render(); });
+  document.addEventListener("htmx:wsAfterMessage", function (ev) {
+    lastMessage = Date.now();
+    // more than the runtime state alone (which precedes a 4013): the server streams again
+    var message = (ev.detail && ev.detail.message) || "";
+    if (message.indexOf('<span id="live-heartbeat"') !== 0) { laterRetries = 0; }
+    render();
+  });
   setInterval(render, RENDER_EVERY_MS);
   render();  // the state the page was rendered with (a runtime not running: greyed at once)
 

@@ -27,7 +27,7 @@ from wbm.accounts.sockets import (
     user_group,
 )
 from wbm.dashboard.cards import card_key, render_card
-from wbm.dashboard.liveness import ALIVE, RuntimeView, scaled, watch
+from wbm.dashboard.liveness import ALIVE, RuntimeView, scaled, unreachable_view, watch
 from wbm.roles import Perm
 from wbm.runtime.bus import PARK_GROUP, read_snapshot
 from wbm.runtime.snapshot import ChargePointState, ParkSummary
@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 # the channel layer's and the cache's errors when Redis cannot be reached
 STORE_ERRORS = (RedisError, OSError)
-# "try again later": the browser's htmx reconnects (as after 1006, 1011 and 1012)
-TRY_AGAIN_LATER = 1013
+# "try again later" (1013 + 3000): Daphne sends no close code below 3000 but 1000, so the
+# standard 1013 after which htmx would reconnect by itself cannot be sent; live.js reconnects
+TRY_AGAIN_LATER = 4013
 
 
 def _language(scope: dict[str, Any]) -> str:
@@ -96,9 +97,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             await self.rejoin_groups(raise_errors=True)
         except STORE_ERRORS as exc:
-            await self._try_again_later(exc, accepted=False)
+            await self._try_again_later(exc)
             return
         await self.accept()
+        self._accepted = True
         if session_key and user_id is not None:
             self._recheck = asyncio.create_task(self._recheck_session(session_key, user_id))
         live = watch()
@@ -112,16 +114,37 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if self.shown_view != view:
                 await self.send_runtime(view)
         except STORE_ERRORS as exc:
-            await self._try_again_later(exc, accepted=True)
+            await self._try_again_later(exc)
 
-    async def _try_again_later(self, exc: BaseException, *, accepted: bool) -> None:
-        """Redis cannot be reached: not a failed handshake (500) but an accepted socket closed
-        with 1013 "try again later", after which the page's htmx reconnects."""
-        path = self.scope.get("path")
-        log.warning("live socket %s: the live data store cannot be reached (%r); closed with 1013", path, exc)
-        if not accepted:
-            await self.accept()
-        await self.close(code=TRY_AGAIN_LATER)
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """As Channels runs a consumer, but Redis going away under an open socket (the channel
+        layer's receive fails) ends it as at connect: 4013, not a server error (1011)."""
+        try:
+            await super().__call__(scope, receive, send)
+        except STORE_ERRORS as exc:
+            await self._try_again_later(exc)
+
+    async def _try_again_later(self, exc: BaseException) -> None:
+        """Redis cannot be reached: not a failed handshake (500) or a server error, but the page
+        told so and the socket closed with 4013 "try again later"; live.js reconnects."""
+        if getattr(self, "_given_up", False):
+            return
+        self._given_up = True
+        watch().discard(self)
+        recheck: asyncio.Task[None] | None = getattr(self, "_recheck", None)
+        if recheck is not None:
+            recheck.cancel()
+        log.warning(
+            "live socket %s: the live data store cannot be reached (%r); closed with 4013", self.scope.get("path"), exc
+        )
+        try:
+            if not getattr(self, "_accepted", False):
+                await self.accept()
+                self._accepted = True
+            await self.send_runtime(unreachable_view())
+            await self.close(code=TRY_AGAIN_LATER)
+        except Exception:  # the client has gone meanwhile
+            log.debug("could not close a live socket with 4013", exc_info=True)
 
     async def rejoin_groups(self, *, raise_errors: bool = False) -> None:
         """Join (again) this socket's groups: a channel layer with ``group_expiry`` forgets a

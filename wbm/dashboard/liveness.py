@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WATCH_INTERVAL_S = 0.5
+WATCH_INTERVAL_S = 0.25  # worst case: WBM_STALE_AFTER_S + this after the last heartbeat
 REJOIN_S = 20.0
 # a check that takes longer than this counts as "the live data store cannot be reached"
 CHECK_TIMEOUT_S = 2.0
@@ -85,6 +85,14 @@ def current_view() -> RuntimeView:
         log.warning("live data store reachable again")
         _unreachable_since = None
     return ALIVE if seen.alive else RuntimeView("down", seen.last_seen)
+
+
+def unreachable_view() -> RuntimeView:
+    """The live data store has just failed this process (a channel layer call raised)."""
+    global _unreachable_since
+    if _unreachable_since is None:
+        _unreachable_since = time.time()
+    return RuntimeView("unreachable", _unreachable_since)
 
 
 class LivenessWatch:
