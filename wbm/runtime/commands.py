@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 
 from wbm.runtime import local
+from wbm.runtime.heartbeat import liveness
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +208,6 @@ def _call_local(command: Command) -> dict[str, Any]:
 
 
 async def _call_channel(command: Command) -> dict[str, Any]:
-    from wbm.runtime.bus import liveness
-
     # no runtime with a fresh heartbeat (none holds the lease, or it died): say so at once
     # instead of after TIMEOUT_S; a Redis that cannot be reached raises its own error
     if not (await asyncio.to_thread(liveness)).alive:
