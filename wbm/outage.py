@@ -119,7 +119,8 @@ def wants_json(request: HttpRequest) -> bool:
 
 def payload(dependency: Dependency) -> dict[str, str]:
     """The API's answer: ``{"code", "detail", "dependency"}`` in the request's language."""
-    detail = f"{message(dependency)} {_('Try again in a few seconds.')}"
+    again = _("Try again in a few seconds.")
+    detail = f"{message(dependency)} {again}"
     return {"code": "service_unavailable", "detail": detail, "dependency": dependency}
 
 
