@@ -381,3 +381,26 @@ async def test_an_agent_that_fails_on_start_is_isolated(
     failures = [r for r in caplog.records if r.name == "wbm.runtime.supervisor" and "test-crasher" in r.getMessage()]
     assert failures
     assert failures[0].exc_info is not None and failures[0].exc_info[0] is RuntimeError
+
+
+class Reporter(Agent):
+    name: ClassVar[str] = "test-reporter"
+    title: ClassVar[str] = "Test reporter"
+
+    async def run(self) -> None:
+        self.ctx.set_status({"clients": 2})
+        await self.ctx.publish()
+        await asyncio.Event().wait()
+
+
+@pytest.mark.asyncio
+async def test_an_agent_publishes_its_own_state_with_the_snapshot_until_it_stops() -> None:
+    async with running(Reporter) as runtime:
+        for _ in range(50):
+            if runtime.snapshot is not None and runtime.snapshot.agent_state("test-reporter"):
+                break
+            await asyncio.sleep(0.01)
+        assert runtime.snapshot is not None
+        assert runtime.snapshot.agent_state("test-reporter") == {"clients": 2}
+        assert (await runtime.execute(AgentStop(agent="test-reporter")))["ok"]
+        assert runtime.snapshot.agent_state("test-reporter") is None

@@ -118,6 +118,12 @@ class AgentContext:
         """Put one part of the snapshot (``chargepoints``, ``system``, ``recent_rfids``...)."""
         self._runtime.set_part(name, value)
 
+    def set_status(self, status: dict[str, Any] | None) -> None:
+        """This agent's own live state for pages and the API (plain data: it crosses Redis),
+        e.g. a server's clients and request rate; ``snapshot.agent_state(name)`` reads it.
+        Published with the next snapshot; call ``publish()`` for at once. None removes it."""
+        self._runtime.set_agent_state(self.agent_name, status)
+
     def set_known_chargepoints(self, cp_ids: set[int] | frozenset[int]) -> None:
         """The charge points of the park (the controller, after reading the configuration):
         claims for others are refused, claims of charge points that are gone are dropped."""
@@ -127,6 +133,7 @@ class AgentContext:
         runtime.known_chargepoints = frozenset(cp_ids)
 
     def close(self) -> None:
+        self._runtime.set_agent_state(self.agent_name, None)
         for subscription in self._subscriptions:
             self._runtime.events.unsubscribe(subscription)
         self._subscriptions.clear()

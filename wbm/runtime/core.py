@@ -124,6 +124,7 @@ class Runtime:
         self.snapshot: ParkSnapshot | None = None
         self.previous_run_clean = True
         self._parts: dict[str, Any] = {"chargepoints": (), "system": None, "recent_rfids": ()}
+        self._agent_states: dict[str, dict[str, Any]] = {}
         self._handlers: dict[type[Command], tuple[str, Handler]] = {}
         self._published: ParkSnapshot | None = None
         self._publish_wanted = asyncio.Event()
@@ -280,6 +281,14 @@ class Runtime:
         if name == "chargepoints":
             self._ready.set()
 
+    def set_agent_state(self, name: str, status: dict[str, Any] | None) -> None:
+        states = dict(self._agent_states)
+        if status is None:
+            states.pop(name, None)
+        else:
+            states[name] = status
+        self._agent_states = states
+
     def publish_soon(self) -> asyncio.Future[None]:
         """Compose the snapshot now (pages in this process read it at once) and publish it
         soon: several requests while a publish is under way become one."""
@@ -290,6 +299,7 @@ class Runtime:
             agents=self.supervisor.status(),
             system=self._parts["system"],
             recent_rfids=self._parts["recent_rfids"],
+            agent_states=tuple(sorted(self._agent_states.items())),
         )
         loop = self.loop or asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
@@ -341,5 +351,9 @@ class Runtime:
         if previous is None:
             return list(snapshot.chargepoints), True
         changed = [cp for cp in snapshot.chargepoints if previous.chargepoint(cp.id) != cp]
-        system_changed = snapshot.agents != previous.agents or snapshot.system is not previous.system
+        system_changed = (
+            snapshot.agents != previous.agents
+            or snapshot.system is not previous.system
+            or snapshot.agent_states != previous.agent_states
+        )
         return changed, system_changed

@@ -229,6 +229,8 @@ class ParkSnapshot:
     agents: tuple[AgentStatus, ...] = ()
     system: SystemStatus | None = None
     recent_rfids: tuple[tuple[str, float], ...] = ()  # (tag, epoch seconds), newest first
+    # agents' own live state (AgentContext.set_status), by agent name
+    agent_states: tuple[tuple[str, dict[str, Any]], ...] = ()
     _by_id: dict[int, ChargePointState] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -244,6 +246,10 @@ class ParkSnapshot:
     @property
     def summary(self) -> ParkSummary:
         return summarize(self.chargepoints)
+
+    def agent_state(self, name: str) -> dict[str, Any] | None:
+        """What agent ``name`` published of its own state (None: nothing, or not running)."""
+        return next((state for agent, state in self.agent_states if agent == name), None)
 
     def agent(self, name: str) -> AgentStatus | None:
         return next((a for a in self.agents if a.name == name), None)
