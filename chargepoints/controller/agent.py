@@ -34,7 +34,9 @@ from chargepoints.controller.commands import (
     SIMULATOR_COMMANDS,
     ConfigReload,
     CpAvailability,
+    CpClearRfid,
     CpLock,
+    CpOutput,
     CpRelease,
     CpUnlock,
 )
@@ -62,6 +64,11 @@ UNLOCK = "unlock_enforced"
 # The head module's connection renews this cap; lost for the fallback time, it lapses to the
 # fallback current (the manual: "the elapsing timer is repeatedly increased to the fallback time").
 HEAD_MODULE = "head_module"
+# Blocks of the Modbus server the controller acts on: X304 / 164 = 0 put the charge point into
+# state F (not persisted, unlike the user's Disable); X305 unlocks the socket while it stands.
+MODBUS_UNAVAILABLE = ("unavailable", "group_unavailable")
+MODBUS_UNLOCK = "unlock"
+OUTPUT_MODES = ("floating", "low", "high", "flashing", "pulsating")
 PROTECTION_CLAIMS = (
     (Kind.CAP, Source.SAFETY, monitoring.EVZE),
     (Kind.CAP, Source.SAFETY, monitoring.UNBALANCE),
@@ -128,7 +135,16 @@ class ControllerAgent(SimulatorHandlers, Agent):
     order = 10
     provides_chargepoints = True
     announces_ready = True
-    commands = (ConfigReload, CpRelease, CpAvailability, CpUnlock, CpLock, *SIMULATOR_COMMANDS)
+    commands = (
+        ConfigReload,
+        CpRelease,
+        CpAvailability,
+        CpUnlock,
+        CpLock,
+        CpOutput,
+        CpClearRfid,
+        *SIMULATOR_COMMANDS,
+    )
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -154,6 +170,8 @@ class ControllerAgent(SimulatorHandlers, Agent):
             CpAvailability: self._cmd_availability,
             CpUnlock: self._cmd_unlock,
             CpLock: self._cmd_lock,
+            CpOutput: self._cmd_output,
+            CpClearRfid: self._cmd_clear_rfid,
             **self.simulator_handlers(),
         }
         await self.reload()
@@ -369,11 +387,15 @@ class ControllerAgent(SimulatorHandlers, Agent):
         if pwm != hw.pwm_limit_a:
             await hardware.set_pwm(cp_id, pwm)
             commanded = True
-        if point.commanded_available != point.enabled:
-            await hardware.set_available(cp_id, point.enabled)
-            point.commanded_available = point.enabled
+        board = self.ctx.claims
+        available = point.enabled and not any(
+            board.has(cp_id, Kind.BLOCK, Source.MODBUS, k) for k in MODBUS_UNAVAILABLE
+        )
+        if point.commanded_available != available:
+            await hardware.set_available(cp_id, available)
+            point.commanded_available = available
             commanded = True
-        if point.unlock_enforced:
+        if point.unlock_enforced or board.has(cp_id, Kind.BLOCK, Source.MODBUS, MODBUS_UNLOCK):
             locked = False
         elif cfg is not None and cfg.locks_on_connect:
             locked = hw.vehicle is not None
@@ -391,7 +413,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
                 self._record_release(cp_id, point)
             point.had_release = True
         control = rules.Control(
-            enabled=point.enabled,
+            enabled=available,
             release=decision.released,
             had_release=point.had_release,
             unlock_enforced=point.unlock_enforced,
@@ -786,6 +808,19 @@ class ControllerAgent(SimulatorHandlers, Agent):
         if point.unlock_enforced and command.locked:
             raise Rejected("unlock_enforced", cp=self._label(command.cp))
         point.remote_lock = bool(command.locked)
+        await self.settle()
+
+    async def _cmd_output(self, command: CpOutput) -> None:
+        self._point(command.cp)
+        if not 1 <= command.index <= len(self.ctx.hardware.read(command.cp).digital_outputs):
+            raise Rejected("bad_argument", detail=f"no digital output {command.index}")
+        if command.mode not in OUTPUT_MODES:
+            raise Rejected("bad_argument", detail=f"unknown output mode {command.mode[:20]}")
+        await self.ctx.hardware.set_digital_output(command.cp, command.index, command.mode)
+        await self.settle()
+
+    async def _cmd_clear_rfid(self, command: CpClearRfid) -> None:
+        self._point(command.cp).rfid = ""
         await self.settle()
 
 

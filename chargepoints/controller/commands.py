@@ -51,6 +51,25 @@ class CpLock(Command):
     locked: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpOutput(Command):
+    """Set a digital output (1-based) controlled over the bus (the Modbus server's X302):
+    floating, low, high, flashing or pulsating."""
+
+    name = "cp.output"
+    cp: int
+    index: int
+    mode: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CpClearRfid(Command):
+    """Forget the last RFID tag read at a charge point (the Modbus server's X308)."""
+
+    name = "cp.clear_rfid"
+    cp: int
+
+
 # --- the simulated hardware --------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimPlugIn(Command):

@@ -77,6 +77,7 @@ class Claim:
     amps: float | None = None  # caps only, per phase
     expires_at: float | None = None  # the runtime's monotonic seconds; None: until withdrawn
     lapse_to_fallback: bool = False  # caps: when expired, count as the fallback current
+    fallback_a: float | None = None  # caps: what the lapsed cap counts as (None: the configured fallback)
     until_unplug: bool = False  # withdrawn when the vehicle is unplugged
     reason: str = ""  # blocks: a code the page translates (disabled, unlock_enforced, a fault code)
 
@@ -178,7 +179,8 @@ def decide(*, limits: Limits, claims: Iterable[Claim], vehicle: bool, previous: 
             if alive:
                 caps.append((claim.amps, _ORDER[claim.source], claim.source, claim.key, None))
             elif claim.lapse_to_fallback:
-                caps.append((limits.fallback_a, _ORDER[Source.FALLBACK], Source.FALLBACK, claim.key, claim.source))
+                fallback = limits.fallback_a if claim.fallback_a is None else claim.fallback_a
+                caps.append((fallback, _ORDER[Source.FALLBACK], Source.FALLBACK, claim.key, claim.source))
         elif not alive:
             continue
         elif claim.kind is Kind.BLOCK:
@@ -233,6 +235,10 @@ def decide(*, limits: Limits, claims: Iterable[Claim], vehicle: bool, previous: 
     )
 
 
+def _amps_ok(amps: object) -> bool:
+    return isinstance(amps, int | float) and not isinstance(amps, bool) and math.isfinite(amps) and amps >= 0
+
+
 class ClaimBoard:
     """Where sources put their claims; owned by the runtime, read by the controller each tick.
 
@@ -256,13 +262,17 @@ class ClaimBoard:
         key: str = "",
         ttl_s: float | None = None,
         lapse_to_fallback: bool = False,
+        fallback_a: float | None = None,
     ) -> Claim:
         """At most ``amps`` per phase (0 pauses). With ``lapse_to_fallback`` the source must
-        renew the cap within ``ttl_s`` or the fallback current applies."""
-        if not isinstance(amps, int | float) or isinstance(amps, bool) or not math.isfinite(amps) or amps < 0:
+        renew the cap within ``ttl_s`` or the fallback current applies: ``fallback_a`` when
+        given (a Modbus client's watchdog current), else the charge point's configured one."""
+        if not _amps_ok(amps):
             raise self._refuse("bad_cap", cp_id, source, amps=amps)
         if lapse_to_fallback and ttl_s is None:
             raise self._refuse("bad_ttl", cp_id, source, ttl_s=ttl_s)
+        if fallback_a is not None and (not lapse_to_fallback or not _amps_ok(fallback_a)):
+            raise self._refuse("bad_fallback", cp_id, source, fallback_a=fallback_a)
         return self._put(
             Claim(
                 cp_id=cp_id,
@@ -272,6 +282,7 @@ class ClaimBoard:
                 amps=float(amps),
                 expires_at=self._expiry(cp_id, source, ttl_s),
                 lapse_to_fallback=lapse_to_fallback,
+                fallback_a=None if fallback_a is None else float(fallback_a),
             )
         )
 
