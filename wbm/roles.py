@@ -40,6 +40,8 @@ class Perm(StrEnum):
     # OCPP
     OCPP_VIEW = "ocpp.view"
     OCPP_SETTINGS_EDIT = "ocpp.settings.edit"
+    MODBUS_VIEW = "modbus.view"  # the Modbus page (start addresses, server state, register map)
+    MODBUS_EDIT = "modbus.edit"  # start addresses, "allow restart registers"
     # Whitelist
     WHITELIST_VIEW = "whitelist.view"
     WHITELIST_EDIT = "whitelist.edit"
@@ -89,6 +91,9 @@ MIN_ROLE: Final[dict[Perm, Role]] = {
     # "Operator: settings required for operation and local startup (network, backend,
     #  load management), software updates"
     Perm.OCPP_SETTINGS_EDIT: Role.OPERATOR,
+    # Modbus is a backend interface like OCPP's: its page is operation (Operator and up)
+    Perm.MODBUS_VIEW: Role.OPERATOR,
+    Perm.MODBUS_EDIT: Role.OPERATOR,
     Perm.LOADMGMT_EDIT: Role.OPERATOR,
     Perm.NETWORK_VIEW: Role.OPERATOR,  # manual: Network needs Operator or Manufacturer
     Perm.NETWORK_EDIT: Role.OPERATOR,
