@@ -76,19 +76,12 @@ class Setup:
 def load_setup() -> Setup:
     """Start addresses, the charge points' register configuration, the station block and
     "allow restart registers" (runs in a database worker)."""
-    from chargepoints.models import ChargePoint
     from modbus import addressing, selectors
 
     addresses = addressing.resolve_addresses()
-    configs: dict[int, reg.CpRegisterConfig] = {}
-    for cp in ChargePoint.objects.select_related("station", "config").filter(pk__in=list(addresses)):
-        try:
-            configs[cp.pk] = reg.cp_register_config(cp)
-        except ChargePoint.config.RelatedObjectDoesNotExist:
-            continue  # not configured: its configuration block reads zeros (registers.py)
     return Setup(
         station=reg.station_info(),
-        configs=configs,
+        configs=reg.cp_register_configs(addresses),
         addresses=addresses,
         allow_restart=selectors.allow_restart(),
     )
@@ -120,7 +113,7 @@ class ModbusAgent(Agent):
         self._echo: list[int] | list[bool] | None = None  # FC05/06 answer the value just written
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unlocks: dict[int, asyncio.TimerHandle] = {}
-        self._wake = asyncio.Event()
+        self._status: dict[str, Any] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> None:
@@ -183,20 +176,22 @@ class ModbusAgent(Agent):
     def _publish_status(self, *, running: bool) -> None:
         server = self.server
         host, port = self.bound or (settings.WBM_MODBUS_HOST, settings.WBM_MODBUS_PORT)
-        self.ctx.set_status(
-            {
-                "running": running,
-                "host": host,
-                "port": port,
-                "clients": [c.as_dict() for c in server.clients.values()] if server else [],
-                "requests": server.requests if server else 0,
-                "requests_per_s": server.requests_per_s() if server else 0.0,
-                "dropped": server.dropped if server else 0,
-                "writes_refused": self.refused,
-                "last_error": self.last_error,
-                "allow_restart": bool(self.setup and self.setup.allow_restart),
-            }
-        )
+        status = {
+            "running": running,
+            "host": host,
+            "port": port,
+            "clients": [c.as_dict() for c in server.clients.values()] if server else [],
+            "requests": server.requests if server else 0,
+            "requests_per_s": server.requests_per_s() if server else 0.0,
+            "dropped": server.dropped if server else 0,
+            "writes_refused": self.refused,
+            "last_error": self.last_error,
+            "allow_restart": bool(self.setup and self.setup.allow_restart),
+        }
+        if status != self._status:  # a page shows it at once; unchanged, nothing is published
+            self._status = status
+            self.ctx.set_status(status)
+            self.ctx.publish()
 
     # --- requests (called by the server for every request; no awaiting here) ---------------------
     def read(self, function_code: int, address: int, count: int) -> list[int] | list[bool] | ExcCodes:
