@@ -13,6 +13,8 @@ os.environ["WBM_STATICFILES_STORAGE"] = "django.contrib.staticfiles.storage.Stat
 os.environ["WBM_TEST_FAST_HASHING"] = "1"
 # every request-error line is logged (tests/test_hostile_bodies.py checks the per-client limit)
 os.environ["WBM_LOG_REPEAT_INTERVAL_S"] = "0"
+# every runtime of the tests (in-process, runwbm, runcontroller) serves Modbus on a free port, not 502
+os.environ["WBM_MODBUS_PORT"] = "0"
 os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 # Playwright's sync API keeps a loop running in the main thread; the ORM must still work there.

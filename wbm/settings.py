@@ -75,6 +75,9 @@ WBM_LEASE_RETRY_S = float(os.environ.get("WBM_LEASE_RETRY_S", "0.5"))
 # values and say so, operations answer 503 at once). The runtime publishes at least every tick.
 WBM_STALE_AFTER_S = float(os.environ.get("WBM_STALE_AFTER_S", str(max(2.0, 2.5 * WBM_TICK_S))))
 WBM_SERVER_TIMING = _env_bool("WBM_SERVER_TIMING")  # Server-Timing header (benchmark, dev tools)
+# Modbus/TCP server (the CHARX register map for evcc, Home Assistant, EMS): address and port
+WBM_MODBUS_HOST = os.environ.get("WBM_MODBUS_HOST", "0.0.0.0")  # all interfaces, as the controller
+WBM_MODBUS_PORT = int(os.environ.get("WBM_MODBUS_PORT", "502"))  # 0: a free port (tests)
 
 # --- apps ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -96,6 +99,7 @@ INSTALLED_APPS = [
     "wbm.system",
     "chargepoints",
     "ocppcfg",
+    "modbus",
     "whitelist",
     "loadmgmt",
     "network",
