@@ -36,7 +36,6 @@ from chargepoints.controller.commands import CpClearRfid, CpLock, CpOutput
 from modbus import registers as reg
 from modbus.commands import ModbusReload
 from modbus.server import ModbusServer, RateLog, current_peer
-from wbm.runtime import commands as runtime_commands
 from wbm.runtime import events as ev
 from wbm.runtime.agent import Agent, DatabaseError
 from wbm.runtime.claims import ClaimRefused, Kind, Source
@@ -396,12 +395,10 @@ class ModbusAgent(Agent):
         self._spawn(self._run(command))
 
     async def _run(self, command: Command) -> None:
-        try:
-            # the public way in, as the web side takes it (from a worker thread: call() blocks)
-            await asyncio.to_thread(runtime_commands.call, command)
-        except (runtime_commands.CommandRejected, runtime_commands.RuntimeUnavailable) as exc:
-            self.last_error = f"{command.name}: {exc!r}"
-            log.warning("modbus: %s was not done: %r", command.name, exc)
+        result = await self.ctx.execute(command)
+        if not result.get("ok"):
+            self.last_error = f"{command.name}: {result.get('error')}"
+            log.warning("modbus: %s was not done: %s %s", command.name, result.get("error"), result.get("params"))
 
     async def _restart_all(self) -> None:
         """165: restart every agent of the runtime except this server (and the command server),

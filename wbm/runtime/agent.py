@@ -110,6 +110,11 @@ class AgentContext:
             log.exception("%s: database work %s failed", self.agent_name, getattr(func, "__name__", func))
             raise DatabaseError(f"{getattr(func, '__name__', func)}: {exc}") from exc
 
+    async def execute(self, command: Command) -> dict[str, Any]:
+        """Run a command of another agent (or of the runtime) on this loop, as the web side's
+        ``commands.call`` would: ``{"ok": True, ...}`` or ``{"ok": False, "error", "params"}``."""
+        return await self._runtime.execute(command)
+
     def publish(self) -> asyncio.Future[None]:
         """Ask for the live state to be published; resolved once it is."""
         return self._runtime.publish_soon()
