@@ -37,6 +37,7 @@ ensure_system_packages() {
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
   command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+  command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)
   if [ ${#missing[@]} -gt 0 ]; then
     local sudo=""

@@ -263,7 +263,6 @@ def test_the_systemd_units_run_what_the_tests_run_with_the_shared_environment():
     assert ports == ["8001", "8002"]
 
 
-@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
 def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path):
     """The units with the checkout in place of /opt/wbm (verify wants the programs to exist)."""
     for path in (DEPLOY / "systemd").iterdir():
