@@ -6,7 +6,6 @@ and runtime process. Pages and the API answer 503 saying which dependency cannot
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -14,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,12 +24,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tests.scaledstack import postgres_cluster
 from wbm.outage import outage_log, unreachable
 from wbm.roles import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 RECOVERY_BUDGET_S = 5.0
 # a session cookie, as a logged-in user's browser sends: the session is looked up in the database
 SESSION = f"{settings.SESSION_COOKIE_NAME}=0123456789abcdefghijklmnopqrstuv"
@@ -97,44 +95,6 @@ class RedisServer:
         if self.proc is not None:
             stop(self.proc)
         wait_until("redis-server gone", lambda: not port_open(self.port), timeout_s=10)
-
-
-class PostgresCluster:
-    """A throw-away PostgreSQL cluster in a temporary directory (as the postgres user when the
-    tests run as root: the server refuses root), TCP only, trust authentication."""
-
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="wbm-pg-"))
-        self.data = self.dir / "data"
-        self.port = free_port()
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(self.dir, "postgres")
-
-    @property
-    def url(self) -> str:
-        return f"postgres://postgres:not-shown@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, *argv: str) -> None:
-        subprocess.run([*self.as_user, *argv], check=True, capture_output=True, timeout=60, cwd=self.dir)
-
-    def init(self) -> None:
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
-
-    def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off"
-        self._run(
-            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"), "-w", "start"
-        )
-
-    def stop(self) -> None:
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def remove(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @dataclass
@@ -316,13 +276,11 @@ def test_redis_gone_pages_and_api_answer_503_and_come_back_by_themselves(redis_s
 
 
 @pytest.mark.scaled
-@pytest.mark.skipif(not (PG_BIN / "initdb").exists(), reason="Debian's PostgreSQL 15 server is not installed")
 def test_database_gone_pages_and_api_answer_503_and_come_back_by_themselves(redis_server, tmp_path):
-    cluster = PostgresCluster()
-    try:
-        cluster.init()
-        cluster.start()
-        stack = Stack(env=scaled_env(tmp_path, redis_server.url, cluster.url), tmp=tmp_path)
+    with postgres_cluster() as cluster:
+        # a password in the URL (trust authentication ignores it): it must never reach the log
+        url = cluster.url.replace("://wbm@", "://wbm:not-shown@")
+        stack = Stack(env=scaled_env(tmp_path, redis_server.url, url), tmp=tmp_path)
         try:
             stack.start()
             cluster.stop()
@@ -338,8 +296,6 @@ def test_database_gone_pages_and_api_answer_503_and_come_back_by_themselves(redi
             assert_back_within_budget(stack, "PostgreSQL")
         finally:
             stack.close()
-    finally:
-        cluster.remove()
 
 
 # --- in this process: the failure injected where it happens --------------------------------------
