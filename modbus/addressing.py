@@ -86,6 +86,20 @@ def in_range(value: int) -> bool:
     return FIRST <= value <= LAST and value % STEP == 0
 
 
+def is_mixed(entries: Mapping[int, int]) -> bool:
+    """Some automatic (-1) and some manual: the manual's "mixed operation"."""
+    values = set(entries.values())
+    return AUTOMATIC in values and len(values - {AUTOMATIC}) > 0
+
+
+def mixed_explanation() -> str:
+    """The manual's reason why a mix is refused, said once above the table."""
+    return _(
+        "Mixed operation is not possible: once one charging point has a manually assigned start address, "
+        "the others are reachable via Modbus only if theirs are assigned manually too."
+    )
+
+
 def validate(entries: Mapping[int, int], names: Mapping[int, str] | None = None) -> dict[int, list[str]]:
     """The manual's rules over the start addresses of the whole park (charge point id → value;
     the complete set: uniqueness and mixing are rules between charge points). Returns the
@@ -124,16 +138,14 @@ def validate(entries: Mapping[int, int], names: Mapping[int, str] | None = None)
                 _("Start address %(address)s is also given to %(others)s: each charging point needs its own.")
                 % {"address": value, "others": others},
             )
-    manual = [cp for cp, v in entries.items() if v != AUTOMATIC]
-    if manual:
+    if is_mixed(entries):
         for cp, value in entries.items():
             if value == AUTOMATIC:
                 add(
                     cp,
                     _(
-                        "Mixed operation is not possible: once one charging point has a manually assigned "
-                        "start address, the others are reachable via Modbus only if theirs are assigned "
-                        "manually too. Enter a start address here, or -1 for every charging point."
+                        "Mixed operation is not possible: other charging points have a manual start address. "
+                        "Enter one here too, or -1 for every charging point."
                     ),
                 )
     return errors

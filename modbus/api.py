@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from modbus import selectors, services
+from modbus import addressing, selectors, services
 from modbus.views import AGENT
 from wbm.api.fields import StrictBooleanField
 from wbm.api.schema import ErrorSerializer
@@ -137,9 +137,10 @@ def modbus_document() -> dict[str, Any]:
     }
 
 
-def _invalid(errors: dict[str, list[str]]) -> Response:
+def _invalid(errors: dict[str, list[str]], reason: str = "") -> Response:
+    detail = _("Some values are not valid; nothing was written.")
     return Response(
-        {"detail": _("Some values are not valid; nothing was written."), "code": "invalid", "errors": errors},
+        {"detail": f"{detail} {reason}".strip(), "code": "invalid", "errors": errors},
         status=status.HTTP_400_BAD_REQUEST,
     )
 
@@ -185,7 +186,10 @@ class ModbusApi(APIView):
                 {f"addresses.{cp}": [_("There is no charging point %(id)s.") % {"id": cp}] for cp in exc.ids}
             )
         except services.AddressesInvalid as exc:
-            return _invalid({f"addresses.{cp}": messages for cp, messages in sorted(exc.errors.items())})
+            return _invalid(
+                {f"addresses.{cp}": messages for cp, messages in sorted(exc.errors.items())},
+                addressing.mixed_explanation() if exc.mixed else "",
+            )
         except services.StaleRevision as exc:
             return Response(
                 {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.utils import translation
 
 from modbus import viewer
 from modbus.views import TEMPLATE, server_context
@@ -43,7 +44,8 @@ class ModbusConsumer(LiveConsumer):
     def _registers(self) -> str:
         if self.source is None:
             return ""
-        table = viewer.register_table(self.source, read_snapshot())
+        with translation.override(self.language):  # the decoded values are formatted for the page
+            table = viewer.register_table(self.source, read_snapshot())
         return self._changed("registers", self.render(f"{TEMPLATE}#registers", {"table": table}))
 
     async def send_full(self) -> None:

@@ -20,9 +20,10 @@ class AddressesInvalid(Exception):
     """The start addresses break the manual's rules; nothing was written. ``errors``: the
     translated messages per charge point id (``addressing.validate``)."""
 
-    def __init__(self, errors: dict[int, list[str]]) -> None:
+    def __init__(self, errors: dict[int, list[str]], *, mixed: bool = False) -> None:
         super().__init__(errors)
         self.errors = errors
+        self.mixed = mixed  # the manual's "mixed operation" is among the reasons
 
 
 class UnknownChargePoint(Exception):
@@ -82,7 +83,7 @@ def modbus_settings_update(
         names = {cp: name or f"#{cp}" for cp, name in known.items()}
         errors = addressing.validate(wanted, names)
         if errors:
-            raise AddressesInvalid(errors)
+            raise AddressesInvalid(errors, mixed=addressing.is_mixed(wanted))
         before: dict[str, object] = {}
         after: dict[str, object] = {}
         changed_cps = {cp: v for cp, v in wanted.items() if v != current[cp]}

@@ -30,7 +30,7 @@ COUNT = LAST_OFFSET - FIRST_OFFSET + 1  # 77 words: one request (FC03 reads up t
 class RegisterDef:
     offset: int  # from the start address X
     words: int
-    kind: str  # u16 u32 s32 u64 s64 ascii bits16 bits32 iec
+    kind: str  # u16 u32 s32 u64 s64 ascii bits16 bits32 iec timer (u16, 65535 = off)
     name: str | Promise
     unit: str = ""
 
@@ -68,7 +68,7 @@ REGISTERS: tuple[RegisterDef, ...] = (
     RegisterDef(304, 1, "u16", gettext_lazy("Availability (write 0/1)")),
     RegisterDef(305, 1, "u16", gettext_lazy("Force unlock (write 1)")),
     RegisterDef(306, 1, "u16", gettext_lazy("Watchdog fallback current (write)"), "A"),
-    RegisterDef(307, 1, "u16", gettext_lazy("Watchdog timer (write; 65535 = off)"), "s"),
+    RegisterDef(307, 1, "timer", gettext_lazy("Watchdog timer (write; 65535 = off)"), "s"),
     RegisterDef(308, 1, "u16", gettext_lazy("Clear last RFID tag (write)")),
 )
 
@@ -132,6 +132,8 @@ def decode(definition: RegisterDef, words: tuple[int, ...]) -> str:
         value = _number(words)
         return _("no error") if value == 0 else f"0x{value:08X}"
     value = _number(words)
+    if kind == "timer" and value == 0xFFFF:
+        return _("off")
     if kind.startswith("s"):
         value = _signed(value, 16 * definition.words)
     text = formats.number_format(value, use_l10n=True, force_grouping=True)

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from modbus import selectors, services, viewer
+from modbus import addressing, selectors, services, viewer
 from modbus.forms import AllowRestartForm, StartAddressesForm
 from wbm.access import HtmxHttpRequest, RoleRequiredMixin
 from wbm.audit import Actor
@@ -143,8 +143,11 @@ class ModbusView(RoleRequiredMixin, View):
                 addresses=form.addresses(), actor=Actor.from_request(request), revision=revision
             )
         except services.AddressesInvalid as exc:
+            mixed = addressing.mixed_explanation() if addressing.is_mixed(form.addresses()) else ""
             form.add_rule_errors(exc.errors)
-            return self._respond(request, "addresses", "", addresses_form=form, addresses_invalid=True)
+            return self._respond(
+                request, "addresses", "", addresses_form=form, addresses_invalid=True, addresses_mixed=mixed
+            )
         except services.StaleRevision:
             return self._respond(request, "addresses", "", addresses_error=_stale_message())
         except services.UnknownChargePoint:  # the park changed under the form: show it anew

@@ -57,7 +57,11 @@ def test_mixed_operation_is_refused_at_the_automatic_ones_with_the_manuals_expla
     errors = _errors({1: 1000, 2: -1, 3: -1})
     assert set(errors) == {2, 3}
     assert all(len(m) == 1 and m[0].startswith(MIXED) for m in errors.values())
-    assert "reachable via Modbus only if theirs are assigned manually too" in errors[2][0]
+    assert "Enter one here too, or -1 for every charging point." in errors[2][0]
+    assert addressing.is_mixed({1: 1000, 2: -1}) and not addressing.is_mixed({1: -1, 2: -1})
+    assert not addressing.is_mixed({1: 1000, 2: 2000})
+    with translation.override("en"):
+        assert "reachable via Modbus only if theirs are assigned manually too" in addressing.mixed_explanation()
 
 
 def test_all_manual_is_valid():

@@ -102,6 +102,7 @@ def test_a_partial_patch_that_would_mix_is_refused_at_the_others(park):
     response = _patch(_client(Role.OPERATOR), {"addresses": [{"chargepoint": park[0], "start_address": 3000}]})
     assert response.status_code == 400
     errors = response.json()["errors"]
+    assert "reachable via Modbus only if theirs are assigned manually too" in response.json()["detail"]
     assert set(errors) == {f"addresses.{pk}" for pk in park[1:]}
     assert all(m[0].startswith("Mixed operation is not possible") for m in errors.values())
 

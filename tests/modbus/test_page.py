@@ -148,6 +148,7 @@ def test_mixed_operation_is_refused_with_the_manuals_explanation_at_the_automati
     assert not _field_errors(html, park[0])
     for pk in park[1:]:
         assert _field_errors(html, pk)[0].startswith("Mixed operation is not possible")
+    assert re.search(r'data-testid="addresses-mixed">Mixed operation is not possible: once one charging point', html)
     assert not ModbusStartAddress.objects.exists()
 
 
@@ -230,3 +231,54 @@ def test_the_server_state_is_rendered_from_the_agents_published_state(park, monk
             "requests": 42,
         }
     ]
+
+
+# --- the live socket -------------------------------------------------------------------------
+
+SAME_ORIGIN = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+
+
+async def _socket(path: str, role: Role):
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from tests.conftest import session_cookie
+    from wbm.asgi import application
+
+    headers = [*SAME_ORIGIN, *await database_sync_to_async(session_cookie)(role)]
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected, code
+
+
+async def _until(communicator: Any, pattern: str) -> str:
+    import asyncio
+
+    async with asyncio.timeout(5):
+        while True:
+            frame = await communicator.receive_from(timeout=5)
+            if re.search(pattern, frame, re.S):
+                return frame
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_register_viewer_and_server_state_follow_the_runtime(live_runtime):
+    from channels.db import database_sync_to_async
+
+    from tests.conftest import cp_id, execute_wire
+
+    pk = await database_sync_to_async(cp_id)("P1-01")
+    communicator, connected, _ = await _socket(f"/ws/modbus/{pk}/", Role.OPERATOR)
+    assert connected
+    try:
+        frame = await _until(communicator, r'id="register-table" hx-swap-oob="true"')
+        assert 'id="modbus-server" class="panel"' in frame or 'id="modbus-server"' in frame
+        assert re.search(r'data-testid="value-X299">A1<', frame)
+        assert 'data-testid="value-X297">0 A<' in frame
+        result = await execute_wire(live_runtime, "sim.plug_in", {"cp": pk, "phases": 3, "max_current_a": 16})
+        assert result["ok"], result
+        frame = await _until(communicator, r'data-testid="value-X299">B\d<')
+        assert 'id="register-table" hx-swap-oob="true"' in frame
+    finally:
+        await communicator.disconnect()
