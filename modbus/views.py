@@ -129,7 +129,12 @@ class ModbusView(RoleRequiredMixin, View):
             return redirect("modbus:index")
         full = page_context(request, **context, done=done)
         if request.htmx:
-            return render(request, f"{TEMPLATE}#{partial}", full)
+            response = render(request, f"{TEMPLATE}#{partial}", full)
+            if done and partial == "addresses":
+                # the viewer reads at the new addresses: a new section, and with it a new socket
+                viewer_html = render(request, f"{TEMPLATE}#viewer", {**full, "viewer_oob": True}).content
+                response.content = response.content + viewer_html
+            return response
         return render(request, TEMPLATE, full, status=400 if not done else 200)
 
     def _save_addresses(self, request: HtmxHttpRequest) -> HttpResponse:

@@ -109,6 +109,7 @@ def test_a_bad_address_is_refused_in_place_and_a_good_set_is_used_by_the_server(
     page.get_by_test_id("addresses-save").click()
     expect(page.get_by_test_id("addresses-saved")).to_be_visible()
     expect(page.get_by_test_id("effective-1")).to_contain_text(str(1000 * count))
+    expect(page.locator("#register-table tr[data-offset='299'] td").first).to_have_text(str(1000 * count + 299))
     screenshot(page, "modbus-saved-en-1280")
     client = _modbus_client(modbus_server)
     try:

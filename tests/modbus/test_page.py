@@ -94,6 +94,8 @@ def test_saving_manual_addresses_writes_records_and_tells_the_runtime_after_comm
         response = _client(Role.OPERATOR).post(URL, _form(park, values), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert "The start addresses are saved." in response.content.decode()
+    # the register viewer comes along (out of band), reading at the new start address
+    assert 'id="register-viewer"' in response.content.decode() and 'hx-swap-oob="true"' in response.content.decode()
     assert dict(ModbusStartAddress.objects.values_list("chargepoint_id", "start_address")) == values
     assert sent == ["modbus.reload"]
     record = ChangeRecord.objects.get(action="modbus.settings.update")
