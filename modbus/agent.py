@@ -44,6 +44,17 @@ from wbm.runtime.commands import AgentRestart, Command
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 1.0  # the page's figures (clients, requests a second)
+# the control registers' fields the page's viewer reads back (``ControlState``)
+WRITTEN = (
+    "release",
+    "current_limit_a",
+    "outputs",
+    "locked",
+    "available",
+    "force_unlock",
+    "watchdog_fallback_a",
+    "watchdog_timer_s",
+)
 FORCE_UNLOCK_S = 5.0  # X305 reads 1 and the socket stays unlocked this long
 OUTPUT_MODES = ("floating", "low", "high", "flashing", "pulsating")  # X302 codes 0..4
 # claim keys
@@ -186,6 +197,8 @@ class ModbusAgent(Agent):
             "writes_refused": self.refused,
             "last_error": self.last_error,
             "allow_restart": bool(self.setup and self.setup.allow_restart),
+            # what clients wrote to X300–X308, so the page's register viewer reads them back too
+            "controls": {str(cp): {f: getattr(c, f) for f in WRITTEN} for cp, c in self.controls.items()},
         }
         if status != self._status:  # a page shows it at once; unchanged, nothing is published
             self._status = status
@@ -295,6 +308,7 @@ class ModbusAgent(Agent):
             self.controls[intent.cp].watchdog_timer_s = 65535 if intent.seconds is None else intent.seconds
             self._watchdog(intent.cp, renew=True)
         elif isinstance(intent, reg.ClearRfid):
+            self.controls[intent.cp].clear_rfid()  # X275 reads the last tag: forgotten now
             self._command(CpClearRfid(cp=intent.cp))
         elif isinstance(intent, reg.SetGroupAvailability):
             self.station_control.group_available = int(intent.on)

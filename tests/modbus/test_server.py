@@ -252,3 +252,18 @@ def test_malformed_frames_and_a_flood_leave_the_server_running(modbus):
         assert not modbus.client.read_holding_registers(114, count=1).isError()
     state = wait_for(lambda: _state_when(modbus, lambda s: s["dropped"] > 0 and s["requests"] >= answered))
     assert state["running"] is True
+
+
+def test_the_page_reads_back_what_a_client_wrote(modbus):
+    """The register viewer on the page shows X301/X306/X307 as written, from the agent's state."""
+    client, rt = modbus.client, modbus
+    assert not client.write_registers(2306, [8, 30]).isError()
+    assert not client.write_register(2301, 12).isError()
+
+    def controls():  # type: ignore[no-untyped-def]
+        state = rt.runtime.snapshot.agent_state("modbus") or {}
+        written = state.get("controls", {}).get(str(cp_id("P1-02")), {})
+        return written if written.get("current_limit_a") == 12 else None
+
+    written = wait_for(controls)
+    assert (written["watchdog_fallback_a"], written["watchdog_timer_s"]) == (8, 30)
