@@ -202,3 +202,27 @@ async def test_a_set_temperature_holds_until_released_then_follows_the_load():
     backend.set_temperature(CP, None)
     await backend.poll(T0 + 660)
     assert backend.read(CP).temperature_c < 75.0
+
+
+@pytest.mark.asyncio
+async def test_every_poll_writes_the_energy_registers_ahead_so_a_kill_takes_none_back(tmp_path):
+    """What a poll measured is on disk before anyone can show it: the hardware reopened after a
+    kill (no close, no last save) has every watt-hour the last poll counted."""
+    point = HardwarePoint(
+        id=CP, station_id=1, position=1, device_uid="d5ae627400010001", energy_register_wh=5000.0, meter_installed=True
+    )
+    first = SimulatedBackend(seed=3, state_file=tmp_path / "hw.json")
+    await first.open([point])
+    first.plug_in(CP, phases=3, max_current_a=16, ventilation=False)
+    await first.set_pwm(CP, 16)
+    now = T0
+    for _ in range(5):
+        now += 1
+        await first.poll(now)  # only the energy changes: the full state file is not rewritten
+    shown = first.read(CP).meter.energy_wh  # type: ignore[union-attr]
+    assert shown > 5000.0
+    # killed here: no close()
+    second = SimulatedBackend(seed=3, state_file=tmp_path / "hw.json")
+    await second.open([point])
+    assert second.read(CP).meter.energy_wh >= shown  # type: ignore[union-attr]
+    assert second.read(CP).vehicle is not None  # and the plugged vehicle is still there

@@ -39,10 +39,10 @@ AMBIENT_C = 22.0
 MIN_PWM_A = 6.0  # below this a vehicle does not charge (IEC 61851-1)
 VEHICLE_DRAW = 0.97  # vehicles stay a little below the offered current
 RFID_BOARD_FIRMWARE = "1.2.4"  # every simulated charge point has a CHARX RFID/NFC board wired
-# The state file: energy alone is written at most this often. 0: at every poll, that is before the
-# runtime publishes what the poll measured, so a register a page has shown is never taken back
-# by a kill -9 (a write-ahead record; the file is not fsynced: a power cut is the database's case).
-ENERGY_SAVE_EVERY_S = 0.0
+# The energy registers are written at every poll, before the runtime publishes what the poll
+# measured, so a register a page has shown is never taken back by a kill -9 (a write-ahead record
+# in a small file of its own beside the state file, cheap enough for every tick; not fsynced: a
+# power cut is the database's case). The whole state is written when something else changed.
 
 
 @dataclass
@@ -133,6 +133,7 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             _default_state_file() if state_file is _DEFAULT_FILE else (Path(state_file) if state_file else None)
         )
         self._saved: str = ""
+        self._saved_energy: str = ""
         self._dirty = True  # something other than the energy registers changed since the last write
         self._saved_at: float | None = None
         self._stored = self._read_state()
@@ -155,15 +156,30 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         self._last_poll = None
 
     # --- keeping the hardware's state -------------------------------------------------------
+    @property
+    def _energy_file(self) -> Path | None:
+        return None if self._state_file is None else self._state_file.with_suffix(".energy.json")
+
     def _read_state(self) -> dict[str, dict[str, Any]]:
-        if self._state_file is None or not self._state_file.exists():
+        if self._state_file is None:
             return {}
-        try:
-            data = json.loads(self._state_file.read_text(encoding="utf-8"))
-            return {str(uid): dict(point) for uid, point in data["points"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            log.exception("simulated hardware: %s is unreadable; starting without it", self._state_file)
-            return {}
+        stored: dict[str, dict[str, Any]] = {}
+        if self._state_file.exists():
+            try:
+                data = json.loads(self._state_file.read_text(encoding="utf-8"))
+                stored = {str(uid): dict(point) for uid, point in data["points"].items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                log.exception("simulated hardware: %s is unreadable; starting without it", self._state_file)
+        energy_file = self._energy_file
+        if energy_file is not None and energy_file.exists():
+            try:
+                registers = json.loads(energy_file.read_text(encoding="utf-8"))
+                for uid, wh in registers.items():
+                    point = stored.setdefault(str(uid), {})
+                    point["energy_wh"] = max(float(point.get("energy_wh", 0.0)), float(wh))
+            except (OSError, ValueError, TypeError, AttributeError):
+                log.exception("simulated hardware: %s is unreadable; ignored", energy_file)
+        return stored
 
     @staticmethod
     def _restore(p: _Point, stored: dict[str, Any]) -> None:
@@ -188,14 +204,14 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             log.exception("simulated hardware: stored state of %s is unusable; ignored", p.hw.device_uid)
 
     def _save(self, now: float | None = None) -> None:
-        """Write the hardware's state (atomically): at once after a change of state (a vehicle, a
-        fault, an input, ...), and for the energy registers alone at most every
-        ``ENERGY_SAVE_EVERY_S``, now at every poll (the database keeps them too, every
-        ``WBM_PERSIST_EVERY_S``; on restore the larger one counts)."""
+        """Write the hardware's state (atomically) after a change of state (a vehicle, a fault, an
+        input, ...); otherwise only the energy registers, in their own file (``_save_energy``).
+        The database keeps the registers too, every ``WBM_PERSIST_EVERY_S``; on restore the
+        largest of the three counts."""
         if self._state_file is None:
             return
-        recent = self._saved_at is not None and now is not None and 0 <= now - self._saved_at < ENERGY_SAVE_EVERY_S
-        if recent and not self._dirty:
+        if not self._dirty:
+            self._save_energy()
             return
         self._dirty = False
         self._saved_at = now
@@ -232,6 +248,23 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
             self._saved = text
         except OSError:
             log.exception("simulated hardware: could not write %s", self._state_file)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def _save_energy(self) -> None:
+        """The energy registers alone (every poll): a few kB, no sorting, no nested values."""
+        target = self._energy_file
+        assert target is not None
+        text = json.dumps({p.hw.device_uid: round(p.energy_wh, 3) for p in self._points.values()})
+        if text == self._saved_energy:
+            return
+        tmp = target.with_suffix(".tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+            self._saved_energy = text
+        except OSError:
+            log.exception("simulated hardware: could not write %s", target)
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
