@@ -8,4 +8,5 @@ class Config(AppConfig):
     name = "whitelist"
     verbose_name = _("Whitelist")
     wbm_urls = (("whitelist/", "whitelist.urls"),)
+    wbm_api_urls = "whitelist.api.urls"
     wbm_menu = "whitelist.menu.MENU"

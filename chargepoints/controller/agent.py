@@ -50,13 +50,14 @@ from wbm.runtime.backends.controller import (
 )
 from wbm.runtime.claims import NOT_CONFIGURED, Claim, Decision, Kind, Offer, Source, decide
 from wbm.runtime.commands import Command, Rejected
-from wbm.runtime.snapshot import ChargePointState
+from wbm.runtime.snapshot import ChargePointState, RecentScan
 
 log = logging.getLogger(__name__)
 
 RFID_EVENT_S = 1.0  # "RFID accepted / not accepted" is shown for one second
 DB_RETRY_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 SAME_PLUG_IN_S = 5.0  # a session and a vehicle that arrived within this belong together
+RECENT_SCANS = 20  # the whitelist page's "Recently scanned RFIDs/EVCC IDs"
 
 # Claims the controller keeps from the user's operations.
 DISABLED = "disabled"
@@ -151,6 +152,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
         self.configs: dict[int, CpConfig] = {}
         self.points: dict[int, _Point] = {}
         self.recent_rfids: deque[tuple[str, float]] = deque(maxlen=10)
+        self.recent_scans: deque[RecentScan] = deque(maxlen=RECENT_SCANS)  # cards and EVCC IDs, newest first
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._waiters: list[asyncio.Future[None]] = []
@@ -233,6 +235,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
                     states.append(state)
             self.ctx.set_part("chargepoints", tuple(states))
             self.ctx.set_part("recent_rfids", tuple(self.recent_rfids))
+            self.ctx.set_part("recent_scans", tuple(self.recent_scans))
         published = self.ctx.publish()
         published.add_done_callback(lambda _f: _resolve(waiters))
 
@@ -533,6 +536,8 @@ class ControllerAgent(SimulatorHandlers, Agent):
         # a card read before the vehicle came: the release now lasts until unplug
         self.ctx.claims.renew(cp_id, Kind.GRANT, Source.WHITELIST, expires_at=None, until_unplug=True)
         self.ctx.emit(ev.Plugged(at=now, cp_id=cp_id))
+        if vehicle is not None and vehicle.hlc and vehicle.evcc_id:
+            self._spawn(self._authorize_evcc(cp_id, vehicle.evcc_id, point.plugged_since, now))
         self._open_session(cp_id, point, now)
 
     def _unplugged(self, cp_id: int, point: _Point, now: float, reason: str) -> None:
@@ -572,8 +577,18 @@ class ControllerAgent(SimulatorHandlers, Agent):
 
     def _open_session(self, cp_id: int, point: _Point, now: float) -> None:
         session = _Session(key=uuid.uuid4().hex, started_at=point.plugged_since or now, meter_start_wh=0.0)
-        meter = self.ctx.hardware.read(cp_id).meter
+        hw = self.ctx.hardware.read(cp_id)
+        meter = hw.meter
         session.meter_start_wh = meter.energy_wh if meter is not None else self._register(cp_id)
+        # the EVCC ID as the ISO 15118 section reports it (only where high-level communication is on)
+        iso = rules.iso15118_state(
+            self.configs.get(cp_id),
+            hw,
+            session_id=point.hlc_session_id,
+            plugged_since=point.plugged_since,
+            charged=False,
+        )
+        evcc_id = iso.evcc_id if iso is not None else ""
         point.session = session
         self.ctx.emit(
             ev.SessionStarted(at=now, cp_id=cp_id, session_id=session.key, meter_start_wh=session.meter_start_wh)
@@ -585,6 +600,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
                 chargepoint_id=cp_id,
                 started_at=session.started_at,
                 meter_start_wh=session.meter_start_wh,
+                evcc_id=evcc_id,
             )
 
         self._queue_db(f"open the session at charge point {cp_id}", write)
@@ -720,9 +736,8 @@ class ControllerAgent(SimulatorHandlers, Agent):
         from whitelist.selectors import tag_authorized
 
         targets = [(cp_id, cfg) for cp_id, cfg in self.configs.items() if cfg.rfid_reader_id == reader_id]
-        if not targets:
-            return
         authorized: bool | None = None
+        accepted_any: bool | None = None
         for cp_id, cfg in targets:
             point = self.points[cp_id]
             point.rfid = tag
@@ -734,6 +749,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
                 except DatabaseError:
                     authorized = False
             accepted = authorized and point.enabled
+            accepted_any = bool(accepted_any) or accepted
             if accepted:
                 plugged = self.ctx.hardware.read(cp_id).vehicle is not None
                 self.ctx.claims.grant(
@@ -743,7 +759,37 @@ class ControllerAgent(SimulatorHandlers, Agent):
             if reader is not None:
                 reader.rfid_event = "accepted" if accepted else "rejected"
                 reader.rfid_event_at = self.ctx.clock.time()
+        self._scanned("rfid", tag, at, reader_id, accepted_any)
         self._wake.set()
+
+    async def _authorize_evcc(self, cp_id: int, evcc_id: str, plugged_since: float | None, at: float) -> None:
+        """An ISO 15118 vehicle plugged in: at a charge point released by the local whitelist,
+        its EVCC ID on the list (allowed, not expired) releases charging until it is unplugged."""
+        from whitelist.selectors import evcc_id_authorized
+
+        cfg = self.configs.get(cp_id)
+        point = self.points.get(cp_id)
+        accepted: bool | None = None
+        if cfg is not None and point is not None and Source.WHITELIST in cfg.release.sources:
+            try:
+                authorized = bool(await self.ctx.db(evcc_id_authorized, evcc_id))
+            except DatabaseError:
+                authorized = False
+            accepted = authorized and point.enabled
+            # the same plug-in still: a vehicle that left meanwhile takes no release with it
+            if accepted and point.plugged_since == plugged_since and self.ctx.hardware.read(cp_id).vehicle is not None:
+                self.ctx.claims.grant(cp_id, Source.WHITELIST, until_unplug=True)
+        self._scanned("evccid", evcc_id, at, cp_id, accepted)
+        self._wake.set()
+
+    def _scanned(self, kind: str, tag: str, at: float, cp_id: int, accepted: bool | None) -> None:
+        """Remember a read tag or EVCC ID for the whitelist page (published with the next picture)."""
+        from whitelist.tags import normalize
+
+        name = self._label(cp_id) if cp_id in self.points else f"#{cp_id}"
+        self.recent_scans.appendleft(
+            RecentScan(kind=kind, tag=normalize(tag), at=at, cp_id=cp_id, cp_name=name, accepted=accepted)
+        )
 
     # --- commands ------------------------------------------------------------------------------
     def _point(self, cp_id: int) -> _Point:

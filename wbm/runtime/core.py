@@ -20,8 +20,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
-from redis.exceptions import RedisError
 
+from wbm import redis_errors
 from wbm.runtime import bus, local
 from wbm.runtime.agent import Agent, AgentContext
 from wbm.runtime.backends.controller import ControllerBackend
@@ -123,7 +123,7 @@ class Runtime:
         self.claims = ClaimBoard(known=lambda cp_id: cp_id in self.known_chargepoints, clock=self.clock.monotonic)
         self.snapshot: ParkSnapshot | None = None
         self.previous_run_clean = True
-        self._parts: dict[str, Any] = {"chargepoints": (), "system": None, "recent_rfids": ()}
+        self._parts: dict[str, Any] = {"chargepoints": (), "system": None, "recent_rfids": (), "recent_scans": ()}
         self._agent_states: dict[str, dict[str, Any]] = {}
         self._handlers: dict[type[Command], tuple[str, Handler]] = {}
         self._published: ParkSnapshot | None = None
@@ -299,6 +299,7 @@ class Runtime:
             agents=self.supervisor.status(),
             system=self._parts["system"],
             recent_rfids=self._parts["recent_rfids"],
+            recent_scans=self._parts["recent_scans"],
             agent_states=tuple(sorted(self._agent_states.items())),
         )
         loop = self.loop or asyncio.get_running_loop()
@@ -329,7 +330,7 @@ class Runtime:
                 try:
                     changed, system_changed = self._changes(snapshot)
                     await bus.publish(snapshot, changed, system_changed=system_changed)
-                except (RedisError, OSError) as exc:
+                except redis_errors.store_errors() as exc:
                     if not failing:  # once per outage, not once a tick
                         log.warning("runtime: publishing the live state failed (%s); retrying every tick", exc)
                     failing = True

@@ -220,6 +220,18 @@ def summarize(chargepoints: tuple[ChargePointState, ...] | list[ChargePointState
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecentScan:
+    """An RFID tag read at a reader or the EVCC ID of an ISO 15118 vehicle that plugged in."""
+
+    kind: str  # "rfid" | "evccid"
+    tag: str  # as the controller compares it: upper-case hexadecimal
+    at: float  # epoch seconds
+    cp_id: int  # the charge point whose reader read it / where the vehicle plugged in
+    cp_name: str
+    accepted: bool | None  # released by the local whitelist; None: no charge point there releases by it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ParkSnapshot:
     """Everything live, at one instant. ``chargepoints`` is ordered by station and position."""
 
@@ -229,6 +241,7 @@ class ParkSnapshot:
     agents: tuple[AgentStatus, ...] = ()
     system: SystemStatus | None = None
     recent_rfids: tuple[tuple[str, float], ...] = ()  # (tag, epoch seconds), newest first
+    recent_scans: tuple[RecentScan, ...] = ()  # RFID tags and EVCC IDs, newest first
     # agents' own live state (AgentContext.set_status), by agent name
     agent_states: tuple[tuple[str, dict[str, Any]], ...] = ()
     _by_id: dict[int, ChargePointState] = field(default_factory=dict, compare=False, repr=False)
