@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -69,9 +68,11 @@ def check_database() -> dict[str, Any]:
 
 
 @functools.cache
-def _layer_redis(address: str) -> redis.Redis:
+def _layer_redis(address: str) -> Any:  # redis.Redis: imported here, only in scaled mode
     """A client of its own to the channel layer's Redis, with short timeouts (the layer's own
     connections belong to the event loop and may block up to 15 s on purpose)."""
+    import redis
+
     return redis.Redis.from_url(
         address,
         socket_connect_timeout=REDIS_TIMEOUT_S,

@@ -23,23 +23,24 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-import redis.exceptions
 from django import db
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from wbm import redis_errors
+
 log = logging.getLogger("wbm.outage")
 
 Dependency = Literal["database", "redis"]
 
-OUTAGE_ERRORS: tuple[type[Exception], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    db.OperationalError,
-    db.InterfaceError,
-)
+
+def outage_errors() -> tuple[type[BaseException], ...]:
+    """What an unreachable dependency raises (redis's only where it is loaded: wbm.redis_errors)."""
+    return (*redis_errors.connection_errors(), db.OperationalError, db.InterfaceError)
+
+
 RETRY_AFTER_S = 5
 # an outage seen again within this time is the same outage: no new log line
 QUIET_S = 60.0
@@ -55,7 +56,7 @@ _SQLITE_BUGS = ("no such ", "syntax error", "has no column")
 
 def unreachable(exc: BaseException | None) -> Dependency | None:
     """Which dependency ``exc`` says cannot be reached, or None when it is another error."""
-    if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+    if isinstance(exc, redis_errors.connection_errors()):
         return "redis"
     if isinstance(exc, db.InterfaceError):
         return "database"
@@ -170,7 +171,7 @@ class OutageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             return self.get_response(request)
-        except OUTAGE_ERRORS as exc:
+        except outage_errors() as exc:
             dependency = unreachable(exc)
             if dependency is None:
                 raise

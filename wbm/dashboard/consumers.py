@@ -16,8 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
-from redis.exceptions import RedisError
 
+from wbm import redis_errors
 from wbm.access import required_perm
 from wbm.accounts.sockets import (
     SESSION_ENDED_CLOSE_CODE,
@@ -29,13 +29,14 @@ from wbm.accounts.sockets import (
 from wbm.dashboard.cards import card_key, render_card
 from wbm.dashboard.liveness import ALIVE, RuntimeView, scaled, unreachable_view, watch
 from wbm.roles import Perm
-from wbm.runtime.bus import PARK_GROUP, read_snapshot
-from wbm.runtime.snapshot import ChargePointState, ParkSummary
+from wbm.dashboard.selectors import lm_banner_context
+from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
+from wbm.runtime.snapshot import ChargePointState, ParkSnapshot, ParkSummary
 
 log = logging.getLogger(__name__)
 
 # the channel layer's and the cache's errors when Redis cannot be reached
-STORE_ERRORS = (RedisError, OSError)
+
 # "try again later" (1013 + 3000): Daphne sends no close code below 3000 but 1000, so the
 # standard 1013 after which htmx would reconnect by itself cannot be sent; live.js reconnects
 TRY_AGAIN_LATER = 4013
@@ -96,7 +97,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.session_groups = (session_group(session_key), user_group(user_id))
         try:
             await self.rejoin_groups(raise_errors=True)
-        except STORE_ERRORS as exc:
+        except redis_errors.store_errors() as exc:
             await self._try_again_later(exc)
             return
         await self.accept()
@@ -113,7 +114,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send_full()
             if self.shown_view != view:
                 await self.send_runtime(view)
-        except STORE_ERRORS as exc:
+        except redis_errors.store_errors() as exc:
             await self._try_again_later(exc)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -121,7 +122,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         layer's receive fails) ends it as at connect: 4013, not a server error (1011)."""
         try:
             await super().__call__(scope, receive, send)
-        except STORE_ERRORS as exc:
+        except redis_errors.store_errors() as exc:
             await self._try_again_later(exc)
 
     async def _try_again_later(self, exc: BaseException) -> None:
@@ -152,7 +153,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         for group in (*self.groups_to_join, *getattr(self, "session_groups", ())):
             try:
                 await self.channel_layer.group_add(group, self.channel_name)
-            except STORE_ERRORS:
+            except redis_errors.store_errors():
                 if raise_errors:
                     raise
                 log.warning("live socket %s: could not re-join group %s", self.scope.get("path"), group)
@@ -166,7 +167,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         for group in (*self.groups_to_join, *getattr(self, "session_groups", ())):
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
-            except STORE_ERRORS:  # the group forgets it after group_expiry anyway
+            except redis_errors.store_errors():  # the group forgets it after group_expiry anyway
                 break
 
     async def session_ended(self, event: dict[str, Any]) -> None:
@@ -227,6 +228,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
 class DashboardConsumer(LiveConsumer):
     required = Perm.DASHBOARD_VIEW
+    groups_to_join = (PARK_GROUP, SYSTEM_GROUP)  # agent states (load management's banner) travel with system updates
+
+    def _lm_banner(self, snapshot: ParkSnapshot | None) -> str:
+        """The "energy management offline" banner, when it changed."""
+        html = self.render("dashboard/index.html#lm-banner", lm_banner_context(snapshot))
+        if getattr(self, "_banner", None) == html:
+            return ""
+        self._banner = html
+        return html
+
+    async def system_update(self, event: dict[str, Any]) -> None:
+        html = self._lm_banner(read_snapshot())
+        if html:
+            await self.send(text_data=html)
 
     async def send_full(self) -> None:
         snapshot = read_snapshot()
@@ -234,7 +249,9 @@ class DashboardConsumer(LiveConsumer):
             return
         # what each card on the client shows, so an update sends only cards that look different
         self.shown = {cp.id: card_key(cp) for cp in snapshot.configured}
+        self._banner = None
         html = [self.render("dashboard/index.html#summary", {"summary": snapshot.summary})]
+        html.append(self._lm_banner(snapshot))
         html.append(self.render("dashboard/index.html#cards", {"cps": snapshot.configured}))
         html.append(self.heartbeat(snapshot.generated_at))
         await self.send(text_data="".join(html))
