@@ -29,6 +29,7 @@ over-estimated, never under-estimated).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -96,10 +97,11 @@ class CircuitInput:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PointMemory:
-    """What the allocator remembers of a point between cycles."""
+    """What the allocator remembers of a point between cycles (only points that want current)."""
 
     amps: float  # last allocation
-    changed_at: float  # when that allocation last changed
+    raised_at: float  # when that allocation was last raised
+    before_raise_a: float = 0.0  # the allocation before that raise (what the vehicle has surely followed)
     running_since: float | None = None  # served (amps > 0) without a break since
     paused_since: float | None = None  # paused by the minimum rule since
     vehicle_limit_a: float | None = None  # the reduced specification (threshold), None: not reduced
@@ -138,29 +140,317 @@ class Allocation:
         return {p.cp_id: p for p in self.points}
 
 
+_EPS = 1e-9
+_STEPS_PER_A = round(1 / STEP_A)
+_INF = float("inf")
+_ALL = (0, 1, 2)
+_GRID = {"L1": 0, "L2": 1, "L3": 2}
+
+
+def _rotation(value: str) -> tuple[int, int, int] | None:
+    """ "L2L3L1" -> (1, 2, 0): the grid index of the point's phases 1, 2, 3; None when not set/unknown."""
+    if len(value) != 6:
+        return None
+    try:
+        grid = tuple(_GRID[value[i : i + 2]] for i in (0, 2, 4))
+    except KeyError:
+        return None
+    return grid if len(set(grid)) == 3 else None  # type: ignore[return-value]
+
+
+_ROTATIONS: dict[str, tuple[int, int, int] | None] = {}
+
+
+def _rotation_of(value: str) -> tuple[int, int, int] | None:
+    if value not in _ROTATIONS:
+        _ROTATIONS[value] = _rotation(value)
+    return _ROTATIONS[value]
+
+
+def grid_phases(phase_rotation: str, vehicle_phases: int) -> tuple[int, ...]:
+    """The grid phases (0 = L1 .. 2 = L3) a point's current counts on."""
+    rotation = _rotation_of(phase_rotation)
+    if rotation is None or vehicle_phases not in (1, 2):
+        return _ALL
+    return tuple(sorted(rotation[:vehicle_phases]))
+
+
+def _floor(amps: float) -> float:
+    return math.floor(amps * _STEPS_PER_A + 1e-6) / _STEPS_PER_A if amps < _INF else amps
+
+
+def _crossing(room: float, los: list[float], his: list[float]) -> float:
+    """The level L at which sum(min(hi, max(lo, L))) reaches ``room``; ``los``/``his`` sorted."""
+    total = sum(los)
+    if total >= room:
+        return 0.0
+    level = 0.0
+    slope = 0
+    i = j = 0
+    n_lo, n_hi = len(los), len(his)
+    while i < n_lo or j < n_hi:
+        if i < n_lo and (j >= n_hi or los[i] <= his[j]):
+            value, step = los[i], 1
+            i += 1
+        else:
+            value, step = his[j], -1
+            j += 1
+        at_value = total + slope * (value - level)
+        if at_value > room:
+            return level + (room - total) / slope
+        total, level = at_value, value
+        slope += step
+    return _INF
+
+
+@dataclass(slots=True)
+class _Candidate:
+    point: PointInput
+    index: int
+    phases: tuple[int, ...]
+    lo: float
+    hi: float
+    hi_reason: Reason
+    vehicle_limit: float | None
+    memory: PointMemory | None
+    amps: float = 0.0
+    reason: Reason = Reason.PAUSED_FOR_OTHERS
+    binding_phase: int | None = None
+
+
+def _capacity(circuit: CircuitInput, own: list[float]) -> tuple[list[float], list[Reason], Phases | None]:
+    capacity = [circuit.fuse_a] * 3
+    reasons = [Reason.CIRCUIT_FUSE] * 3
+    if circuit.limit_a is not None and circuit.limit_a < circuit.fuse_a:
+        capacity = [circuit.limit_a] * 3
+        reasons = [Reason.CEILING] * 3
+    other: Phases | None = None
+    if circuit.upstream is not None:
+        measured = circuit.upstream.measured_a
+        other = (max(0.0, measured[0] - own[0]), max(0.0, measured[1] - own[1]), max(0.0, measured[2] - own[2]))
+        for g in _ALL:
+            room = circuit.upstream.higher_fuse_a - other[g]
+            if room < capacity[g]:
+                capacity[g], reasons[g] = room, Reason.HIGHER_FUSE
+    return [max(0.0, c) for c in capacity], reasons, other
+
+
+def _own_draw(points: Sequence[PointInput]) -> list[float]:
+    """The park's own draw per grid phase; a point without rotation counts its smallest phase on each."""
+    own = [0.0, 0.0, 0.0]
+    for p in points:
+        drawn = p.drawn_a
+        if not (drawn[0] or drawn[1] or drawn[2]):
+            continue
+        rotation = _rotation_of(p.phase_rotation)
+        if rotation is None:
+            least = min(drawn)
+            own[0] += least
+            own[1] += least
+            own[2] += least
+        else:
+            for k in _ALL:
+                own[rotation[k]] += drawn[k]
+    return own
+
+
+def _vehicle_limit(circuit: CircuitInput, p: PointInput, memory: PointMemory | None) -> float | None:
+    """Threshold to current reduction: reduce the specification to the draw plus the threshold when
+    the vehicle stays more than the threshold below it; a reduced one follows the draw up again."""
+    if memory is None or memory.amps <= 0:
+        return None
+    limit = memory.vehicle_limit_a
+    spec = memory.amps if p.offered_a is None else p.offered_a
+    if circuit.now - memory.raised_at < circuit.settle_s:
+        spec = min(spec, memory.before_raise_a)  # a raise the vehicle may not have followed yet
+    if spec > 0:
+        actual = max(p.drawn_a)
+        if spec - actual > circuit.threshold_a + _EPS:
+            limit = actual + circuit.threshold_a
+        elif limit is not None:
+            limit = max(limit, actual + circuit.threshold_a)
+    if limit is not None and limit >= p.max_a:
+        return None
+    return limit
+
+
 def allocate(
     circuit: CircuitInput, points: Sequence[PointInput], state: AllocatorState | None = None
 ) -> tuple[Allocation, AllocatorState]:
     """One cycle of equal distribution; pure (the same input gives the same output).
 
     ``state`` is the previous cycle's returned state (None at the agent's start).
+
+    1. Capacity per grid phase: min(load circuit fuse, ``limit_a``, higher fuse minus other loads).
+    2. Per point its upper bound: own maximum, another source's ceiling, the vehicle's reduced
+       specification (never below the minimum). A point whose ceiling is below its minimum, or
+       whose minimum does not fit a phase even alone, gets 0.
+    3. Minimum rule: points are admitted in order while their minimum fits on all their phases:
+       charging for less than ``rotate_after_s``; paused for longer than that (longest waiting
+       first; one that does not fit reserves its minimum so later ones cannot take it); new;
+       charging longer (longest last); paused recently. Those not admitted are paused.
+    4. Equal distribution among the admitted (max-min fair water-filling per phase): a common level
+       rises; a point stops at its upper bound; when a phase is full, its points stop there and the
+       others keep rising on the remaining phases. Amounts are floored to 0.1 A.
     """
-    # provisional body (interface first): nothing for anyone
-    allocations = tuple(
-        PointAllocation(cp_id=p.cp_id, amps=0.0, reason=Reason.NO_VEHICLE, grid_a=(0.0, 0.0, 0.0)) for p in points
-    )
-    zero = (0.0, 0.0, 0.0)
-    fuse = (circuit.fuse_a,) * 3
+    now = circuit.now
+    memories: Mapping[int, PointMemory] = state.points if state is not None else {}
+    own = _own_draw(points)
+    capacity, capacity_reason, other = _capacity(circuit, own)
+
+    results: list[_Candidate] = []
+    wanting: list[_Candidate] = []
+    for index, p in enumerate(points):
+        memory = memories.get(p.cp_id)
+        phases = grid_phases(p.phase_rotation, p.vehicle_phases)
+        hi, hi_reason = p.max_a, Reason.OWN_MAX
+        if p.ceiling_a is not None and p.ceiling_a < hi:
+            hi, hi_reason = p.ceiling_a, Reason.CEILING
+        limit = _vehicle_limit(circuit, p, memory) if p.wants_current else None
+        if limit is not None and limit < hi:
+            hi, hi_reason = max(limit, p.min_a), Reason.VEHICLE
+        c = _Candidate(p, index, phases, p.min_a, _floor(hi), hi_reason, limit, memory)
+        results.append(c)
+        if not p.wants_current:
+            c.reason = Reason.NO_VEHICLE
+        elif p.max_a < p.min_a or c.hi < p.min_a - _EPS:
+            c.reason = hi_reason
+        else:
+            short = [g for g in phases if capacity[g] < p.min_a - _EPS]
+            if short:
+                c.reason, c.binding_phase = capacity_reason[short[0]], short[0] + 1
+            else:
+                wanting.append(c)
+
+    admitted = _admit(circuit, wanting, capacity)
+    _fill(admitted, capacity, capacity_reason)
+
+    planned = [0.0, 0.0, 0.0]
+    allocations: list[PointAllocation] = []
+    new_memories: dict[int, PointMemory] = {}
+    limiting = False
+    for c in results:
+        grid = [0.0, 0.0, 0.0]
+        if c.amps > 0:
+            for g in c.phases:
+                grid[g] = c.amps
+                planned[g] += c.amps
+        if c.binding_phase is not None or c.reason is Reason.PAUSED_FOR_OTHERS:
+            limiting = True
+        allocations.append(
+            PointAllocation(
+                cp_id=c.point.cp_id,
+                amps=c.amps,
+                reason=c.reason,
+                grid_a=(grid[0], grid[1], grid[2]),
+                binding_phase=c.binding_phase,
+            )
+        )
+        if c.point.wants_current:
+            new_memories[c.point.cp_id] = _remember(c, now)
     return (
         Allocation(
-            points=allocations,
-            planned_a=zero,
-            capacity_a=fuse,  # type: ignore[arg-type]
-            capacity_reason=(Reason.CIRCUIT_FUSE,) * 3,  # type: ignore[arg-type]
-            other_loads_a=None,
-            limiting=False,
+            points=tuple(allocations),
+            planned_a=(planned[0], planned[1], planned[2]),
+            capacity_a=(capacity[0], capacity[1], capacity[2]),
+            capacity_reason=(capacity_reason[0], capacity_reason[1], capacity_reason[2]),
+            other_loads_a=other,
+            limiting=limiting,
         ),
-        state or AllocatorState(),
+        AllocatorState(points=new_memories),
+    )
+
+
+def _admit(circuit: CircuitInput, wanting: list[_Candidate], capacity: list[float]) -> list[_Candidate]:
+    """The minimum rule: who is served this cycle (see allocate(), step 3)."""
+    now, turn = circuit.now, circuit.rotate_after_s
+
+    def order(c: _Candidate) -> tuple[int, float, int]:
+        m = c.memory
+        if m is not None and m.amps > 0 and m.running_since is not None:
+            if now - m.running_since < turn:
+                return (0, -m.running_since, c.point.cp_id)
+            return (3, -m.running_since, c.point.cp_id)
+        if m is not None and m.paused_since is not None:
+            return (1 if now - m.paused_since >= turn else 4, m.paused_since, c.point.cp_id)
+        since = c.point.charging_since
+        return (2, -(now if since is None else since), c.point.cp_id)
+
+    room = list(capacity)
+    admitted: list[_Candidate] = []
+    for c, key in sorted(((c, order(c)) for c in wanting), key=lambda ck: ck[1]):
+        need = c.lo - _EPS
+        if all(room[g] >= need for g in c.phases):
+            for g in c.phases:
+                room[g] -= c.lo
+            admitted.append(c)
+        elif key[0] == 1:  # waited its turn: keep its minimum free for it
+            for g in c.phases:
+                room[g] = max(0.0, room[g] - c.lo)
+    return admitted
+
+
+def _fill(admitted: list[_Candidate], capacity: list[float], capacity_reason: list[Reason]) -> None:
+    """Max-min fair water-filling over the three phases (see allocate(), step 4)."""
+    by_lo = sorted(admitted, key=lambda c: c.lo)
+    by_hi = sorted(admitted, key=lambda c: c.hi)
+    frozen: set[int] = set()
+    used = [0.0, 0.0, 0.0]  # by frozen points
+    open_phases = [0, 1, 2]
+    while len(frozen) < len(admitted):
+        level, full = _INF, -1
+        for g in open_phases:
+            los = [c.lo for c in by_lo if g in c.phases and c.index not in frozen]
+            if not los:
+                continue
+            his = [c.hi for c in by_hi if g in c.phases and c.index not in frozen]
+            at = _crossing(capacity[g] - used[g], los, his)
+            if at < level:
+                level, full = at, g
+        for c in by_lo:
+            if c.index in frozen or (full >= 0 and full not in c.phases):
+                continue
+            if c.hi <= level:
+                c.amps, c.reason = c.hi, c.hi_reason
+            elif c.lo >= level:
+                c.amps, c.reason, c.binding_phase = c.lo, Reason.MINIMUM_RULE, full + 1
+            else:
+                c.amps, c.reason, c.binding_phase = _floor(level), capacity_reason[full], full + 1
+                c.amps = max(c.amps, c.lo)
+            frozen.add(c.index)
+            for g in c.phases:
+                used[g] += c.amps
+        if full < 0:
+            break
+        open_phases.remove(full)
+
+
+def _remember(c: _Candidate, now: float) -> PointMemory:
+    m = c.memory
+    was_running = m is not None and m.amps > 0 and m.running_since is not None
+    if c.amps > 0:
+        if m is not None and was_running:
+            running_since = m.running_since
+        elif m is None and c.point.charging_since is not None:
+            running_since = c.point.charging_since  # the agent's start: the session tells how long
+        else:
+            running_since = now
+    else:
+        running_since = None
+    paused_since = None
+    if c.reason is Reason.PAUSED_FOR_OTHERS:
+        paused_since = m.paused_since if m is not None and m.paused_since is not None else now
+    if m is None or c.amps > m.amps:
+        raised_at, before = now, (0.0 if m is None else m.amps)
+    else:
+        raised_at, before = m.raised_at, m.before_raise_a
+    return PointMemory(
+        amps=c.amps,
+        raised_at=raised_at,
+        before_raise_a=before,
+        running_since=running_since,
+        paused_since=paused_since,
+        vehicle_limit_a=c.vehicle_limit if c.amps > 0 else None,
     )
 
 
