@@ -10,8 +10,9 @@ from the database. Writes become claims (``Source.MODBUS``) or controller comman
 - X302 outputs, X303 lock ("Remote control" locking), X308 clear RFID: controller commands;
 - X306/X307 watchdog: a cap the client renews by writing X307 within the timer, lapsing to its
   X306 current (``Claim.fallback_a``);
-- 167 dynamic current: a park-wide ceiling, split evenly over the charge points with a vehicle
-  (cap key ``group``) until load management allocates it;
+- 167 dynamic current: a park-wide ceiling, published as ``dynamic_current_a``; while the load
+  management agent runs a load circuit, its allocator takes it as the circuit's limit; without
+  one it is split evenly over the charge points with a vehicle (cap key ``group``);
 - 165/166 restarts: only with "allow restart registers" switched on (off by default).
 
 A write that is not allowed gets exception 01 (ILLEGAL FUNCTION: not in this configuration),
@@ -64,6 +65,7 @@ GROUP = "group"
 UNAVAILABLE = "unavailable"  # the controller's MODBUS_UNAVAILABLE
 GROUP_UNAVAILABLE = "group_unavailable"
 UNLOCK = "unlock"  # the controller's MODBUS_UNLOCK
+LOAD_MANAGEMENT = "loadmgmt"  # the load management agent's name: it allocates 167 when it runs a circuit
 # agents a restart of the server (165) leaves alone: this one, and the command server that
 # carries operations to the runtime in scaled mode
 NOT_RESTARTED = frozenset({"modbus", "commands"})
@@ -197,6 +199,8 @@ class ModbusAgent(Agent):
             "writes_refused": self.refused,
             "last_error": self.last_error,
             "allow_restart": bool(self.setup and self.setup.allow_restart),
+            # register 167 (65535: no limit): load management's circuit limit (loadmgmt.agent)
+            "dynamic_current_a": self.station_control.dynamic_current_a,
             # what clients wrote to X300–X308, so the page's register viewer reads them back too
             "controls": {str(cp): {f: getattr(c, f) for f in WRITTEN} for cp, c in self.controls.items()},
         }
@@ -317,6 +321,7 @@ class ModbusAgent(Agent):
         elif isinstance(intent, reg.SetDynamicCurrent):
             self.station_control.dynamic_current_a = 65535 if intent.amps is None else intent.amps
             self._apply_group_current()
+            self._publish_status(running=self.server is not None)  # load management reads it there
         elif isinstance(intent, reg.RestartServer):
             self._spawn(self._restart_all())
         elif isinstance(intent, reg.RestartGroup):
@@ -382,12 +387,14 @@ class ModbusAgent(Agent):
         )
 
     def _apply_group_current(self) -> None:
-        """167: the dynamic maximum current of the park, split evenly over the charge points with
-        a vehicle (a stand-in until load management allocates it)."""
+        """167: the dynamic maximum current of the park. While load management runs a load
+        circuit, its allocator shares it out (it reads ``dynamic_current_a`` from our status);
+        otherwise it is split evenly over the charge points with a vehicle."""
         amps = self.station_control.dynamic_current_a
         claims = self.ctx.claims
         snapshot = self.ctx.snapshot()
-        if amps == 65535 or snapshot is None:
+        load_management = (snapshot.agent_state(LOAD_MANAGEMENT) or {}) if snapshot is not None else {}
+        if amps == 65535 or snapshot is None or load_management.get("circuit"):
             for cp in self.controls:
                 claims.withdraw(cp, Source.MODBUS, Kind.CAP, GROUP)
             return

@@ -219,10 +219,12 @@ def test_availability_f_and_group_current(modbus):
     assert client.read_holding_registers(2304, count=1).registers[0] == 0
     assert not client.write_register(2304, 1).isError()
     assert rt.step().chargepoint(a).iec_state != "F"
-    # 167: 24 A over the two charge points with a vehicle
+    # 167: 24 A over the two charge points with a vehicle (no load circuit: the agent splits it)
     assert not client.write_register(167, 24).isError()
     wait_for(lambda: rt.step().chargepoint(b).pwm_limit_a == 12)
     assert client.read_holding_registers(167, count=1).registers[0] == 24
+    # published for load management, which takes it as its circuit's limit when it runs one
+    assert rt.runtime.snapshot.agent_state("modbus")["dynamic_current_a"] == 24
     assert not client.write_register(167, 65535).isError()
     rt.runtime.clock.advance(10)
     wait_for(lambda: rt.step().chargepoint(b).pwm_limit_a == 20)

@@ -28,13 +28,15 @@ from wbm.accounts.sockets import (
 )
 from wbm.dashboard.cards import card_key, render_card
 from wbm.dashboard.liveness import ALIVE, RuntimeView, scaled, unreachable_view, watch
+from wbm.dashboard.selectors import lm_banner_context
 from wbm.roles import Perm
-from wbm.runtime.bus import PARK_GROUP, read_snapshot
-from wbm.runtime.snapshot import ChargePointState, ParkSummary
+from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
+from wbm.runtime.snapshot import ChargePointState, ParkSnapshot, ParkSummary
 
 log = logging.getLogger(__name__)
 
 # the channel layer's and the cache's errors when Redis cannot be reached
+
 # "try again later" (1013 + 3000): Daphne sends no close code below 3000 but 1000, so the
 # standard 1013 after which htmx would reconnect by itself cannot be sent; live.js reconnects
 TRY_AGAIN_LATER = 4013
@@ -226,6 +228,20 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
 class DashboardConsumer(LiveConsumer):
     required = Perm.DASHBOARD_VIEW
+    groups_to_join = (PARK_GROUP, SYSTEM_GROUP)  # agent states (load management's banner) travel with system updates
+
+    def _lm_banner(self, snapshot: ParkSnapshot | None) -> str:
+        """The "energy management offline" banner, when it changed."""
+        html = self.render("dashboard/index.html#lm-banner", lm_banner_context(snapshot))
+        if getattr(self, "_banner", "") == html:
+            return ""
+        self._banner = html
+        return html
+
+    async def system_update(self, event: dict[str, Any]) -> None:
+        html = self._lm_banner(read_snapshot())
+        if html:
+            await self.send(text_data=html)
 
     async def send_full(self) -> None:
         snapshot = read_snapshot()
@@ -233,7 +249,9 @@ class DashboardConsumer(LiveConsumer):
             return
         # what each card on the client shows, so an update sends only cards that look different
         self.shown = {cp.id: card_key(cp) for cp in snapshot.configured}
+        self._banner = ""
         html = [self.render("dashboard/index.html#summary", {"summary": snapshot.summary})]
+        html.append(self._lm_banner(snapshot))
         html.append(self.render("dashboard/index.html#cards", {"cps": snapshot.configured}))
         html.append(self.heartbeat(snapshot.generated_at))
         await self.send(text_data="".join(html))
