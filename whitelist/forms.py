@@ -64,12 +64,16 @@ class EntryForm(forms.Form):
         return tags.normalize(self.cleaned_data["tag"])
 
 
-def permanent_data(data: Any) -> dict[str, Any]:
-    """The submitted values with the expiry set to the permanent date (one click)."""
-    values = {k: data.get(k) for k in data}
-    values["expires_at_0"] = PERMANENT_EXPIRY.strftime(DATE_FORMAT)
-    values["expires_at_1"] = PERMANENT_EXPIRY.strftime(TIME_FORMAT)
-    return values
+def permanent_initial(data: Any) -> dict[str, Any]:
+    """The submitted values as the form's initial values, with the expiry set to the permanent
+    date ("Permanent": one click fills it in, nothing is saved yet)."""
+    return {
+        "type": data.get("type", EntryType.RFID),
+        "tag": data.get("tag", ""),
+        "name": data.get("name", ""),
+        "allow_charging": bool(data.get("allow_charging")),
+        "expires_at": PERMANENT_EXPIRY,
+    }
 
 
 class ImportForm(forms.Form):

@@ -20,7 +20,7 @@ from wbm.audit import Actor
 from wbm.roles import Perm
 from wbm.runtime.bus import read_snapshot
 from whitelist import csvio, selectors, services, tags
-from whitelist.forms import EntryForm, ImportForm, permanent_data
+from whitelist.forms import EntryForm, ImportForm, permanent_initial
 from whitelist.models import MAX_ENTRIES, EntryType, WhitelistEntry
 
 RECENT_POLL_S = 5  # the "recently scanned" panel refreshes itself this often
@@ -113,7 +113,7 @@ class EntryEditView(RoleRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         entry = _entry(pk) if pk is not None else None
         if request.POST.get("permanent"):
-            form = EntryForm(initial=permanent_data(request.POST))
+            form = EntryForm(initial=permanent_initial(request.POST))
             return self._page(request, form, entry)
         form = EntryForm(request.POST)
         if not form.is_valid():
@@ -160,6 +160,8 @@ class EntryDeleteView(RoleRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         entry = _entry(pk)
+        if request.POST.get("confirm") != "1":  # only the confirmation's own button deletes
+            return render(request, "whitelist/delete.html", {"entry": entry})
         services.whitelist_entry_delete(entry=entry, actor=Actor.from_request(request))
         messages.success(request, _("“%(tag)s” was deleted from the whitelist.") % {"tag": entry.tag})
         return redirect("whitelist:list")
