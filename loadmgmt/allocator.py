@@ -30,9 +30,12 @@ over-estimated, never under-estimated).
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import accumulate, chain
+from typing import NamedTuple
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -95,9 +98,11 @@ class CircuitInput:
     settle_s: float = SETTLE_S
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PointMemory:
-    """What the allocator remembers of a point between cycles (only points that want current)."""
+class PointMemory(NamedTuple):
+    """What the allocator remembers of a point between cycles (only points that want current).
+
+    A NamedTuple, like ``PointAllocation``: thousands are made per cycle, and a frozen dataclass
+    costs three times as much to build."""
 
     amps: float  # last allocation
     raised_at: float  # when that allocation was last raised
@@ -114,8 +119,9 @@ class AllocatorState:
     points: Mapping[int, PointMemory] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PointAllocation:
+class PointAllocation(NamedTuple):
+    """One point's result (immutable; a NamedTuple for speed, read it by attribute)."""
+
     cp_id: int
     amps: float  # the cap to put: 0 or within min..max, per phase
     reason: Reason
@@ -124,7 +130,11 @@ class PointAllocation:
 
     def phase_reasons(self) -> tuple[Reason, Reason, Reason]:
         """Per grid phase: the point's reason where it counts, PHASE_UNUSED elsewhere."""
-        return tuple(self.reason if a > 0 or self.amps == 0 else Reason.PHASE_UNUSED for a in self.grid_a)  # type: ignore[return-value]
+        if self.amps == 0:
+            return (self.reason, self.reason, self.reason)
+        unused = Reason.PHASE_UNUSED
+        l1, l2, l3 = self.grid_a
+        return (self.reason if l1 else unused, self.reason if l2 else unused, self.reason if l3 else unused)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,27 +190,27 @@ def _floor(amps: float) -> float:
 
 
 def _crossing(room: float, los: list[float], his: list[float]) -> float:
-    """The level L at which sum(min(hi, max(lo, L))) reaches ``room``; ``los``/``his`` sorted."""
-    total = sum(los)
-    if total >= room:
+    """The level L at which sum(min(hi, max(lo, L))) reaches ``room``; ``los``/``his`` sorted, lo <= hi
+    pairwise. Prefix sums and bisection: O(n) in C (sorting, summing), O(log² n) in Python."""
+    if sum(los) >= room:
         return 0.0
-    level = 0.0
-    slope = 0
-    i = j = 0
-    n_lo, n_hi = len(los), len(his)
-    while i < n_lo or j < n_hi:
-        if i < n_lo and (j >= n_hi or los[i] <= his[j]):
-            value, step = los[i], 1
-            i += 1
-        else:
-            value, step = his[j], -1
-            j += 1
-        at_value = total + slope * (value - level)
-        if at_value > room:
-            return level + (room - total) / slope
-        total, level = at_value, value
-        slope += step
-    return _INF
+    if sum(his) <= room:
+        return _INF
+    n = len(los)
+    pre_lo = [0.0, *accumulate(los)]
+    pre_hi = [0.0, *accumulate(his)]
+    total_lo = pre_lo[n]
+
+    def load(level: float) -> float:  # at level: hi where hi <= level, lo where lo > level, else level
+        a = bisect_right(his, level)
+        b = bisect_right(los, level)
+        return pre_hi[a] + total_lo - pre_lo[b] + level * (b - a)
+
+    breaks = sorted(chain(los, his))
+    k = bisect_right(breaks, room, key=load) - 1  # the last break point with load <= room (k >= 0)
+    level = breaks[k]
+    slope = bisect_right(los, level) - bisect_right(his, level)
+    return level + (room - load(level)) / slope
 
 
 @dataclass(slots=True)
@@ -285,72 +295,86 @@ def allocate(
     2. Per point its upper bound: own maximum, another source's ceiling, the vehicle's reduced
        specification (never below the minimum). A point whose ceiling is below its minimum, or
        whose minimum does not fit a phase even alone, gets 0.
-    3. Minimum rule: points are admitted in order while their minimum fits on all their phases:
-       charging for less than ``rotate_after_s``; paused for longer than that (longest waiting
-       first; one that does not fit reserves its minimum so later ones cannot take it); new;
-       charging longer (longest last); paused recently. Those not admitted are paused.
+    3. Minimum rule: when not all minimums fit, points are admitted in this order while their
+       minimum fits on all their phases: charging for less than ``rotate_after_s``; paused for
+       longer than that (longest waiting first; one that does not fit reserves its minimum so
+       later ones cannot take it); new; charging longer (longest last); paused recently. Those not
+       admitted are paused.
     4. Equal distribution among the admitted (max-min fair water-filling per phase): a common level
        rises; a point stops at its upper bound; when a phase is full, its points stop there and the
        others keep rising on the remaining phases. Amounts are floored to 0.1 A.
+
+    Cost: O(n log n), the sorting in C; about 2-3 µs per point in CPython.
     """
     now = circuit.now
     memories: Mapping[int, PointMemory] = state.points if state is not None else {}
-    own = _own_draw(points)
+    own = _own_draw(points) if circuit.upstream is not None else [0.0, 0.0, 0.0]
     capacity, capacity_reason, other = _capacity(circuit, own)
 
-    results: list[_Candidate] = []
+    done: dict[int, PointAllocation] = {}  # by position: points that get 0 whatever the others do
     wanting: list[_Candidate] = []
+    zero = (0.0, 0.0, 0.0)
+    phases_of: dict[tuple[str, int], tuple[int, ...]] = {}
+    smallest: dict[tuple[int, ...], int] = {}  # phase set -> its phase with the least capacity
+    judge = circuit.threshold_a + _EPS  # a vehicle within the threshold of its specification is not judged
     for index, p in enumerate(points):
+        if not p.wants_current:
+            done[index] = PointAllocation(p.cp_id, 0.0, Reason.NO_VEHICLE, zero)
+            continue
         memory = memories.get(p.cp_id)
-        phases = grid_phases(p.phase_rotation, p.vehicle_phases)
+        phases = phases_of.get((p.phase_rotation, p.vehicle_phases))
+        if phases is None:
+            phases = phases_of[(p.phase_rotation, p.vehicle_phases)] = grid_phases(p.phase_rotation, p.vehicle_phases)
+        lo = p.min_a
         hi, hi_reason = p.max_a, Reason.OWN_MAX
         if p.ceiling_a is not None and p.ceiling_a < hi:
             hi, hi_reason = p.ceiling_a, Reason.CEILING
-        limit = _vehicle_limit(circuit, p, memory) if p.wants_current else None
-        if limit is not None and limit < hi:
-            hi, hi_reason = max(limit, p.min_a), Reason.VEHICLE
-        c = _Candidate(p, index, phases, p.min_a, _floor(hi), hi_reason, limit, memory)
-        results.append(c)
-        if not p.wants_current:
-            c.reason = Reason.NO_VEHICLE
-        elif p.max_a < p.min_a or c.hi < p.min_a - _EPS:
-            c.reason = hi_reason
-        else:
-            short = [g for g in phases if capacity[g] < p.min_a - _EPS]
-            if short:
-                c.reason, c.binding_phase = capacity_reason[short[0]], short[0] + 1
-            else:
-                wanting.append(c)
+        limit = None
+        if memory is not None and memory.amps > 0:
+            spec = memory.amps if p.offered_a is None else p.offered_a
+            if memory.vehicle_limit_a is not None or spec - max(p.drawn_a) > judge:
+                limit = _vehicle_limit(circuit, p, memory)
+                if limit is not None and limit < hi:
+                    hi, hi_reason = (limit if limit > lo else lo), Reason.VEHICLE
+        if hi * _STEPS_PER_A != int(hi * _STEPS_PER_A):
+            hi = _floor(hi)
+        if p.max_a < lo or hi < lo - _EPS:
+            done[index] = PointAllocation(p.cp_id, 0.0, hi_reason, zero)
+            continue
+        least = smallest.get(phases)
+        if least is None:
+            least = smallest[phases] = min(phases, key=capacity.__getitem__)
+        if capacity[least] < lo - _EPS:
+            done[index] = PointAllocation(p.cp_id, 0.0, capacity_reason[least], zero, least + 1)
+            continue
+        wanting.append(_Candidate(p, index, phases, lo, hi, hi_reason, limit, memory))
 
     admitted = _admit(circuit, wanting, capacity)
     _fill(admitted, capacity, capacity_reason)
 
-    planned = [0.0, 0.0, 0.0]
-    allocations: list[PointAllocation] = []
     new_memories: dict[int, PointMemory] = {}
+    planned = [0.0, 0.0, 0.0]
     limiting = False
-    for c in results:
-        grid = [0.0, 0.0, 0.0]
-        if c.amps > 0:
-            for g in c.phases:
-                grid[g] = c.amps
-                planned[g] += c.amps
+    for c in wanting:
+        p = c.point
+        amps = c.amps
+        if amps > 0:
+            phases = c.phases
+            grid = (amps if 0 in phases else 0.0, amps if 1 in phases else 0.0, amps if 2 in phases else 0.0)
+            for g in phases:
+                planned[g] += amps
+        else:
+            grid = zero
         if c.binding_phase is not None or c.reason is Reason.PAUSED_FOR_OTHERS:
             limiting = True
-        allocations.append(
-            PointAllocation(
-                cp_id=c.point.cp_id,
-                amps=c.amps,
-                reason=c.reason,
-                grid_a=(grid[0], grid[1], grid[2]),
-                binding_phase=c.binding_phase,
-            )
-        )
-        if c.point.wants_current:
-            new_memories[c.point.cp_id] = _remember(c, now)
+        done[c.index] = PointAllocation(p.cp_id, amps, c.reason, grid, c.binding_phase)
+        new_memories[p.cp_id] = _remember(c, now)
+    if not limiting and len(done) > len(wanting):
+        limiting = any(a.binding_phase is not None for a in done.values())
+    allocations = tuple(done[i] for i in range(len(points)))
     return (
         Allocation(
-            points=tuple(allocations),
+            points=allocations,
             planned_a=(planned[0], planned[1], planned[2]),
             capacity_a=(capacity[0], capacity[1], capacity[2]),
             capacity_reason=(capacity_reason[0], capacity_reason[1], capacity_reason[2]),
@@ -363,6 +387,12 @@ def allocate(
 
 def _admit(circuit: CircuitInput, wanting: list[_Candidate], capacity: list[float]) -> list[_Candidate]:
     """The minimum rule: who is served this cycle (see allocate(), step 3)."""
+    need = [0.0, 0.0, 0.0]
+    for c in wanting:
+        for g in c.phases:
+            need[g] += c.lo
+    if all(need[g] <= capacity[g] + _EPS for g in _ALL):
+        return wanting  # every minimum fits: nobody is paused
     now, turn = circuit.now, circuit.rotate_after_s
 
     def order(c: _Candidate) -> tuple[int, float, int]:
@@ -378,48 +408,64 @@ def _admit(circuit: CircuitInput, wanting: list[_Candidate], capacity: list[floa
 
     room = list(capacity)
     admitted: list[_Candidate] = []
-    for c, key in sorted(((c, order(c)) for c in wanting), key=lambda ck: ck[1]):
-        need = c.lo - _EPS
-        if all(room[g] >= need for g in c.phases):
+    for key, c in sorted(((order(c), c) for c in wanting), key=_first):
+        lo = c.lo
+        need_lo = lo - _EPS
+        if all(room[g] >= need_lo for g in c.phases):
             for g in c.phases:
-                room[g] -= c.lo
+                room[g] -= lo
             admitted.append(c)
-        elif key[0] == 1:  # waited its turn: keep its minimum free for it
-            for g in c.phases:
-                room[g] = max(0.0, room[g] - c.lo)
+        else:
+            if key[0] == 1:  # waited its turn: keep its minimum free for it
+                for g in c.phases:
+                    room[g] = max(0.0, room[g] - lo)
+            c.reason = Reason.PAUSED_FOR_OTHERS
     return admitted
 
 
+def _first(item: tuple[tuple[int, float, int], _Candidate]) -> tuple[int, float, int]:
+    return item[0]
+
+
 def _fill(admitted: list[_Candidate], capacity: list[float], capacity_reason: list[Reason]) -> None:
-    """Max-min fair water-filling over the three phases (see allocate(), step 4)."""
-    by_lo = sorted(admitted, key=lambda c: c.lo)
-    by_hi = sorted(admitted, key=lambda c: c.hi)
-    frozen: set[int] = set()
-    used = [0.0, 0.0, 0.0]  # by frozen points
+    """Max-min fair water-filling over the three phases (see allocate(), step 4).
+
+    Points on the same set of phases share their fate (a full phase stops all of its points), so
+    the rounds (at most three, one per phase that fills) work on those at most seven groups."""
+    groups: dict[tuple[int, ...], list[_Candidate]] = {}
+    for c in admitted:
+        groups.setdefault(c.phases, []).append(c)
+    los = {k: [c.lo for c in v] for k, v in groups.items()}
+    his = {k: [c.hi for c in v] for k, v in groups.items()}
+    used = [0.0, 0.0, 0.0]  # by points already stopped
     open_phases = [0, 1, 2]
-    while len(frozen) < len(admitted):
+    while groups:
         level, full = _INF, -1
         for g in open_phases:
-            los = [c.lo for c in by_lo if g in c.phases and c.index not in frozen]
-            if not los:
-                continue
-            his = [c.hi for c in by_hi if g in c.phases and c.index not in frozen]
-            at = _crossing(capacity[g] - used[g], los, his)
-            if at < level:
-                level, full = at, g
-        for c in by_lo:
-            if c.index in frozen or (full >= 0 and full not in c.phases):
-                continue
-            if c.hi <= level:
-                c.amps, c.reason = c.hi, c.hi_reason
-            elif c.lo >= level:
-                c.amps, c.reason, c.binding_phase = c.lo, Reason.MINIMUM_RULE, full + 1
-            else:
-                c.amps, c.reason, c.binding_phase = _floor(level), capacity_reason[full], full + 1
-                c.amps = max(c.amps, c.lo)
-            frozen.add(c.index)
-            for g in c.phases:
-                used[g] += c.amps
+            keys = [k for k in groups if g in k]
+            if keys:
+                at = _crossing(
+                    capacity[g] - used[g],
+                    sorted(chain.from_iterable(los[k] for k in keys)),
+                    sorted(chain.from_iterable(his[k] for k in keys)),
+                )
+                if at < level:
+                    level, full = at, g
+        stopped = [k for k in groups if full < 0 or full in k]
+        floored = _floor(level)
+        bound_reason = capacity_reason[full] if full >= 0 else Reason.OWN_MAX
+        for k in stopped:
+            total = 0.0
+            for c in groups.pop(k):
+                if c.hi <= level:
+                    c.amps, c.reason = c.hi, c.hi_reason
+                elif c.lo >= level:
+                    c.amps, c.reason, c.binding_phase = c.lo, Reason.MINIMUM_RULE, full + 1
+                else:
+                    c.amps, c.reason, c.binding_phase = (floored if floored > c.lo else c.lo), bound_reason, full + 1
+                total += c.amps
+            for g in k:
+                used[g] += total
         if full < 0:
             break
         open_phases.remove(full)
@@ -427,31 +473,34 @@ def _fill(admitted: list[_Candidate], capacity: list[float], capacity_reason: li
 
 def _remember(c: _Candidate, now: float) -> PointMemory:
     m = c.memory
+    amps = c.amps
+    paused = c.reason is Reason.PAUSED_FOR_OTHERS
+    limit = c.vehicle_limit if amps > 0 else None
+    unchanged = m is not None and amps == m.amps and m.vehicle_limit_a == limit
+    if (
+        unchanged
+        and m is not None
+        and (m.paused_since is not None) == paused
+        and (amps == 0 or m.running_since is not None)
+    ):
+        return m  # nothing changed (most points, most cycles)
     was_running = m is not None and m.amps > 0 and m.running_since is not None
-    if c.amps > 0:
+    running_since: float | None = None
+    if amps > 0:
         if m is not None and was_running:
             running_since = m.running_since
         elif m is None and c.point.charging_since is not None:
             running_since = c.point.charging_since  # the agent's start: the session tells how long
         else:
             running_since = now
-    else:
-        running_since = None
     paused_since = None
-    if c.reason is Reason.PAUSED_FOR_OTHERS:
+    if paused:
         paused_since = m.paused_since if m is not None and m.paused_since is not None else now
-    if m is None or c.amps > m.amps:
+    if m is None or amps > m.amps:
         raised_at, before = now, (0.0 if m is None else m.amps)
     else:
         raised_at, before = m.raised_at, m.before_raise_a
-    return PointMemory(
-        amps=c.amps,
-        raised_at=raised_at,
-        before_raise_a=before,
-        running_since=running_since,
-        paused_since=paused_since,
-        vehicle_limit_a=c.vehicle_limit if c.amps > 0 else None,
-    )
+    return PointMemory(amps, raised_at, before, running_since, paused_since, limit)
 
 
 _TEXTS: Mapping[Reason, Promise] = {
