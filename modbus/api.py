@@ -92,7 +92,7 @@ class ModbusPatchSerializer(serializers.Serializer):
     allow_restart = StrictBooleanField(required=False)
 
 
-class StaleSerializer(ErrorSerializer):
+class ModbusStaleSerializer(ErrorSerializer):
     revision = serializers.IntegerField(help_text="the stored revision now (its ETag)")
 
 
@@ -160,7 +160,7 @@ class ModbusApi(APIView):
         document = modbus_document()
         return Response(document, headers={"ETag": _etag(document["revision"])})
 
-    @extend_schema(request=ModbusPatchSerializer, responses={200: ModbusOutSerializer, 412: StaleSerializer})
+    @extend_schema(request=ModbusPatchSerializer, responses={200: ModbusOutSerializer, 412: ModbusStaleSerializer})
     def patch(self, request: Request) -> Response:
         incoming = ModbusPatchSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
