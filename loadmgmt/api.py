@@ -24,7 +24,7 @@ from wbm.roles import Perm
 from wbm.runtime.bus import read_snapshot
 
 
-class PhaseSerializer(serializers.Serializer):
+class LoadManagementPhaseSerializer(serializers.Serializer):
     phase = serializers.CharField(help_text="grid phase L1, L2 or L3")
     amps = serializers.FloatField(allow_null=True, help_text="planned current on this grid phase")
     drawn = serializers.FloatField(allow_null=True, help_text="drawn now on this grid phase")
@@ -32,7 +32,7 @@ class PhaseSerializer(serializers.Serializer):
     reason_code = serializers.CharField()
 
 
-class PointSerializer(serializers.Serializer):
+class LoadManagementPointSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     amps = serializers.FloatField(allow_null=True, help_text="the cap load management puts, per phase")
@@ -41,12 +41,12 @@ class PointSerializer(serializers.Serializer):
         help_text="own_max, vehicle, circuit_fuse, higher_fuse, ceiling, minimum_rule, paused_for_others, "
         "no_vehicle, meter_offline"
     )
-    phases = PhaseSerializer(many=True)
+    phases = LoadManagementPhaseSerializer(many=True)
     rotation = serializers.CharField(help_text="the connector phase rotation, empty: not set")
     vehicle_phases = serializers.IntegerField(allow_null=True)
 
 
-class MeterSerializer(serializers.Serializer):
+class LoadManagementMeterSerializer(serializers.Serializer):
     connection = serializers.ChoiceField(choices=MeterConnection.values)
     type = serializers.CharField()
     address = serializers.CharField()
@@ -57,7 +57,7 @@ class MeterSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
 
 
-class StatusSerializer(serializers.Serializer):
+class LoadManagementStatusSerializer(serializers.Serializer):
     active = serializers.BooleanField(help_text="the load management agent runs")
     limiting = serializers.BooleanField()
     monitored = serializers.IntegerField(help_text="charging points monitored by load management")
@@ -68,15 +68,15 @@ class StatusSerializer(serializers.Serializer):
     )
     fallback = serializers.BooleanField(help_text="energy management offline: the fallback currents apply")
     dynamic_a = serializers.FloatField(allow_null=True, help_text="register 167 from a Modbus client")
-    meter = MeterSerializer(allow_null=True)
-    points = PointSerializer(many=True)
+    meter = LoadManagementMeterSerializer(allow_null=True)
+    points = LoadManagementPointSerializer(many=True)
     history = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField(allow_null=True)),
         help_text="[epoch seconds, L1, L2, L3, limit] over the last minutes",
     )
 
 
-class ConfigSerializer(serializers.Serializer):
+class LoadManagementConfigSerializer(serializers.Serializer):
     park_name = serializers.CharField(max_length=80, allow_blank=True, required=False)
     fuse_a = serializers.IntegerField(required=False, help_text="load circuit fuse, per phase")
     threshold_a = serializers.IntegerField(required=False)
@@ -91,11 +91,11 @@ class ConfigSerializer(serializers.Serializer):
     chargepoints = serializers.ListField(child=serializers.IntegerField(), required=False)
 
 
-class ConfigOutSerializer(ConfigSerializer):
+class LoadManagementConfigOutSerializer(LoadManagementConfigSerializer):
     revision = serializers.IntegerField(help_text="the configuration's revision (its ETag)")
 
 
-class StaleSerializer(ErrorSerializer):
+class LoadManagementStaleSerializer(ErrorSerializer):
     revision = serializers.IntegerField()
 
 
@@ -143,7 +143,7 @@ class LoadManagementStatusApi(APIView):
 
     required = Perm.LOADMGMT_VIEW
 
-    @extend_schema(responses=StatusSerializer)
+    @extend_schema(responses=LoadManagementStatusSerializer)
     def get(self, request: Request) -> Response:
         return Response(status_document())
 
@@ -156,14 +156,17 @@ class LoadManagementConfigApi(APIView):
     required_by_method = {"PATCH": Perm.LOADMGMT_EDIT}
     api_error_statuses = {"PATCH": (412,)}
 
-    @extend_schema(responses=ConfigOutSerializer)
+    @extend_schema(responses=LoadManagementConfigOutSerializer)
     def get(self, request: Request) -> Response:
         document = config_document()
         return Response(document, headers={"ETag": _etag(document["revision"])})
 
-    @extend_schema(request=ConfigSerializer, responses={200: ConfigOutSerializer, 412: StaleSerializer})
+    @extend_schema(
+        request=LoadManagementConfigSerializer,
+        responses={200: LoadManagementConfigOutSerializer, 412: LoadManagementStaleSerializer},
+    )
     def patch(self, request: Request) -> Response:
-        incoming = ConfigSerializer(data=request.data, partial=True)
+        incoming = LoadManagementConfigSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         try:
             services.load_circuit_update(

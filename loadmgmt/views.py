@@ -15,7 +15,7 @@ from django.views import View
 from loadmgmt import selectors, services
 from loadmgmt.forms import LoadCircuitForm
 from loadmgmt.status import status_context
-from loadmgmt.validation import shortfall_note
+from loadmgmt.validation import shortfall_note, validate
 from wbm.access import HtmxHttpRequest, RoleRequiredMixin
 from wbm.audit import Actor
 from wbm.roles import Perm
@@ -87,6 +87,11 @@ class StatusView(RoleRequiredMixin, View):
             return self._form(request, form=LoadCircuitForm(park, initial=initial))
         form = LoadCircuitForm(park, request.POST)
         if not form.is_valid():
+            # the rules' errors on the other fields too, so one round shows everything
+            stored = selectors.circuit_values(selectors.load_circuit_get())
+            entered = {k: v for k, v in form.cleaned_data.items() if k != "revision"}
+            rules = validate({**stored, **entered}, park).errors
+            form.add_rule_errors({k: v for k, v in rules.items() if k not in form.errors and k in entered})
             return self._form(request, form=form, invalid=True)
         try:
             saved = services.load_circuit_update(

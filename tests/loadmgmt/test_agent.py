@@ -16,6 +16,7 @@ from tests.conftest import RuntimeThread, cp_id
 from tests.factories import make_configured_chargepoint, vehicle_args
 from tests.loadmgmt.meter_server import MeterServer
 from wbm.audit import Actor
+from wbm.roles import Role
 from wbm.runtime import local
 from wbm.runtime.claims import Source
 
@@ -122,7 +123,7 @@ def settle(rt: RuntimeThread, probe, rounds: int = 40):  # type: ignore[no-untyp
     return wait_for(once, timeout=rounds * 0.3)
 
 
-def test_six_vehicles_share_a_32_a_circuit_and_no_phase_is_ever_above_it(park, runtime_for):
+def test_six_vehicles_share_a_32_a_circuit_and_no_phase_is_ever_above_it(park, runtime_for, client_as):
     configure(fuse_a=32, chargepoints=park)
     rt = runtime_for()
     charge(rt, park)
@@ -141,6 +142,11 @@ def test_six_vehicles_share_a_32_a_circuit_and_no_phase_is_ever_above_it(park, r
     # 6 × 6 A minimum does not fit 32 A: one pauses, to let the others charge
     paused = [p for p in state["points"] if p["amps"] == 0]
     assert [p["reason"] for p in paused] == ["paused_for_others"]
+    # the status page says it in words, per charge point and phase
+    html = client_as(Role.USER).get("/loadmanagement/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="lm-monitored">6<' in html and "<strong>Yes</strong>" in html
+    assert html.count("paused to let others charge") == 4  # the point and its three phases
+    assert "the load circuit fuse" in html
 
 
 def test_a_one_phase_car_on_l2_by_phase_rotation_leaves_l1_and_l3_to_the_others(park, runtime_for):
