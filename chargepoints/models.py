@@ -292,6 +292,8 @@ class ChargingSession(models.Model):
     meter_start_wh = models.BigIntegerField()
     meter_stop_wh = models.BigIntegerField(null=True, blank=True)
     id_tag = models.CharField(max_length=40, blank=True)
+    # the ISO 15118 vehicle's EVCC ID (its MAC address, upper-case hex) when it communicated one
+    evcc_id = models.CharField(_("EVCC ID"), max_length=40, blank=True)
     stop_reason = models.CharField(_("stop reason"), max_length=20, choices=c.StopReason.choices, blank=True)
     # who released charging during this plug-in (claim sources, comma-separated): a runtime that
     # resumes the session after a restart or a takeover puts those releases back
@@ -299,6 +301,14 @@ class ChargingSession(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        # the Sessions page (ledger): newest first, per charge point, by tag / EVCC ID
+        indexes = [
+            models.Index(fields=["started_at", "id"], name="session_started_idx"),
+            models.Index(fields=["chargepoint", "started_at", "id"], name="session_cp_started_idx"),
+            models.Index(fields=["id_tag"], name="session_id_tag_idx"),
+            models.Index(fields=["evcc_id"], name="session_evcc_id_idx"),
+            models.Index(fields=["ended_at"], name="session_ended_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.chargepoint_id} {self.started_at:%Y-%m-%d %H:%M}"

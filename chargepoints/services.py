@@ -86,10 +86,17 @@ def energy_registers_save(*, registers: Mapping[int, float]) -> int:
     return len(rows)
 
 
-def charging_session_open(*, chargepoint_id: int, started_at: float, meter_start_wh: float, id_tag: str = "") -> int:
-    """Record the start of a plug-in; returns the session's primary key."""
+def charging_session_open(
+    *, chargepoint_id: int, started_at: float, meter_start_wh: float, id_tag: str = "", evcc_id: str = ""
+) -> int:
+    """Record the start of a plug-in (with the ISO 15118 vehicle's EVCC ID when it sent one);
+    returns the session's primary key."""
     session = ChargingSession(
-        chargepoint_id=chargepoint_id, started_at=_utc(started_at), meter_start_wh=int(meter_start_wh), id_tag=id_tag
+        chargepoint_id=chargepoint_id,
+        started_at=_utc(started_at),
+        meter_start_wh=int(meter_start_wh),
+        id_tag=id_tag,
+        evcc_id=evcc_id.upper(),
     )
     session.full_clean(exclude=["chargepoint"])
     session.save()

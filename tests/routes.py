@@ -44,6 +44,33 @@ OWNED_BY_CALLER: dict[str, Callable[[Any], int]] = {
     "api:token-revoke": _own_api_token,
 }
 
+
+def _example_session() -> int:
+    from datetime import UTC, datetime
+
+    from chargepoints.models import ChargePoint, ChargingSession
+
+    cp = (
+        ChargePoint.objects.filter(config__isnull=False).order_by("pk").first()
+        or ChargePoint.objects.order_by("pk").first()
+    )
+    if cp is None:
+        raise MissingExample("no charge point to record an example charging session at")
+    return ChargingSession.objects.create(
+        chargepoint=cp,
+        started_at=datetime(2026, 1, 5, 8, 0, tzinfo=UTC),
+        ended_at=datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+        meter_start_wh=1000,
+        meter_stop_wh=12_500,
+        stop_reason="EVDisconnected",
+    ).pk
+
+
+# ``pk`` of a model the demo park holds no object of (history): a function recording one.
+EXAMPLE_MAKERS: dict[str, Callable[[], int]] = {
+    "chargepoints.ChargingSession": _example_session,
+}
+
 METHODS = ("get", "post", "put", "patch", "delete")
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -172,6 +199,8 @@ def pk_candidates(route: Route) -> list[int]:
     that can tell which one the view accepts (e.g. the one with an RFID board) picks from these."""
     model = _model_of(route)
     pks = list(model._default_manager.order_by("pk").values_list("pk", flat=True))
+    if not pks and model._meta.label in EXAMPLE_MAKERS:
+        pks = [EXAMPLE_MAKERS[model._meta.label]()]
     if model._meta.label == "chargepoints.ChargePoint":
         configured = set(model._default_manager.filter(config__isnull=False).values_list("pk", flat=True))
         pks.sort(key=lambda pk: pk not in configured)

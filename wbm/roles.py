@@ -37,6 +37,7 @@ class Perm(StrEnum):
     CHARGEPOINT_CONFIGURE = "chargepoints.configure"  # create, edit, import, delete
     RFID_BOARD_VIEW = "chargepoints.rfidboard.view"
     RFID_BOARD_EDIT = "chargepoints.rfidboard.edit"
+    SESSIONS_VIEW = "sessions.view"  # charging sessions: list, detail, totals, CSV export
     # OCPP
     OCPP_VIEW = "ocpp.view"
     OCPP_SETTINGS_EDIT = "ocpp.settings.edit"
@@ -82,6 +83,7 @@ MIN_ROLE: Final[dict[Perm, Role]] = {
     Perm.CHARGEPOINT_CONFIG_VIEW: Role.USER,  # "all read-only access rights"
     Perm.CHARGEPOINT_CONFIG_EXPORT: Role.USER,  # a read: exports hold no secrets
     Perm.RFID_BOARD_VIEW: Role.USER,
+    Perm.SESSIONS_VIEW: Role.USER,  # a read (reimbursement): like the whitelist, User and up
     Perm.OCPP_VIEW: Role.USER,
     Perm.WHITELIST_VIEW: Role.USER,
     Perm.WHITELIST_EDIT: Role.USER,
