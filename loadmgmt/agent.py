@@ -158,6 +158,10 @@ class LoadManagementAgent(Agent):
         old = self.setup
         self.setup = setup
         assigned = {p.id for p in setup.points}
+        snapshot = self.ctx.snapshot()
+        if old is None and snapshot is not None:
+            # a restart: caps an earlier run left at points taken out of the circuit meanwhile
+            self._claimed |= {cp.id for cp in snapshot.chargepoints}
         for cp in self._claimed - assigned:  # no longer in the circuit: free of load management
             self.ctx.claims.withdraw(cp, Source.LOAD_MANAGEMENT, Kind.CAP)
         self._claimed &= assigned

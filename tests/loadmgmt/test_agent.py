@@ -302,3 +302,16 @@ def test_register_167_is_the_circuits_limit_while_load_management_runs_it(park, 
         assert not any(c.source is Source.MODBUS for pk in ids for c in rt.runtime.claims.claims(pk))
     finally:
         client.close()
+
+
+def test_a_point_taken_out_of_the_circuit_while_the_agent_stood_is_freed_at_its_start(park, runtime_for):
+    ids = park[:2]
+    configure(fuse_a=63, chargepoints=ids)
+    rt = runtime_for()
+    charge(rt, ids)
+    settle(rt, lambda s: all(s.chargepoint(pk).pwm_limit_a >= 16 for pk in ids))
+    assert rt.call("agent.stop", agent=NAME)["ok"]
+    configure(chargepoints=ids[:1])  # told nobody: the agent is stopped
+    assert rt.call("agent.start", agent=NAME)["ok"]
+    wait_for(lambda: lm_state(rt).get("monitored") == 1)
+    assert not any(c.source is Source.LOAD_MANAGEMENT for c in rt.runtime.claims.claims(ids[1]))
