@@ -200,8 +200,9 @@ def test_a_valid_save_writes_records_and_tells_the_runtime_after_commit(park, se
     assert sorted(circuit.chargepoints.values_list("pk", flat=True)) == park
     assert sent == ["loadmgmt.reload"]
     record = ChangeRecord.objects.get(action="loadmgmt.circuit.update")
-    assert record.after["meter_ip"] == "10.0.0.5" and record.before["meter_connection"] == "none"
-    assert "fuse_a" not in record.after  # 32 A, as it was
+    after, before = record.after or {}, record.before or {}
+    assert after["meter_ip"] == "10.0.0.5" and before["meter_connection"] == "none"
+    assert "fuse_a" not in after  # 32 A, as it was
     # switching the meter off resets what no longer applies
     _client(Role.OPERATOR).post(URL, _form(park, revision="1"), HTTP_HX_REQUEST="true")
     circuit.refresh_from_db()
