@@ -209,7 +209,7 @@ class ExportApi(APIView):
         return response
 
 
-class ImportRequestSerializer(serializers.Serializer):
+class WhitelistImportRequestSerializer(serializers.Serializer):
     csv = serializers.CharField(
         allow_blank=True,
         trim_whitespace=False,
@@ -226,13 +226,13 @@ class ImportRequestSerializer(serializers.Serializer):
     )
 
 
-class RowErrorSerializer(serializers.Serializer):
+class WhitelistRowErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField(help_text="in the file, the header is row 1; 0: the file as a whole")
     column = serializers.CharField(help_text="the column's header name; empty: the whole row")
     message = serializers.CharField()
 
 
-class ChangeSerializer(serializers.Serializer):
+class WhitelistChangeSerializer(serializers.Serializer):
     type = serializers.CharField()
     tag = serializers.CharField()
     name = serializers.CharField()
@@ -240,19 +240,19 @@ class ChangeSerializer(serializers.Serializer):
     changed_fields = serializers.ListField(child=serializers.CharField(), help_text="the values that change")
 
 
-class ImportResultSerializer(serializers.Serializer):
+class WhitelistImportResultSerializer(serializers.Serializer):
     written = serializers.BooleanField()
     mode = serializers.CharField()
-    added = ChangeSerializer(many=True)
-    changed = ChangeSerializer(many=True)
-    removed = ChangeSerializer(many=True)
+    added = WhitelistChangeSerializer(many=True)
+    changed = WhitelistChangeSerializer(many=True)
+    removed = WhitelistChangeSerializer(many=True)
     unchanged = serializers.IntegerField()
     total_after = serializers.IntegerField()
     fingerprint = serializers.CharField()
 
 
-class ImportRefusedSerializer(ErrorSerializer):
-    rows = RowErrorSerializer(many=True, required=False)
+class WhitelistImportRefusedSerializer(ErrorSerializer):
+    rows = WhitelistRowErrorSerializer(many=True, required=False)
 
 
 def _plan_out(plan: csvio.ImportPlan, *, written: bool) -> dict[str, Any]:
@@ -290,11 +290,11 @@ class ImportApi(APIView):
     api_error_statuses = {"POST": (412,)}
 
     @extend_schema(
-        request=ImportRequestSerializer,
-        responses={200: ImportResultSerializer, 400: ImportRefusedSerializer},
+        request=WhitelistImportRequestSerializer,
+        responses={200: WhitelistImportResultSerializer, 400: WhitelistImportRefusedSerializer},
     )
     def post(self, request: Request) -> Response:
-        incoming = ImportRequestSerializer(data=request.data)
+        incoming = WhitelistImportRequestSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         args = incoming.validated_data
         raw = args["csv"].encode("utf-8", "surrogatepass")
