@@ -67,6 +67,10 @@ WBM_RUNTIME_TRANSPORT = os.environ.get("WBM_RUNTIME_TRANSPORT", "channels" if SC
 WBM_CONTROLLER_BACKEND = os.environ.get("WBM_CONTROLLER_BACKEND", "wbm.runtime.backends.simulated.SimulatedBackend")
 WBM_TICK_S = float(os.environ.get("WBM_TICK_S", "1.0"))  # physics + publish period
 WBM_PERSIST_EVERY_S = float(os.environ.get("WBM_PERSIST_EVERY_S", "10"))
+# load management: the TCP port of a higher-level measuring device (Modbus/TCP; 502 on the device)
+WBM_LOADMGMT_METER_PORT = int(os.environ.get("WBM_LOADMGMT_METER_PORT", "502"))
+# charging sessions: one power/energy sample per running session this often (ledger.agent)
+WBM_SESSION_SAMPLE_S = float(os.environ.get("WBM_SESSION_SAMPLE_S", "60"))
 # Scaled mode: the runtime's lease in Redis (one runtime drives the park; a standby takes over
 # within about WBM_LEASE_TTL_S + WBM_LEASE_RETRY_S after the holder dies).
 WBM_LEASE_TTL_S = float(os.environ.get("WBM_LEASE_TTL_S", "3"))
@@ -103,6 +107,7 @@ INSTALLED_APPS = [
     "whitelist",
     "loadmgmt",
     "network",
+    "ledger",
 ]
 
 MIDDLEWARE = [
@@ -376,6 +381,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # one name per choice set that several fields share (else drf-spectacular invents names)
+    "ENUM_NAME_OVERRIDES": {
+        "WhitelistTagTypeEnum": ["rfid", "evccid"],
+        "MeterConnectionEnum": ["none", "tcp", "rs485"],
+    },
 }
 
 # --- logging ---------------------------------------------------------------------------------
