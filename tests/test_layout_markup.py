@@ -146,14 +146,6 @@ def test_web_server_row_shows_when_the_web_process_started(runtime, client_as):
     assert cell.group(1) == f"{started:%H:%M:%S} UTC"
 
 
-def test_load_management_without_an_agent_says_so_without_an_alarm(runtime, client_as):
-    body = _get(client_as(Role.USER), "/loadmanagement/")
-    state = re.search(r'data-testid="loadmgmt-agent">(.*?)</dd>', body, re.S)
-    assert state, "no load management state"
-    assert '<span class="badge st-none">not part of this installation</span>' in state.group(1)
-    assert "st-stopped" not in state.group(1) and "not running" not in state.group(1)
-
-
 def test_only_a_failed_agent_is_shown_as_an_alarm():
     assert "--err" in _css_rule(".st-failed")
     assert "--err" not in _css_rule(".st-stopped")
