@@ -60,7 +60,7 @@ def main() -> None:
                     charging_since=rng.uniform(-3600.0, 0.0),
                 )
             )
-        fuse = 5.0 * n  # about 0.8 minimums per point: the minimum rule pauses some
+        fuse = 3.0 * n  # half a minimum per point: the minimum rule pauses many
         circuit = CircuitInput(
             fuse_a=fuse,
             threshold_a=2.0,

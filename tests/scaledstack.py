@@ -50,6 +50,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
+from websockets.typing import Origin
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -585,7 +586,7 @@ class Browser:
         kwargs: dict[str, Any] = {"source_address": (self.source, 0)} if self.source else {}
         return ws_connect(
             f"ws://{base.netloc}{path}",
-            origin=self.base,  # type: ignore[arg-type]
+            origin=Origin(self.base),
             additional_headers=headers,
             proxy=None,
             open_timeout=10,
