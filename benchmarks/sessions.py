@@ -1,12 +1,15 @@
 """The Sessions page with 100,000 charging sessions: server time p50/p95 (budget p95 ≤ 50 ms).
 
 A temporary state directory with its own SQLite database (and, where PostgreSQL is installed, a
-throw-away cluster: ``tests/scaledstack.Postgres``, as scaled mode uses), the demo park grown to
+throw-away cluster: ``tests/scaledstack.postgres_cluster()``, as scaled mode uses), the demo park grown to
 120 charge points, 100,000 closed sessions over three years with 300 RFID tags (200 of them on the
 whitelist) and EVCC IDs, a few running ones with samples. Each figure is the time Django takes
 for the request through every middleware (the test client in this process; no network).
 
-    .venv/bin/python benchmarks/sessions.py [--sessions N] [--requests N] [--no-postgres]
+    .venv/bin/python benchmarks/sessions.py [--sessions N] [--requests N] [--no-postgres | --postgres]
+
+``--no-postgres``: SQLite only; ``--postgres``: PostgreSQL only. ``BENCH_PROFILE=/sessions/?…``
+prints a cProfile of that page and its queries (``BENCH_SORT``: the sort key, cumulative).
 
 Prints figures only; nothing here is a pass/fail test.
 """
@@ -16,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,19 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BUDGET_P95_MS = 50.0
 
 
-def _child(sessions: int, requests: int) -> None:
-    """Runs with the environment naming the database: fill it, then time the pages."""
+def _setup() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wbm.settings")
     import django
 
     django.setup()
+
+
+def fill(sessions: int) -> dict[str, str]:
+    """Fill the (empty) database; returns the pages to time by label."""
     from datetime import UTC, datetime, timedelta
 
-    from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
-    from django.test import Client
 
     from chargepoints.demo import load_demo_park
     from chargepoints.models import ChargePoint, ChargingSession
@@ -100,18 +103,15 @@ def _child(sessions: int, requests: int) -> None:
             for m in range(120)
         ]
     )
-    with connection.cursor() as cursor:  # fresh statistics, as a database in service has
+    with connection.cursor() as cursor:  # fresh statistics, as a database in service has (autovacuum)
         cursor.execute("ANALYZE")
-    fill_s = time.perf_counter() - t0
-
     from django.contrib.auth.models import User
 
     user = User.objects.create_user("bench", password="bench-pass-1")
     Profile.objects.update_or_create(user=user, defaults={"role": Role.USER, "must_change_password": False})
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
+    print(f"  {connection.vendor}: {sessions:,} sessions written in {time.perf_counter() - t0:.1f} s")
     middle = ChargingSession.objects.order_by("-started_at").values_list("pk", flat=True)[sessions // 2]
-    cases = {
+    return {
         "page 1, no filter": "/sessions/",
         "charge point": f"/sessions/?chargepoint={cps[7]}",
         "tag": f"/sessions/?tag={tags[3]}",
@@ -121,7 +121,19 @@ def _child(sessions: int, requests: int) -> None:
         "session detail (120 samples)": f"/sessions/{running[0].pk}/",
         "API list": "/api/v1/sessions/",
     }
-    print(f"  {connection.vendor}: {sessions:,} sessions written in {fill_s:.1f} s")
+
+
+def _child(sessions: int, requests: int) -> None:
+    """Runs with the environment naming the database: fill it, then time the pages."""
+    _setup()
+    from django.contrib.auth.models import User
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+
+    cases = fill(sessions)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(User.objects.get(username="bench"))
     if os.environ.get("BENCH_PROFILE"):  # where the time of one page goes
         import cProfile
         import pstats
@@ -175,7 +187,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--no-postgres", action="store_true")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    only.add_argument("--postgres", action="store_true", help="PostgreSQL only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -190,26 +204,20 @@ def main() -> None:
         # the source tree's static files (no collectstatic in a temporary state directory)
         "WBM_STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
     }
-    with tempfile.TemporaryDirectory(prefix="wbm-bench-sessions-") as tmp:
-        _run({**base, "WBM_STATE_DIR": str(Path(tmp) / "sqlite"), "DATABASE_URL": ""}, args.sessions, args.requests)
+    if not args.postgres:
+        with tempfile.TemporaryDirectory(prefix="wbm-bench-sessions-") as tmp:
+            state = {"WBM_STATE_DIR": str(Path(tmp) / "sqlite"), "DATABASE_URL": ""}
+            _run({**base, **state}, args.sessions, args.requests)
     if args.no_postgres:
         return
     sys.path.insert(0, str(ROOT))
     try:
-        from tests.scaledstack import Postgres
+        from tests.scaledstack import postgres_cluster
 
-        pg = Postgres.create()
+        with postgres_cluster() as pg, tempfile.TemporaryDirectory(prefix="wbm-bench-sessions-") as tmp:
+            _run({**base, "WBM_STATE_DIR": tmp, "DATABASE_URL": pg.url}, args.sessions, args.requests)
     except (AssertionError, ImportError, OSError, RuntimeError) as exc:
         print(f"  postgresql: skipped ({exc})")
-        return
-    try:
-        pg.start()
-        pg.create_database()
-        with tempfile.TemporaryDirectory(prefix="wbm-bench-sessions-") as tmp:
-            _run({**base, "WBM_STATE_DIR": tmp, "DATABASE_URL": pg.url}, args.sessions, args.requests)
-    finally:
-        pg.stop()
-        shutil.rmtree(pg.base, ignore_errors=True)
 
 
 if __name__ == "__main__":

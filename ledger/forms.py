@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -26,10 +27,13 @@ class FastSelect(forms.Select):
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         selected = "" if value is None else str(value)
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            ((key, mark_safe(" selected") if str(key) == selected else "", label) for key, label in self.choices),
+        # html.escape: what format_html does to each value, without its lazy-argument wrapper
+        options = mark_safe(
+            "".join(
+                f'<option value="{html.escape(str(key))}"{" selected" if str(key) == selected else ""}>'
+                f"{html.escape(str(label))}</option>"
+                for key, label in self.choices
+            )
         )
         final = self.build_attrs(self.attrs, attrs)
         return format_html('<select name="{}"{}>{}</select>', name, flatatt(final), options)

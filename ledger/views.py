@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views import View
 
 from chargepoints.models import ChargingSession
-from ledger import csvexport, selectors
+from ledger import csvexport, rendering, selectors
 from ledger.forms import SessionFilterForm
 from wbm.access import RoleRequiredMixin
 from wbm.roles import Perm
@@ -60,12 +60,17 @@ class SessionListView(RoleRequiredMixin, View):
             newer_than=_cursor(request.GET.get("newer")),
             total=totals.overall.count,
         )
+        now = datetime.now(tz=UTC)
         context: dict[str, Any] = {
             "form": form,
             "filtered": flt.active,
             "page": page,
             "totals": totals,
-            "now": datetime.now(tz=UTC),
+            # the long tables are built in Python (ledger.rendering: the template engine took ~35 ms)
+            "rows_html": rendering.session_rows(page.rows, now),
+            "tag_rows_html": rendering.tag_total_rows(totals.by_tag),
+            "month_rows_html": rendering.month_total_rows(totals.by_month),
+            "now": now,
             "query": _filter_query(form),
             "invalid": form.is_bound and not form.is_valid(),
         }

@@ -181,3 +181,20 @@ def test_the_menu_has_sessions_under_charging_stations(history):
     with translation.override("de"):
         body = _client(Role.USER, "de").get("/sessions/").content.decode()
     assert 'href="/sessions/"' in body
+
+
+def test_the_rows_escape_what_users_typed(history):
+    """The table rows and totals are built in Python (ledger.rendering): names still escaped."""
+    p1, _p2, _s = history
+    WhitelistEntry.objects.filter(tag="04A1B2C3D4E5F6").update(name='<b>Fleet & "car"</b>')
+    p1.config.name = "<i>Bay</i>"
+    p1.config.save()
+    cache.clear()
+    body = _client(Role.USER).get("/sessions/").content.decode()
+    table = body.split('id="sessions-table"')[1].split("</table>")[0]
+    assert "<b>" not in table and "<i>" not in table
+    assert "&lt;b&gt;Fleet &amp; &quot;car&quot;&lt;/b&gt;" in table and "&lt;i&gt;Bay&lt;/i&gt;" in table
+    by_tag = body.split('id="totals-by-tag"')[1].split("</table>")[0]
+    assert "&lt;b&gt;Fleet &amp; &quot;car&quot;&lt;/b&gt;" in by_tag and "<b>" not in by_tag
+    select = body.split('name="chargepoint"')[1].split("</select>")[0]
+    assert "&lt;i&gt;Bay&lt;/i&gt;" in select and "<i>" not in select
