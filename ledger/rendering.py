@@ -50,12 +50,21 @@ def session_rows(rows: Sequence[SessionRow], now: datetime) -> SafeString:
     pk_text = str(_PK)
     href_head, _, href_tail = reverse("ledger:detail", args=[_PK]).rpartition(pk_text)
     href_head, href_tail = _e(href_head), _e(href_tail)
-    l_start, l_end, l_duration, l_energy, l_ident, l_released, l_stop = (
-        _e(gettext(text))
-        for text in ("Start", "End", "Duration", "Energy", "Identification", "Released by", "Stop reason")
+    # each label a literal of its own: makemessages finds them
+    heads = (
+        gettext("Start"),
+        gettext("End"),
+        gettext("Duration"),
+        gettext("Energy"),
+        gettext("Identification"),
+        gettext("Released by"),
+        gettext("Stop reason"),
     )
-    running_badge = f'<span class="badge st-charging">{_e(gettext("running"))}</span>'
-    evcc_note = f' <span class="muted small">({_e(gettext("EVCC ID"))})</span>'
+    l_start, l_end, l_duration, l_energy, l_ident, l_released, l_stop = (_e(text) for text in heads)
+    running = _e(gettext("running"))
+    evcc = _e(gettext("EVCC ID"))
+    running_badge = f'<span class="badge st-charging">{running}</span>'
+    evcc_note = f' <span class="muted small">({evcc})</span>'
     released: dict[str, str] = {}  # escaped labels by stored value
     stopped: dict[str, str] = {}
     out = []
@@ -108,7 +117,8 @@ def _figures(line: TotalLine) -> str:
 
 def tag_total_rows(lines: Iterable[TotalLine]) -> SafeString:
     """The rows of the totals per tag (without the line of the remaining tags)."""
-    unidentified = f'<span class="muted">{_e(gettext("Without identification"))}</span>'
+    without = _e(gettext("Without identification"))
+    unidentified = f'<span class="muted">{without}</span>'
     out = []
     for line in lines:
         if line.key:
