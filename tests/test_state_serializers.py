@@ -54,7 +54,9 @@ DERIVED: dict[type[serializers.Serializer], set[str]] = {
 
 # ParkSnapshot is the container, not a slice: the API builds its own documents from it
 # (ParkSerializer with stations from the database).
-NOT_A_SLICE = {snapshot.ParkSnapshot}
+# RecentScan: the whitelist API builds its own document of it (ISO time, the charge point's name,
+# the matching whitelist entry: whitelist.api.views.RecentScanSerializer).
+NOT_A_SLICE = {snapshot.ParkSnapshot, snapshot.RecentScan}
 
 
 def _ids(pair: tuple[type, type]) -> str:
