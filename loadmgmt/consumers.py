@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import translation
+
 from loadmgmt.status import status_context
 from loadmgmt.views import TEMPLATE, chart_data
 from wbm.dashboard.consumers import LiveConsumer
@@ -30,8 +32,10 @@ class LoadManagementConsumer(LiveConsumer):
         return html
 
     def _parts(self) -> str:
-        context = status_context(read_snapshot())
-        context["chart"] = chart_data(context["history"])
+        # the context holds texts already (reasons in words): build it in the page's language
+        with translation.override(self.language):
+            context = status_context(read_snapshot())
+            context["chart"] = chart_data(context["history"])
         return "".join(
             self._changed(name, self.render(f"{TEMPLATE}#{name}", context))
             for name in ("status", "chartdata", "points")

@@ -95,7 +95,11 @@ def test_the_status_shows_the_allocation_and_why_and_the_page_fits(
     # 20 A for two 3-phase cars: 10 A each, bound by the load circuit fuse
     expect(page.get_by_test_id("lm-limiting")).to_contain_text("Yes" if lang == "en" else "Ja", timeout=15_000)
     first = page.locator("[data-testid=lm-points] tbody tr").first
-    expect(first.locator("[data-testid^=lm-reason-]")).to_contain_text("load circuit fuse", timeout=15_000)
+    # the reason in the page's language, also after the live updates
+    reason = "the load circuit fuse" if lang == "en" else "die Absicherung des Laststromkreises"
+    expect(first.locator("[data-testid^=lm-reason-]")).to_have_text(reason, timeout=15_000)
+    page.wait_for_timeout(2500)  # a few live updates later
+    expect(first.locator("[data-testid^=lm-reason-]")).to_have_text(reason)
     expect(page.locator("#lm-chart .uplot")).to_have_count(1, timeout=15_000)  # the vendored chart drew
     assert page.locator("html").get_attribute("lang") == lang
     screenshot(page, f"loadmgmt-{lang}-{width}")

@@ -25,6 +25,11 @@
       width: width(box),
       height: height(box),
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      // 24-hour clock and ISO dates, as everywhere else in the WBM (uPlot's own are US style)
+      fmtDate: function (tpl) {
+        return uPlot.fmtDate(tpl.replace(/\{h\}/g, "{HH}").replace(/\{aa\}/g, "")
+          .replace(/\{M\}\/\{D\}\/\{YY\}/g, "{YYYY}-{MM}-{DD}").replace(/\{M\}\/\{D\}/g, "{MM}-{DD}"));
+      },
       cursor: { drag: { x: true, y: false } },
       legend: { live: true },
       scales: { x: { time: true }, kw: { auto: true, range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } },

@@ -43,6 +43,11 @@
     plot = new uPlot({
       width: width(box),
       height: 240,
+      // 24-hour clock and ISO dates, as everywhere else in the WBM (uPlot's own are US style)
+      fmtDate: function (tpl) {
+        return uPlot.fmtDate(tpl.replace(/\{h\}/g, "{HH}").replace(/\{aa\}/g, "")
+          .replace(/\{M\}\/\{D\}\/\{YY\}/g, "{YYYY}-{MM}-{DD}").replace(/\{M\}\/\{D\}/g, "{MM}-{DD}"));
+      },
       series: [
         { label: box.getAttribute("data-label-time") || "Time" },
         { label: "L1", stroke: "#8a5a00", width: 2, value: amps },
