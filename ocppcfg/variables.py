@@ -199,7 +199,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "ClockAlignedDataInterval",
-            I,
+            N,
             "0",
             _("Interval of clock-aligned meter values (0: none)."),
             minimum=0,
@@ -208,7 +208,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "ConnectionTimeOut",
-            I,
+            N,
             "60",
             _("Time to plug in the vehicle after an authorization."),
             minimum=1,
@@ -225,14 +225,14 @@ VARIABLES: dict[str, Variable] = {
         _v("ConnectorPhaseRotationMaxLength", N, "13", _("Longest ConnectorPhaseRotation list."), readonly=True),
         _v(
             "GetConfigurationMaxKeys",
-            I,
+            N,
             str(GET_CONFIGURATION_MAX_KEYS),
             _("Most keys in one GetConfiguration."),
             readonly=True,
         ),
         _v(
             "HeartbeatInterval",
-            I,
+            N,
             "300",
             _("Interval of Heartbeat messages without other traffic."),
             minimum=0,
@@ -248,7 +248,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "MaxEnergyOnInvalidId",
-            I,
+            N,
             "0",
             _("Energy still delivered after the backend refused an idTag of a running transaction."),
             minimum=0,
@@ -265,7 +265,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "MeterValuesAlignedDataMaxLength",
-            I,
+            N,
             str(LIST_MAX),
             _("Longest MeterValuesAlignedData list."),
             readonly=True,
@@ -280,14 +280,14 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "MeterValuesSampledDataMaxLength",
-            I,
+            N,
             str(LIST_MAX),
             _("Longest MeterValuesSampledData list."),
             readonly=True,
         ),
         _v(
             "MeterValueSampleInterval",
-            I,
+            N,
             "60",
             _("Interval of sampled meter values during a transaction (0: none)."),
             minimum=0,
@@ -296,7 +296,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "MinimumStatusDuration",
-            I,
+            N,
             "0",
             _("Time a status must last before it is reported."),
             minimum=0,
@@ -344,14 +344,14 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "SupportedFeatureProfilesMaxLength",
-            I,
+            N,
             str(len(FEATURE_PROFILES)),
             _("Longest SupportedFeatureProfiles list."),
             readonly=True,
         ),
         _v(
             "TransactionMessageAttempts",
-            I,
+            N,
             "3",
             _("Attempts to deliver a transaction message the backend failed to process."),
             minimum=1,
@@ -359,7 +359,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "TransactionMessageRetryInterval",
-            I,
+            N,
             "60",
             _("Wait before the next attempt (times the attempt number)."),
             minimum=1,
@@ -374,7 +374,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "WebSocketPingInterval",
-            I,
+            N,
             "30",
             _("Interval of WebSocket pings (0: none)."),
             minimum=0,
@@ -385,14 +385,14 @@ VARIABLES: dict[str, Variable] = {
         _v("LocalAuthListEnabled", B, "true", _("Use the local authorization list.")),
         _v(
             "LocalAuthListMaxLength",
-            I,
+            N,
             str(LOCAL_LIST_MAX),
             _("Most entries of the local authorization list."),
             readonly=True,
         ),
         _v(
             "SendLocalListMaxLength",
-            I,
+            N,
             str(SEND_LOCAL_LIST_MAX),
             _("Most entries in one SendLocalList."),
             readonly=True,
@@ -408,7 +408,7 @@ VARIABLES: dict[str, Variable] = {
         # --- Smart Charging -------------------------------------------------------------------
         _v(
             "ChargeProfileMaxStackLevel",
-            I,
+            N,
             str(MAX_STACK_LEVEL),
             _("Highest stack level of a charging profile."),
             readonly=True,
@@ -430,7 +430,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "MaxChargingProfilesInstalled",
-            I,
+            N,
             str(MAX_PROFILES),
             _("Most charging profiles installed at once."),
             readonly=True,
@@ -439,7 +439,7 @@ VARIABLES: dict[str, Variable] = {
         _v("AuthorizationKey", S, "", _("Basic authentication password (write-only)."), secret=True, max_length=40),
         _v(
             "SecurityProfile",
-            I,
+            N,
             "0",
             _("Security profile: 0 none, 1 Basic authentication, 2 TLS with Basic authentication."),
             minimum=0,
@@ -478,7 +478,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "EVDiscardTimeOut",
-            I,
+            N,
             "60",
             _("A read UID is discarded if no vehicle connects within this time."),
             group=CHARX,
@@ -497,7 +497,7 @@ VARIABLES: dict[str, Variable] = {
         _v("FreeModeUID", S, "FREEMODE", _("The RFID UID used in free mode."), group=CHARX, max_length=20),
         _v(
             "GlobalMaxCurrent",
-            I,
+            N,
             "0",
             _("Maximum total current of all charge points (0: no limit)."),
             group=CHARX,
@@ -515,7 +515,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "MaxCurrent",
-            I,
+            N,
             "0",
             _("Maximum current of each charge point (0: no limit)."),
             group=CHARX,
@@ -534,7 +534,7 @@ VARIABLES: dict[str, Variable] = {
         _v("MeterValuesSignatureContexts", L, "", _("Not used in the current software."), group=CHARX, max_items=10),
         _v(
             "ModemRestartTimeout",
-            I,
+            N,
             "600",
             _("The modem restarts when no connection could be made for this long."),
             group=CHARX,
@@ -552,7 +552,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "PreUnavailabilityForUpdate",
-            I,
+            N,
             "30",
             _("Time a charge point shows status F before an update."),
             group=CHARX,
@@ -593,7 +593,7 @@ VARIABLES: dict[str, Variable] = {
         _v("ServiceUID", S, "SERVICE", _("The RFID UID used after a restart."), group=CHARX, max_length=20),
         _v(
             "SignedDataFormat",
-            I,
+            N,
             "0",
             _("0 OCMF, 1 transparency software (XML), 2 format of the measuring device."),
             group=CHARX,
@@ -614,7 +614,7 @@ VARIABLES: dict[str, Variable] = {
         ),
         _v(
             "WebSocketPingTimeout",
-            I,
+            N,
             "60",
             _("The connection is made again when pings get no answer for this long (0: never)."),
             group=CHARX,
