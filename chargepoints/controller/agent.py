@@ -39,6 +39,7 @@ from chargepoints.controller.commands import (
     CpOutput,
     CpRelease,
     CpUnlock,
+    CpUnlockNow,
 )
 from chargepoints.controller.rules import CpConfig
 from chargepoints.controller.simulation import SimulatorHandlers
@@ -69,6 +70,10 @@ HEAD_MODULE = "head_module"
 # state F (not persisted, unlike the user's Disable); X305 unlocks the socket while it stands.
 MODBUS_UNAVAILABLE = ("unavailable", "group_unavailable")
 MODBUS_UNLOCK = "unlock"
+# Blocks of the OCPP agent the controller acts on: ChangeAvailability Inoperative (status
+# Unavailable, state F) and a reservation (status Reserved while no vehicle is there).
+OCPP_INOPERATIVE = "inoperative"
+OCPP_RESERVED = "reserved"
 OUTPUT_MODES = ("floating", "low", "high", "flashing", "pulsating")
 PROTECTION_CLAIMS = (
     (Kind.CAP, Source.SAFETY, monitoring.EVZE),
@@ -101,6 +106,7 @@ class _Point:
     unlock_enforced: bool = False
     remote_lock: bool | None = None  # "Remote control" locking: what was asked for last (None: nothing yet)
     reserved: bool = False
+    lock_opened: bool = False  # unlocked once (OCPP UnlockConnector) until the vehicle leaves
     had_release: bool = False
     charged: bool = False  # the vehicle drew current during this plug-in
     rfid: str = ""
@@ -141,6 +147,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
         CpRelease,
         CpAvailability,
         CpUnlock,
+        CpUnlockNow,
         CpLock,
         CpOutput,
         CpClearRfid,
@@ -171,6 +178,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
             CpRelease: self._cmd_release,
             CpAvailability: self._cmd_availability,
             CpUnlock: self._cmd_unlock,
+            CpUnlockNow: self._cmd_unlock_now,
             CpLock: self._cmd_lock,
             CpOutput: self._cmd_output,
             CpClearRfid: self._cmd_clear_rfid,
@@ -391,14 +399,16 @@ class ControllerAgent(SimulatorHandlers, Agent):
             await hardware.set_pwm(cp_id, pwm)
             commanded = True
         board = self.ctx.claims
-        available = point.enabled and not any(
-            board.has(cp_id, Kind.BLOCK, Source.MODBUS, k) for k in MODBUS_UNAVAILABLE
+        available = (
+            point.enabled
+            and not any(board.has(cp_id, Kind.BLOCK, Source.MODBUS, k) for k in MODBUS_UNAVAILABLE)
+            and not board.has(cp_id, Kind.BLOCK, Source.OCPP, OCPP_INOPERATIVE)
         )
         if point.commanded_available != available:
             await hardware.set_available(cp_id, available)
             point.commanded_available = available
             commanded = True
-        if point.unlock_enforced or board.has(cp_id, Kind.BLOCK, Source.MODBUS, MODBUS_UNLOCK):
+        if point.unlock_enforced or point.lock_opened or board.has(cp_id, Kind.BLOCK, Source.MODBUS, MODBUS_UNLOCK):
             locked = False
         elif cfg is not None and cfg.locks_on_connect:
             locked = hw.vehicle is not None
@@ -420,7 +430,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
             release=decision.released,
             had_release=point.had_release,
             unlock_enforced=point.unlock_enforced,
-            reserved=point.reserved,
+            reserved=point.reserved or board.has(cp_id, Kind.BLOCK, Source.OCPP, OCPP_RESERVED),
         )
         fault = point.protection.fault
         if hw.fault_code == "NoError" and fault is not None:  # what monitoring found counts as a fault
@@ -549,6 +559,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
             self.ctx.claims.withdraw(cp_id, Source.USER, Kind.GRANT)
         point.plugged_since, point.charging_s, point.charged = None, 0.0, False
         point.rfid, point.had_release, point.hlc_session_id = "", False, ""
+        point.lock_opened = False
         self.ctx.emit(ev.Unplugged(at=now, cp_id=cp_id))
 
     def _record_release(self, cp_id: int, point: _Point) -> None:
@@ -845,6 +856,22 @@ class ControllerAgent(SimulatorHandlers, Agent):
             self.ctx.claims.withdraw(command.cp, Source.WHITELIST, Kind.GRANT)
             await self.ctx.hardware.set_locked(command.cp, False)
         await self.settle()
+
+    async def _cmd_unlock_now(self, command: CpUnlockNow) -> dict[str, object]:
+        """Open the lock once (OCPP UnlockConnector): charging stops (the releases end) and the
+        socket stays unlocked until the vehicle leaves. A fixed cable has no lock to open."""
+        self._point(command.cp)
+        cfg = self._config(command.cp)
+        if cfg.connection_type != "socket_outlet":
+            return {"status": "NotSupported"}
+        point = self.points[command.cp]
+        for source in (Source.USER, Source.WHITELIST, Source.OCPP):
+            self.ctx.claims.withdraw(command.cp, source, Kind.GRANT)
+        point.lock_opened = self.ctx.hardware.read(command.cp).vehicle is not None
+        await self.ctx.hardware.set_locked(command.cp, False)
+        await self.settle()
+        unlocked = not self.ctx.hardware.read(command.cp).locked
+        return {"status": "Unlocked" if unlocked else "UnlockFailed"}
 
     async def _cmd_lock(self, command: CpLock) -> None:
         point = self._point(command.cp)

@@ -43,6 +43,15 @@ class CpUnlock(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CpUnlockNow(Command):
+    """Open the socket's lock once (OCPP UnlockConnector): charging stops, and the socket stays
+    unlocked until the vehicle leaves. Answers ``status`` Unlocked, UnlockFailed or NotSupported."""
+
+    name = "cp.unlock_now"
+    cp: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CpLock(Command):
     """Lock or unlock the socket of a charge point in the locking mode "Remote control"."""
 
