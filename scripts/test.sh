@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_system_packages
 ensure_venv
+ensure_node_peer
 export WBM_STATE_DIR="${WBM_STATE_DIR:-$(mktemp -d)}"
 echo "== Django checks"
 .venv/bin/python manage.py check --fail-level WARNING
