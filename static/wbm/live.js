@@ -12,6 +12,7 @@
 
   var TRY_AGAIN_LATER = 4013;  // the server cannot reach its live data store (Redis) right now
   var laterRetries = 0;
+  var closedForLater = false;  // the last close was a 4013: the server's word on the runtime still holds
 
   // Reconnect soon after the server is back: at most 5 s between attempts (htmx's own
   // "full-jitter" backs off to random waits of up to 64 s).
@@ -49,7 +50,12 @@
     var banner = document.getElementById("stale-banner");
     if (!indicator) { return; }
     var rt = runtime();
-    var down = rt.state === "down" || rt.state === "unreachable";
+    // what the server said of the runtime holds while its socket is open (or before the first
+    // frame: the page was rendered so); once a socket that streamed is gone, the server itself
+    // may be gone (a stopping process may say "not running" just before it goes), so the page
+    // says the connection was lost, since the last frame
+    var heard = open || !lastMessage || closedForLater;
+    var down = heard && (rt.state === "down" || rt.state === "unreachable");
     var fresh = !down && open && lastMessage && (Date.now() - lastMessage) < QUIET_MS;
     var stale = !fresh && (down || lastMessage > 0);
     indicator.classList.toggle("ok", !!fresh);
@@ -74,13 +80,15 @@
     document.body.dataset.live = fresh ? "live" : (stale ? "stale" : "connecting");
   }
 
-  document.addEventListener("htmx:wsOpen", function () { open = true; render(); });
+  document.addEventListener("htmx:wsOpen", function () { open = true; closedForLater = false; render(); });
   document.addEventListener("htmx:wsClose", function (ev) {
     open = false;
     render();
     // 4401: the session ended (logout, expiry, password change): reload, so the page shows what
     // this browser may see now (the login, or the Guest's dashboard) instead of staying stale
     var code = ev.detail && ev.detail.event && ev.detail.event.code;
+    closedForLater = code === TRY_AGAIN_LATER;
+    render();
     if (code === 4401) { window.location.reload(); }
     // 4013: try again later (htmx reconnects by itself only after 1006, 1011, 1012 and 1013,
     // which a server behind Daphne cannot send)
