@@ -8,4 +8,6 @@ class Config(AppConfig):
     name = "ocppcfg"
     verbose_name = _("OCPP")
     wbm_urls = (("ocpp/", "ocppcfg.urls"),)
+    wbm_api_urls = "ocppcfg.api"
+    wbm_websocket_urls = "ocppcfg.routing"
     wbm_menu = "ocppcfg.menu.MENU"
