@@ -11,3 +11,4 @@ class Config(AppConfig):
     wbm_api_urls = "ocppcfg.api"
     wbm_websocket_urls = "ocppcfg.routing"
     wbm_menu = "ocppcfg.menu.MENU"
+    wbm_agents = ("ocppcfg.agent.OcppAgent",)

@@ -1,0 +1,639 @@
+"""The OCPP 1.6J agent: one persistent WebSocket to the backend (CSMS), as a charge point whose
+connectors are the charge points released "By OCPP" (connector 0: the park).
+
+The agent's parts: the connection and its log (``link``), the incoming CALLs (``station``,
+``core_handlers`` and the feature profiles), transactions, authorization and the outbox
+(``transactions``), meter values (``metering``). Everything it does to the park goes through
+claims (Source.OCPP) and controller commands. See docs and the contract for its surface.
+
+Timing: OCPP's intervals run on the real clock (the backend expects real seconds); the runtime's
+clock is used for nothing here. The system clock is never set from the backend's time: the
+offset is recorded (``time_offset_s``) and, with AvailabilityOnlyWhenTimeSynchronized, the
+connectors stay blocked (BLOCK key ``inoperative_time``) until a BootNotification or Heartbeat
+answer brought the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.v16 import call_result
+from ocpp.v16.enums import ChargePointErrorCode
+from websockets.asyncio.client import ClientConnection
+
+from ocppcfg import authorization, availability, link, outbox, selectors, variables
+from ocppcfg.commands import OcppReload
+from ocppcfg.link import Backoff, FrameLog, Tap, describe_failure, open_connection, setting
+from ocppcfg.metering import ocpp_time
+from ocppcfg.selectors import Setup
+from ocppcfg.station import Station
+from ocppcfg.transactions import ActiveTx, TransactionFlow
+from wbm.runtime import events as ev
+from wbm.runtime.agent import Agent, DatabaseError
+from wbm.runtime.claims import Claim, ClaimRefused, Kind, Source
+
+log = logging.getLogger(__name__)
+
+ERROR_CODES = frozenset(code.value for code in ChargePointErrorCode)
+INOPERATIVE = "inoperative"
+INOPERATIVE_TIME = "inoperative_time"
+_RUNS: weakref.WeakSet[Any] = weakref.WeakSet()  # claim boards (runtimes) this agent already ran in
+
+__all__ = ["ActiveTx", "OcppAgent"]
+
+
+class _NullFeature:
+    """Stands in for a feature module that is not there: admits everything, knows nothing."""
+
+    def __init__(self, agent: Any = None) -> None:
+        self.agent = agent
+
+    def admits(self, connector_id: int, id_tag: str, parent_id_tag: str = "") -> tuple[bool, int | None]:
+        return True, None
+
+    def lookup(self, id_tag: str) -> None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+def _feature(agent: OcppAgent, module: str, name: str) -> Any:
+    try:
+        cls = getattr(importlib.import_module(f"ocppcfg.features.{module}"), name)
+    except (ImportError, AttributeError):
+        return _NullFeature(agent)
+    return cls(agent)
+
+
+class OcppAgent(TransactionFlow, Agent):
+    name = "ocpp"
+    title = _("OCPP Client")
+    description = _("Connects the charge points released by OCPP to the backend (OCPP 1.6J).")
+    order = 60
+    commands = (OcppReload,)
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__(ctx)
+        self.setup: Setup | None = None
+        self.values: dict[str, str] = {}
+        self.connectors: dict[int, int] = {}
+        self.connected = False
+        self.accepted = False
+        self.registration: str | None = None
+        self.since: float | None = None
+        self.last_heartbeat: float | None = None
+        self.last_error = ""
+        self.url_in_use = ""
+        self.trial_url: str | None = None
+        self.heartbeat_s = 300.0
+        self.time_synced = False
+        self.time_offset_s = 0.0
+        self.station: Station | None = None
+        self.ws: ClientConnection | None = None
+        self.frames = FrameLog()
+        self.log_seq = 0
+        self.timeline_seq = 0
+        self.values_seq = 0
+        self.queue_summary: dict[str, Any] = {"count": 0, "oldest": None, "items": []}
+        self.inoperative_rows: dict[int, bool] = {}
+        self.reservations: Any = _NullFeature(self)
+        self.local_list: Any = _NullFeature(self)
+        self.smart: Any = _NullFeature(self)
+        self.firmware: Any = _NullFeature(self)
+        self._reconnect = asyncio.Event()
+        self._reconnect_reason = ""
+        self._status_wake = asyncio.Event()
+        self._sent_status: dict[int, tuple[str, str, str, str]] = {}
+        self._seen_status: dict[int, tuple[tuple[str, str, str, str], float]] = {}
+        self._tick_callbacks: list[Callable[[datetime], Awaitable[None] | None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._last_call = 0.0
+        self._next_aligned: float | None = None
+        self._init_transactions()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        ctx = self.ctx
+        await self._load()
+        self.log_seq, self.timeline_seq = await ctx.db(selectors.newest_log_ids)
+        fresh = ctx.claims not in _RUNS
+        _RUNS.add(ctx.claims)
+        await self.recover(fresh=fresh)
+        self.reservations = _feature(self, "reservations", "Reservations")
+        self.local_list = _feature(self, "locallist", "LocalList")
+        self.smart = _feature(self, "smart", "SmartCharging")
+        self.firmware = _feature(self, "firmware", "Firmware")
+        for feature in (self.reservations, self.local_list, self.smart, self.firmware):
+            try:
+                await feature.start()
+            except Exception:
+                log.exception("ocpp: a feature failed to start: %s", type(feature).__name__)
+        ctx.handle(OcppReload, self._cmd_reload)
+        events = ctx.subscribe(ev.Plugged, ev.Unplugged, ev.RfidRead, ev.StatusChanged, ev.ConfigReloaded)
+        if fresh:
+            self.spawn(self.service_restart())
+        loops = [
+            self._link_loop(),
+            self.delivery_loop(),
+            self._tick_loop(),
+            self._status_loop(),
+            self._event_loop(events),
+            link.log_writer(self.frames, ctx.db, self._written),
+        ]
+        workers = [asyncio.create_task(coro, name=f"ocpp:{i}") for i, coro in enumerate(loops)]
+        self.publish()
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in [*workers, *self._tasks]:
+                task.cancel()
+            for feature in (self.reservations, self.local_list, self.smart, self.firmware):
+                with contextlib.suppress(Exception):
+                    await feature.stop()
+            if self.ws is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.ws.close(1001, "service stopped"), 2)
+            for cp_id in self.connectors.values():  # the caps and the time block go with us
+                for key in ("max_current", "global_max"):
+                    self.ctx.claims.withdraw(cp_id, Source.OCPP, Kind.CAP, key)
+                self.ctx.claims.withdraw(cp_id, Source.OCPP, Kind.BLOCK, INOPERATIVE_TIME)
+
+    async def _load(self) -> None:
+        setup = await self.ctx.db(selectors.load_setup)
+        self.setup = setup
+        self.values = setup.values
+        self.connectors = {c: info.cp_id for c, info in setup.connectors.items()}
+        self.inoperative_rows = dict(setup.inoperative)
+        self.heartbeat_s = float(self.values.get("HeartbeatInterval") or 300) if not self.accepted else self.heartbeat_s
+        link.messages_log.setLevel(logging.DEBUG if self.values.get("LogLevel") == "DEBUG" else logging.INFO)
+        self.apply_availability()
+
+    async def _cmd_reload(self, command: OcppReload) -> None:
+        before = self.setup.link_key if self.setup else None
+        await self._load()
+        self.values_seq += 1
+        assert self.setup is not None
+        if before != self.setup.link_key:
+            if before is None or before[0] != self.setup.url:
+                self.accepted = False
+            self.reconnect("settings changed")
+        self._status_wake.set()
+        self.publish()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], delay: float = 0.0) -> asyncio.Task[Any]:
+        """Run ``coro`` beside the loops (after ``delay`` s); failures are logged."""
+
+        async def guarded() -> None:
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ocpp: a background job failed")
+
+        task = asyncio.create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def spawn_later(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """After the answer to the CALL being handled has gone out."""
+        return self.spawn(coro, delay=0.05)
+
+    # --- the surface for features ------------------------------------------------------------
+    def state_of(self, connector_id: int) -> Any:
+        cp_id = self.connectors.get(connector_id)
+        snapshot = self.ctx.snapshot()
+        return snapshot.chargepoint(cp_id) if snapshot is not None and cp_id is not None else None
+
+    def active_transactions(self) -> dict[int, ActiveTx]:
+        return dict(self.active)
+
+    def on_tick(self, callback: Callable[[datetime], Awaitable[None] | None]) -> None:
+        self._tick_callbacks.append(callback)
+
+    async def send(self, payload: Any, *, timeout: float | None = None) -> Any | None:
+        """One CALL now (an ``ocpp.v16.call`` object, or ``(action, camelCase dict)``): its result
+        (a ``call_result`` object, or a dict), None when offline, refused or unanswered."""
+        action, body, as_object = _wire(payload)
+        station = self.station
+        if station is None or not self.connected or (not self.accepted and action != "BootNotification"):
+            return None
+        try:
+            result = await station.call_raw(action, body, timeout=timeout or self.call_timeout)
+        except Exception as exc:
+            log.warning("ocpp: %s failed: %s", action, describe_failure(exc) if isinstance(exc, OSError) else exc)
+            return None
+        finally:
+            self._last_call = time.monotonic()
+        if as_object:
+            return getattr(call_result, action)(**camel_to_snake_case(result))
+        return result
+
+    async def enqueue(self, payload: Any, *, transaction_local_id: int | None = None) -> None:
+        action, body, _ = _wire(payload)
+        await self.ctx.db(outbox.enqueue, action, body, transaction_local_id)
+        self.wake_outbox()
+
+    @property
+    def call_timeout(self) -> float:
+        return setting("WBM_OCPP_CALL_TIMEOUT_S", 30.0)
+
+    # --- the connection ----------------------------------------------------------------------
+    def reconnect(self, reason: str) -> None:
+        self._reconnect_reason = reason
+        self._reconnect.set()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._reconnect.wait()
+
+    async def _link_loop(self) -> None:
+        backoff = Backoff()
+        while True:
+            self._reconnect.clear()
+            setup = self.setup
+            assert setup is not None
+            url = self.trial_url or setup.url
+            if not url:
+                self.connected, self.last_error, self.url_in_use = False, "no backend URL", ""
+                self.publish()
+                await self._reconnect.wait()
+                continue
+            charge_box_id = url.rstrip("/").rsplit("/", 1)[-1]
+            try:
+                ws = await open_connection(
+                    url,
+                    user=setup.user,
+                    key=setup.key,
+                    ca_pem=setup.ca_certificate,
+                    charge_box_id=charge_box_id,
+                    values=self.values,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = describe_failure(exc)
+                self.frames.event("failed", self.last_error)
+                self.publish()
+                if self.trial_url:
+                    self._abandon_trial(self.last_error)
+                    continue
+                await self._pause(backoff.next())
+                continue
+            backoff.reset()
+            await self._connected(ws, url, charge_box_id)
+            if not self._reconnect.is_set():
+                await self._pause(backoff.next())
+
+    async def _connected(self, ws: ClientConnection, url: str, charge_box_id: str) -> None:
+        self.ws, self.url_in_use = ws, url
+        self.connected, self.since, self.last_error = True, time.time(), ""
+        self.frames.event("connected", _safe_url(url))
+        station = Station(charge_box_id, Tap(ws, self.frames), self, response_timeout=self.call_timeout)
+        self.station = station
+        self.publish()
+        serve = asyncio.create_task(station.start())
+        session = asyncio.create_task(self._session(station))
+        wanted = asyncio.create_task(self._reconnect.wait())
+        error: BaseException | None = None
+        try:
+            await asyncio.wait({serve, wanted}, return_when=asyncio.FIRST_COMPLETED)
+            if serve.done() and not serve.cancelled():
+                error = serve.exception()
+        finally:
+            self.station, self.connected, self.since = None, False, time.time()
+            for task in (session, wanted, serve):
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(1000, self._reconnect_reason or "closing"), 3)
+            self.ws = None
+        code, reason, ping_timeout = link.close_details(ws, error)
+        if ping_timeout:
+            self.last_error = "ping timeout"
+            self.frames.event("ping_timeout", "no answer to pings")
+        elif error is not None and not self._reconnect.is_set():
+            self.last_error = f"closed {code} {reason}".strip()
+        self.frames.event("disconnected", reason or self._reconnect_reason, close_code=code)
+        self._reconnect_reason = ""
+        self.publish()
+
+    def _abandon_trial(self, why: str) -> None:
+        log.warning("ocpp: the new backend URL failed (%s); staying with the old one", why)
+        self.frames.event("url_changed", f"kept the old URL: the new one failed ({why})"[:300])
+        self.trial_url = None
+        self.accepted = False
+
+    async def try_backend_url(self, url: str) -> None:
+        """NewBackendURL: move to ``url``; the old one stays if it fails to connect or boot."""
+        self.trial_url = url
+        self.accepted = False
+        self.reconnect("new backend URL")
+
+    async def _session(self, station: Station) -> None:
+        if not self.accepted and not await self._boot(station):
+            return
+        self.wake_outbox()
+        self._status_wake.set()
+        while True:  # the heartbeat
+            due = self._last_call + self.heartbeat_s
+            if self.heartbeat_s > 0 and time.monotonic() >= due:
+                await self.heartbeat()
+                due = time.monotonic() + self.heartbeat_s
+            await asyncio.sleep(max(0.05, min(due - time.monotonic(), 5.0)) if self.heartbeat_s > 0 else 5.0)
+
+    async def heartbeat(self) -> None:
+        result = await self.send(("Heartbeat", {}))
+        if result is not None:
+            self.last_heartbeat = time.time()
+            self._time_from(result.get("currentTime"))
+            self.publish()
+
+    async def _boot(self, station: Station) -> bool:
+        """BootNotification until Accepted (Pending and Rejected retry after the interval)."""
+        setup = self.setup
+        assert setup is not None
+        payload = {"chargePointVendor": setup.vendor[:20], "chargePointModel": setup.model[:20]}
+        if setup.serial_number:
+            payload["chargePointSerialNumber"] = setup.serial_number[:25]
+        while True:
+            try:
+                result = await station.call_raw("BootNotification", payload, timeout=self.call_timeout)
+            except Exception as exc:
+                if self.trial_url:
+                    self._abandon_trial(f"BootNotification: {exc}"[:120])
+                    self.reconnect("new backend URL failed")
+                    return False
+                await asyncio.sleep(setting("WBM_OCPP_BOOT_RETRY_S", 60.0))
+                continue
+            finally:
+                self._last_call = time.monotonic()
+            status, interval = str(result.get("status")), int(result.get("interval") or 0)
+            self.registration = status
+            self._time_from(result.get("currentTime"))
+            self.frames.event("boot", status)
+            if status == "Accepted":
+                self.accepted = True
+                self.heartbeat_s = float(interval or int(self.values.get("HeartbeatInterval") or 300))
+                self._sent_status.clear()  # every connector's status, connector 0 first
+                if self.trial_url:
+                    await self._commit_trial()
+                self.publish()
+                return True
+            if self.trial_url:
+                self._abandon_trial(f"BootNotification {status}")
+                self.reconnect("new backend URL failed")
+                return False
+            self.publish()
+            await asyncio.sleep(interval or setting("WBM_OCPP_BOOT_RETRY_S", 60.0))
+
+    async def _commit_trial(self) -> None:
+        url, self.trial_url = self.trial_url or "", None
+        try:
+            await self.ctx.db(availability.store_backend_url, url)
+        except DatabaseError:
+            return
+        assert self.setup is not None
+        self.setup = replace(self.setup, url=url)
+        self.frames.event("url_changed", f"moved to {_safe_url(url)}")
+
+    def _time_from(self, value: object) -> None:
+        when = authorization.parse_time(value)
+        if when is None:
+            return
+        if self.active and self.values.get("AllowTimeSyncDuringSession") != "true" and self.time_synced:
+            return  # no time step during a charging session
+        self.time_offset_s = when.timestamp() - time.time()
+        self.time_synced = True
+
+    # --- statuses ----------------------------------------------------------------------------
+    def inoperative(self, connector_id: int) -> bool:
+        """Inoperative now (a scheduled change waits for the transaction)."""
+        rows = self.inoperative_rows
+        return (rows.get(connector_id) is False) or (connector_id != 0 and rows.get(0) is False)
+
+    def current_status(self, connector_id: int) -> tuple[str, str, str, str]:
+        """(status, errorCode, info, vendorErrorCode) as StatusNotification sends them."""
+        if connector_id == 0:
+            return ("Unavailable" if self.inoperative(0) else "Available", "NoError", "", "")
+        state = self.state_of(connector_id)
+        if state is None:
+            return ("Unavailable", "NoError", "", "")
+        code, vendor = state.error_code or "NoError", ""
+        if code not in ERROR_CODES:
+            code, vendor = "OtherError", code[:255]
+        return (state.ocpp_status, code, (state.error_info or "")[:50], vendor)
+
+    async def status_notification(self, connector_id: int, force: bool = True) -> None:
+        current = self.current_status(connector_id)
+        if not force and self._sent_status.get(connector_id) == current:
+            return
+        status, code, info, vendor = current
+        payload: dict[str, Any] = {
+            "connectorId": connector_id,
+            "errorCode": code,
+            "status": status,
+            "timestamp": ocpp_time(time.time()),
+        }
+        if info:
+            payload["info"] = info
+        if vendor:
+            payload["vendorErrorCode"] = vendor
+        if await self.send(("StatusNotification", payload)) is not None:
+            self._sent_status[connector_id] = current
+
+    async def _status_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(setting("WBM_OCPP_TICK_S", 0.5)):
+                    await self._status_wake.wait()
+            self._status_wake.clear()
+            if not (self.connected and self.accepted):
+                continue
+            minimum = float(self.values.get("MinimumStatusDuration") or 0)
+            now = time.monotonic()
+            for connector_id in (0, *sorted(self.connectors)):
+                current = self.current_status(connector_id)
+                seen = self._seen_status.get(connector_id)
+                if seen is None or seen[0] != current:
+                    seen = self._seen_status[connector_id] = (current, now)
+                sent = self._sent_status.get(connector_id)
+                if sent == current or (sent is not None and now - seen[1] < minimum):
+                    continue
+                await self.status_notification(connector_id)
+
+    # --- claims ------------------------------------------------------------------------------
+    def _sync(self, cp_id: int, kind: Kind, key: str, amps: float | None, on: bool) -> None:
+        ident = (cp_id, kind, Source.OCPP, key)
+        claim = Claim(cp_id=cp_id, kind=kind, source=Source.OCPP, key=key, amps=amps, reason=key) if on else None
+        with contextlib.suppress(ClaimRefused):
+            self.ctx.claims.sync(claim, ident)
+
+    def apply_availability(self) -> None:
+        """The persisted Inoperative blocks, and the time block."""
+        unsynced = self.values.get("AvailabilityOnlyWhenTimeSynchronized") == "true" and not self.time_synced
+        for connector_id, cp_id in self.connectors.items():
+            self._sync(cp_id, Kind.BLOCK, INOPERATIVE, None, self.inoperative(connector_id))
+            self._sync(cp_id, Kind.BLOCK, INOPERATIVE_TIME, None, unsynced)
+
+    def _apply_caps(self) -> None:
+        max_a = int(self.values.get("MaxCurrent") or 0)
+        global_a = int(self.values.get("GlobalMaxCurrent") or 0)
+        with_vehicle = [cp for cp in self.connectors.values() if self.vehicle_at(cp)]
+        for cp_id in self.connectors.values():
+            self._sync(cp_id, Kind.CAP, "max_current", float(max_a), max_a > 0)
+            share = global_a / max(1, len(with_vehicle))
+            self._sync(cp_id, Kind.CAP, "global_max", round(share, 1), global_a > 0 and cp_id in with_vehicle)
+
+    def vehicle_at(self, cp_id: int) -> bool:
+        with contextlib.suppress(Exception):
+            return self.ctx.hardware.read(cp_id).vehicle is not None
+        return False
+
+    # --- the tick ----------------------------------------------------------------------------
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(setting("WBM_OCPP_TICK_S", 0.5))
+            try:
+                self.apply_availability()
+                self._apply_caps()
+                await self.tick_transactions()
+                self._status_wake.set()
+                now = datetime.now().astimezone()
+                for callback in list(self._tick_callbacks):
+                    result = callback(now)
+                    if asyncio.iscoroutine(result):
+                        await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ocpp: the tick failed")
+            self.publish()
+
+    async def _event_loop(self, events: Any) -> None:
+        async for event in events:
+            try:
+                if isinstance(event, ev.RfidRead):
+                    self.spawn(self.on_rfid(event.cp_id, event.tag))
+                elif isinstance(event, ev.Plugged):
+                    self.spawn(self.on_plugged(event.cp_id))
+                elif isinstance(event, ev.Unplugged):
+                    self.spawn(self.on_unplugged(event.cp_id))
+                elif isinstance(event, ev.ConfigReloaded):
+                    await self._load()
+                self._status_wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ocpp: handling %s failed", type(event).__name__)
+
+    # --- configuration from the backend ------------------------------------------------------
+    async def change_configuration(self, key: str, value: str) -> str:
+        try:
+            variables.validate({key: value}, origin="backend")
+        except variables.VariableError as exc:
+            return "NotSupported" if exc.code == "unknown" else "Rejected"
+        try:
+            await self.ctx.db(variables.change, {key: value}, origin="backend", by="backend")
+        except DatabaseError:
+            return "Rejected"
+        before = self.setup
+        await self._load()
+        self.values_seq += 1
+        if key in ("AuthorizationKey", "AuthorizationUser") and before and self.setup:
+            self.spawn_later(self._credentials_changed())
+        elif key == "NewBackendURL" and value.strip():
+            self.spawn_later(self.try_backend_url(value.strip()))
+        elif key == "HeartbeatInterval":
+            self.heartbeat_s = float(value)
+        elif key in ("WebSocketPingInterval", "WebSocketPingTimeout") and self.ws is not None:
+            seconds = float(value) or None
+            if key == "WebSocketPingTimeout":
+                self.ws.ping_timeout = seconds
+            elif seconds is not None and self.ws.ping_interval is not None:
+                self.ws.ping_interval = seconds
+        self.publish()
+        return "Accepted"
+
+    async def _credentials_changed(self) -> None:
+        self.reconnect("credentials changed")  # TC_073: the next connection uses the new password
+
+    # --- the status for pages ----------------------------------------------------------------
+    def _written(self, log_seq: int, timeline_seq: int) -> None:
+        self.log_seq = log_seq or self.log_seq
+        self.timeline_seq = timeline_seq or self.timeline_seq
+        self.publish()
+
+    def publish(self) -> None:
+        connectors = []
+        for connector_id, cp_id in sorted(self.connectors.items()):
+            ocpp_status, code, _info, _vendor = self.current_status(connector_id)
+            tx = self.active.get(connector_id)
+            connectors.append(
+                {
+                    "connector_id": connector_id,
+                    "cp_id": cp_id,
+                    "status": ocpp_status,
+                    "error_code": code,
+                    "transaction_id": tx.transaction_id if tx else None,
+                    "id_tag": tx.id_tag if tx else "",
+                }
+            )
+        status = {
+            "connected": self.connected,
+            "since": self.since,
+            "url": _safe_url(self.url_in_use or (self.setup.url if self.setup else "")),
+            "registration": self.registration,
+            "last_heartbeat": self.last_heartbeat,
+            "last_error": self.last_error,
+            "queue": self.queue_summary,
+            "connectors": connectors,
+            "log_seq": self.log_seq,
+            "timeline_seq": self.timeline_seq,
+            "values_seq": self.values_seq,
+            "firmware": {"status": "Idle", "at": None},
+            "diagnostics": {"status": "Idle", "at": None},
+            "reservations": [],
+            "composite": {},
+        }
+        for feature in (self.firmware, self.reservations, self.smart):
+            extra = getattr(feature, "status_part", None)
+            if callable(extra):
+                with contextlib.suppress(Exception):
+                    status.update(extra())
+        self.ctx.set_status(status)
+        self.ctx.publish()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without credentials (user:password@ is never shown)."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://{rest.split('@', 1)[1]}"
+    return url
+
+
+def _wire(payload: Any) -> tuple[str, dict[str, Any], bool]:
+    """(action, camelCase payload, given as an object) of a CALL."""
+    if isinstance(payload, tuple):
+        return str(payload[0]), dict(payload[1]), False
+    body = snake_to_camel_case(remove_nones(serialize_as_dict(payload)))
+    return type(payload).__name__, body, True

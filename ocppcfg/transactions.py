@@ -1,0 +1,664 @@
+"""Transactions of the OCPP agent (a mixin of ``OcppAgent``): who may start one (RFID at a reader,
+an ISO 15118 EVCC ID, FreeMode, RemoteStart, ServiceRestart), starting and stopping them through
+the outbox, meter values, and the outbox's delivery in order, exactly once.
+
+Release: a started transaction puts the GRANT ``tx`` (Source.OCPP, until unplug); nothing else
+releases a connector in mode "By OCPP".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ocpp.exceptions import OCPPError
+
+from chargepoints.controller.commands import CpUnlockNow
+from ocppcfg import authorization, availability, outbox
+from ocppcfg.authorization import IdTagInfo, usable
+from ocppcfg.link import setting
+from ocppcfg.metering import energy_wh, measurand_list, meter_value, ocpp_time
+from wbm.runtime.agent import DatabaseError
+from wbm.runtime.claims import Kind, Source
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+log = logging.getLogger("ocppcfg.agent")
+
+TX = "tx"  # the GRANT key of a running transaction
+
+
+@dataclass
+class ActiveTx:
+    local_id: int
+    transaction_id: int | None
+    started_at: datetime
+    id_tag: str
+    meter_start_wh: int
+    cp_id: int = 0
+    parent_id_tag: str = ""
+    deauthorized: bool = False  # StartTransaction.conf refused the idTag: no release after unplug
+    last_sample: float = 0.0  # monotonic
+
+
+@dataclass
+class PendingAuth:
+    """An authorization waiting for the vehicle (ConnectionTimeOut / EVDiscardTimeOut)."""
+
+    id_tag: str
+    parent_id_tag: str
+    deadline: float  # monotonic
+    reservation_id: int | None
+
+
+class TransactionFlow:
+    # provided by OcppAgent
+    ctx: Any
+    values: dict[str, str]
+    connectors: dict[int, int]
+    connected: bool
+    accepted: bool
+    station: Any
+    reservations: Any
+    local_list: Any
+    inoperative_rows: dict[int, bool]
+    queue_summary: dict[str, Any]
+    setup: Any
+    frames: Any
+    _next_aligned: float | None
+    _sent_status: dict[int, Any]
+
+    def _init_transactions(self) -> None:
+        self.active: dict[int, ActiveTx] = {}
+        self.pending: dict[int, PendingAuth] = {}
+        self._end_callbacks: list[Callable[[int, ActiveTx], None]] = []
+        self._outbox_wake = asyncio.Event()
+        self._tx_ids: dict[int, int] = {}  # local id -> backend transactionId (answered)
+
+    if TYPE_CHECKING:  # provided by OcppAgent
+        registration: str | None
+        _last_call: float
+
+        def spawn(self, coro: Any, delay: float = 0.0) -> Any: ...
+        def publish(self) -> None: ...
+        def apply_availability(self) -> None: ...
+        def vehicle_at(self, cp_id: int) -> bool: ...
+        def state_of(self, connector_id: int) -> Any: ...
+        def inoperative(self, connector_id: int) -> bool: ...
+        def reconnect(self, reason: str) -> None: ...
+        async def send(self, payload: Any, *, timeout: float | None = None) -> Any | None: ...
+        async def heartbeat(self) -> None: ...
+        async def status_notification(self, connector_id: int, force: bool = True) -> None: ...
+
+    def on_transaction_end(self, callback: Callable[[int, ActiveTx], None]) -> None:
+        self._end_callbacks.append(callback)
+
+    def wake_outbox(self) -> None:
+        self._outbox_wake.set()
+
+    def _flag(self, key: str, default: str = "false") -> bool:
+        return self.values.get(key, default) == "true"
+
+    def _seconds(self, key: str, default: float) -> float:
+        try:
+            return float(self.values.get(key) or default)
+        except ValueError:
+            return default
+
+    def connector_of(self, cp_id: int) -> int | None:
+        return next((c for c, cp in self.connectors.items() if cp == cp_id), None)
+
+    def _energy(self, cp_id: int) -> int:
+        snapshot = self.ctx.snapshot()
+        state = snapshot.chargepoint(cp_id) if snapshot is not None else None
+        with contextlib.suppress(Exception):
+            reading = self.ctx.hardware.read(cp_id)
+            if reading.meter is not None:
+                return int(reading.meter.energy_wh)
+            return int(self.ctx.hardware.energy_registers().get(cp_id, 0))
+        return energy_wh(state)
+
+    # --- recovery ----------------------------------------------------------------------------
+    async def recover(self, *, fresh: bool) -> None:
+        """Open transactions from the database: after a restart of the process each is stopped
+        once (PowerLoss when the last run did not end cleanly, else Reboot); after a restart of
+        this agent alone they go on."""
+        rows = await self.ctx.db(outbox.open_transactions)
+        reason = "Reboot" if self.ctx.previous_run_clean else "PowerLoss"
+        for row in rows:
+            if fresh or self.connectors.get(row.connector_id) != row.cp_id:
+                payload = {
+                    "meterStop": self._energy(row.cp_id),
+                    "timestamp": ocpp_time(time.time()),
+                    "reason": reason,
+                }
+                await self.ctx.db(
+                    outbox.stop_transaction,
+                    local_id=row.local_id,
+                    meter_stop_wh=payload["meterStop"],
+                    stopped_at=datetime.now(UTC),
+                    reason=reason,
+                    stop_id_tag="",
+                    payload=payload,
+                )
+                continue
+            self.active[row.connector_id] = ActiveTx(
+                local_id=row.local_id,
+                transaction_id=row.transaction_id,
+                started_at=row.started_at,
+                id_tag=row.id_tag,
+                meter_start_wh=row.meter_start_wh,
+                cp_id=row.cp_id,
+                parent_id_tag=row.parent_id_tag,
+                deauthorized=bool(row.id_tag_status) and row.id_tag_status != "Accepted",
+                last_sample=time.monotonic(),
+            )
+            if self.vehicle_at(row.cp_id) and not self.active[row.connector_id].deauthorized:
+                self._grant(row.cp_id)
+        self._settle_scheduled()
+        self.wake_outbox()
+
+    async def service_restart(self) -> None:
+        """ServiceRestart: occupied connectors without a transaction start one with ServiceUID."""
+        if not self._flag("ServiceRestart"):
+            return
+        uid = self.values.get("ServiceUID") or "SERVICE"
+        for connector_id, cp_id in sorted(self.connectors.items()):
+            if connector_id not in self.active and self.vehicle_at(cp_id) and not self.inoperative(connector_id):
+                await self.start_transaction(connector_id, uid)
+
+    def _grant(self, cp_id: int) -> None:
+        with contextlib.suppress(Exception):
+            self.ctx.claims.grant(cp_id, Source.OCPP, key=TX, until_unplug=True)
+
+    # --- authorization -------------------------------------------------------------------------
+    async def _local_entry(self, id_tag: str) -> IdTagInfo | None:
+        if not self._flag("LocalAuthListEnabled", "true"):
+            return None
+        entry = self.local_list.lookup(id_tag)
+        if inspect.isawaitable(entry):
+            entry = await entry
+        return entry if isinstance(entry, dict) else None
+
+    async def remember(self, id_tag: str, info: object) -> None:
+        """Every IdTagInfo the backend sends updates the cache."""
+        if isinstance(info, dict) and id_tag and self._flag("AuthorizationCacheEnabled", "true"):
+            with contextlib.suppress(DatabaseError):
+                await self.ctx.db(authorization.cache_put, id_tag, info)
+
+    async def authorize(self, id_tag: str) -> IdTagInfo:
+        """The IdTagInfo for ``id_tag``: from the local list/cache where the rules allow it,
+        else from the backend (Authorize), else by the offline rules."""
+        now = datetime.now(UTC)
+        local = await self._local_entry(id_tag)
+        cached = None
+        if self._flag("AuthorizationCacheEnabled", "true"):
+            with contextlib.suppress(DatabaseError):
+                cached = await self.ctx.db(authorization.cache_get, id_tag)
+        online = self.connected and self.accepted
+        if online:
+            decided = authorization.decide_local(
+                online=True, values=self.values, local_entry=local, cache_entry=cached, now=now
+            )
+            if decided.info is not None:
+                return decided.info
+            result = await self.send(("Authorize", {"idTag": id_tag}))
+            if result is not None:
+                info = dict(result.get("idTagInfo") or {"status": "Invalid"})
+                await self.remember(id_tag, info)
+                return info
+        return authorization.decide_local(
+            online=False, values=self.values, local_entry=local, cache_entry=cached, now=now
+        ).info or {"status": "Invalid"}
+
+    def _targets(self, reader_id: int) -> list[int]:
+        infos = self.setup.connectors if self.setup else {}
+        return [
+            c
+            for c, info in sorted(infos.items())
+            if info.rfid_reader_id == reader_id or (info.cp_id == reader_id and info.rfid_reader_id is None)
+        ]
+
+    async def on_rfid(self, reader_id: int, tag: str) -> None:
+        targets = self._targets(reader_id)
+        if not targets:
+            return
+        uid = authorization.transform_uid(
+            tag, self.values.get("RFIDByteOrder", "BigEndian"), self.values.get("RFIDCharacterOrder", "Normal")
+        )
+        for connector_id in targets:  # the same card (or one of the same parent) ends charging
+            tx = self.active.get(connector_id)
+            if tx is None:
+                continue
+            if uid == tx.id_tag:
+                if self._flag("PresentingRFIDEndCharging", "true"):
+                    await self.stop_transaction(connector_id, "Local", id_tag=uid)
+                return
+            if tx.parent_id_tag:
+                info = await self.authorize(uid)
+                if info.get("parentIdTag") == tx.parent_id_tag and self._flag("PresentingRFIDEndCharging", "true"):
+                    await self.stop_transaction(connector_id, "Local", id_tag=uid)
+                    return
+        free = [c for c in targets if c not in self.active and not self.inoperative(c)]
+        if not free:
+            return
+        plugged = [c for c in free if self.vehicle_at(self.connectors[c])]
+        await self.authorize_and_start((plugged or free)[0], uid)
+
+    async def authorize_and_start(self, connector_id: int, id_tag: str, *, timeout_key: str = "") -> bool:
+        info = await self.authorize(id_tag)
+        if not usable(info, datetime.now(UTC)):
+            log.info("ocpp: idTag %s refused at connector %s: %s", id_tag, connector_id, info.get("status"))
+            return False
+        parent = str(info.get("parentIdTag") or "")
+        allowed, reservation_id = self.reservations.admits(connector_id, id_tag, parent)
+        if not allowed:
+            return False
+        await self._start_or_wait(connector_id, id_tag, parent, reservation_id, rfid=not timeout_key)
+        return True
+
+    async def _start_or_wait(
+        self, connector_id: int, id_tag: str, parent: str, reservation_id: int | None, *, rfid: bool
+    ) -> None:
+        if self.vehicle_at(self.connectors[connector_id]):
+            await self.start_transaction(connector_id, id_tag, parent_id_tag=parent, reservation_id=reservation_id)
+            return
+        wait = self._seconds("ConnectionTimeOut", 60)
+        if rfid:
+            wait = min(wait, self._seconds("EVDiscardTimeOut", 60))
+        self.pending[connector_id] = PendingAuth(id_tag, parent, time.monotonic() + wait, reservation_id)
+
+    async def remote_start(self, connector_id: int, id_tag: str, reservation_id: int | None) -> None:
+        """After RemoteStartTransaction was Accepted."""
+        parent = ""
+        if self._flag("AuthorizeRemoteTxRequests"):
+            info = await self.authorize(id_tag)
+            if not usable(info, datetime.now(UTC)):
+                return
+            parent = str(info.get("parentIdTag") or "")
+        await self._start_or_wait(connector_id, id_tag, parent, reservation_id, rfid=False)
+
+    def free_connector(self) -> int | None:
+        """RemoteStart without a connector: one with a vehicle and no transaction, else any free."""
+        free = [c for c in sorted(self.connectors) if c not in self.active and not self.inoperative(c)]
+        plugged = [c for c in free if self.vehicle_at(self.connectors[c])]
+        chosen = plugged or free
+        return chosen[0] if chosen else None
+
+    async def on_plugged(self, cp_id: int) -> None:
+        connector_id = self.connector_of(cp_id)
+        if connector_id is None:
+            return
+        tx = self.active.get(connector_id)
+        if tx is not None:  # re-plugged during a transaction that stayed (TC_005_3)
+            if not tx.deauthorized:
+                self._grant(cp_id)
+            return
+        pending = self.pending.pop(connector_id, None)
+        if pending is not None and pending.deadline > time.monotonic():
+            await self.start_transaction(
+                connector_id, pending.id_tag, parent_id_tag=pending.parent_id_tag, reservation_id=pending.reservation_id
+            )
+            return
+        if self._flag("FreeMode"):
+            await self.authorize_and_start(
+                connector_id, self.values.get("FreeModeUID") or "FREEMODE", timeout_key="free"
+            )
+            return
+        await asyncio.sleep(0.1)  # the vehicle's ISO 15118 identity comes with the next picture
+        state = self.state_of(connector_id)
+        evcc = ""
+        if state is not None:
+            evcc = (state.iso15118.evcc_id if state.iso15118 else "") or (
+                state.vehicle.evcc_id if state.vehicle else ""
+            )
+        if evcc and connector_id not in self.active:
+            await self.authorize_and_start(connector_id, evcc[:20], timeout_key="evcc")
+
+    async def on_unplugged(self, cp_id: int) -> None:
+        connector_id = self.connector_of(cp_id)
+        if connector_id is None or connector_id not in self.active:
+            return
+        if self._flag("StopTransactionOnEVSideDisconnect", "true"):
+            await self.stop_transaction(connector_id, "EVDisconnected")
+        # else: the transaction stays, charging is suspended until the vehicle is back (its
+        # grant ended at unplug); UnlockConnectorOnEVSideDisconnect: a socket that locks on
+        # connect opens at unplug anyway (the controller's locking mode)
+
+    # --- starting and stopping -----------------------------------------------------------------
+    async def start_transaction(
+        self, connector_id: int, id_tag: str, *, parent_id_tag: str = "", reservation_id: int | None = None
+    ) -> None:
+        if connector_id in self.active or connector_id not in self.connectors:
+            return
+        cp_id = self.connectors[connector_id]
+        now = time.time()
+        meter = self._energy(cp_id)
+        payload: dict[str, Any] = {
+            "connectorId": connector_id,
+            "idTag": id_tag[:20],
+            "meterStart": meter,
+            "timestamp": ocpp_time(now),
+        }
+        if reservation_id is not None:
+            payload["reservationId"] = reservation_id
+        self.pending.pop(connector_id, None)
+        row = await self.ctx.db(
+            outbox.start_transaction,
+            connector_id=connector_id,
+            cp_id=cp_id,
+            id_tag=id_tag[:20],
+            parent_id_tag=parent_id_tag[:20],
+            reservation_id=reservation_id,
+            meter_start_wh=meter,
+            started_at=datetime.fromtimestamp(now, UTC),
+            payload=payload,
+        )
+        self.active[connector_id] = ActiveTx(
+            local_id=row.local_id,
+            transaction_id=None,
+            started_at=row.started_at,
+            id_tag=row.id_tag,
+            meter_start_wh=meter,
+            cp_id=cp_id,
+            parent_id_tag=row.parent_id_tag,
+            last_sample=time.monotonic(),
+        )
+        self._grant(cp_id)
+        self.wake_outbox()
+        self.publish()
+
+    async def stop_transaction(self, connector_id: int, reason: str, *, id_tag: str = "") -> bool:
+        tx = self.active.pop(connector_id, None)
+        if tx is None:
+            return False
+        now = time.time()
+        payload: dict[str, Any] = {"meterStop": self._energy(tx.cp_id), "timestamp": ocpp_time(now), "reason": reason}
+        if id_tag:
+            payload["idTag"] = id_tag[:20]
+        data = self._transaction_data(connector_id, now)
+        if data:
+            payload["transactionData"] = data
+        with contextlib.suppress(Exception):
+            self.ctx.claims.withdraw(tx.cp_id, Source.OCPP, Kind.GRANT, TX)
+        try:
+            await self.ctx.db(
+                outbox.stop_transaction,
+                local_id=tx.local_id,
+                meter_stop_wh=payload["meterStop"],
+                stopped_at=datetime.fromtimestamp(now, UTC),
+                reason=reason,
+                stop_id_tag=id_tag[:20],
+                payload=payload,
+            )
+        except DatabaseError:
+            log.error("ocpp: the stop of transaction %s could not be stored", tx.local_id)
+        for callback in list(self._end_callbacks):
+            try:
+                callback(connector_id, tx)
+            except Exception:
+                log.exception("ocpp: a transaction-end callback failed")
+        await self._settle_scheduled_db()
+        self.wake_outbox()
+        self.publish()
+        return True
+
+    def _transaction_data(self, connector_id: int, now: float) -> list[dict[str, Any]]:
+        state = self.state_of(connector_id)
+        data = []
+        for key, context in (("StopTxnSampledData", "Transaction.End"), ("StopTxnAlignedData", "Sample.Clock")):
+            measurands = measurand_list(self.values.get(key, ""))
+            value = meter_value(state, measurands, context, now, self._energy(self.connectors[connector_id]))
+            if measurands and value:
+                data.append(value)
+        return data
+
+    # --- availability and unlock -------------------------------------------------------------
+    def _settle_scheduled(self) -> list[int]:
+        """Scheduled Inoperative changes whose transactions have ended apply now."""
+        done = []
+        for connector_id, scheduled in list(self.inoperative_rows.items()):
+            targets = list(self.connectors) if connector_id == 0 else [connector_id]
+            if scheduled and not any(c in self.active for c in targets):
+                self.inoperative_rows[connector_id] = False
+                done.append(connector_id)
+        self.apply_availability()
+        return done
+
+    async def _settle_scheduled_db(self) -> None:
+        for connector_id in self._settle_scheduled():
+            with contextlib.suppress(DatabaseError):
+                await self.ctx.db(availability.set_inoperative, connector_id, scheduled=False)
+            self._sent_status.pop(connector_id, None)
+
+    async def change_availability(self, connector_id: int, kind: str) -> str:
+        if connector_id != 0 and connector_id not in self.connectors:
+            return "Rejected"
+        targets = list(self.connectors) if connector_id == 0 else [connector_id]
+        try:
+            if kind == "Inoperative":
+                busy = any(c in self.active for c in targets)
+                await self.ctx.db(availability.set_inoperative, connector_id, scheduled=busy)
+                self.inoperative_rows[connector_id] = busy
+                self.apply_availability()
+                return "Scheduled" if busy else "Accepted"
+            await self.ctx.db(availability.set_operative, connector_id)
+        except DatabaseError:
+            return "Rejected"
+        if connector_id == 0:
+            self.inoperative_rows.clear()
+        else:
+            self.inoperative_rows.pop(connector_id, None)
+        self.apply_availability()
+        return "Accepted"
+
+    async def unlock(self, connector_id: int) -> str:
+        result = await self.ctx.execute(CpUnlockNow(cp=self.connectors[connector_id]))
+        return str(result.get("status") or "UnlockFailed") if result.get("ok") else "UnlockFailed"
+
+    async def reset(self, kind: str) -> None:
+        """Stop every transaction (SoftReset/HardReset), let the outbox deliver, then close the
+        connection and boot again. The web process is not restarted."""
+        reason = "HardReset" if kind == "Hard" else "SoftReset"
+        for connector_id in list(self.active):
+            await self.stop_transaction(connector_id, reason)
+        deadline = time.monotonic() + setting("WBM_OCPP_RESET_FLUSH_S", 5.0)
+        while time.monotonic() < deadline and self.connected:
+            count = await self.ctx.db(outbox_count)
+            if not count:
+                break
+            await asyncio.sleep(0.1)
+        self.accepted = False
+        self.registration = None
+        if kind == "Hard":
+            self._sent_status.clear()
+        self.reconnect(f"{kind} reset")
+
+    # --- triggered messages, meter values ------------------------------------------------------
+    async def triggered(self, message: str, connector_id: int | None) -> None:
+        if message == "BootNotification":
+            await self.send(("BootNotification", self._boot_payload()))
+        elif message == "Heartbeat":
+            await self.heartbeat()
+        elif message == "StatusNotification":
+            for c in [connector_id] if connector_id is not None else [0, *sorted(self.connectors)]:
+                await self.status_notification(c)
+        elif message == "MeterValues":
+            for c in [connector_id] if connector_id is not None else sorted(self.connectors):
+                await self._meter_values(c, "Trigger", measurand_list(self.values.get("MeterValuesSampledData", "")))
+
+    def _boot_payload(self) -> dict[str, Any]:
+        payload = {"chargePointVendor": self.setup.vendor[:20], "chargePointModel": self.setup.model[:20]}
+        if self.setup.serial_number:
+            payload["chargePointSerialNumber"] = self.setup.serial_number[:25]
+        return payload
+
+    async def _meter_values(self, connector_id: int, context: str, measurands: list[str], at: float = 0.0) -> None:
+        """One MeterValues: a transaction's goes through the outbox, any other is sent now."""
+        cp_id = self.connectors.get(connector_id)
+        if cp_id is None or not measurands:
+            return
+        value = meter_value(self.state_of(connector_id), measurands, context, at or time.time(), self._energy(cp_id))
+        if value is None:
+            return
+        tx = self.active.get(connector_id)
+        payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [value]}
+        if tx is not None and context != "Trigger":
+            await self.ctx.db(outbox.enqueue, "MeterValues", payload, tx.local_id)
+            self.wake_outbox()
+            return
+        if tx is not None and tx.transaction_id is not None:
+            payload["transactionId"] = tx.transaction_id
+        await self.send(("MeterValues", payload))
+
+    async def tick_transactions(self) -> None:
+        mono, now = time.monotonic(), time.time()
+        for connector_id, pending in list(self.pending.items()):
+            if pending.deadline <= mono:
+                self.pending.pop(connector_id, None)
+                log.info("ocpp: the authorization at connector %s timed out", connector_id)
+            elif self.vehicle_at(self.connectors.get(connector_id, -1)):
+                await self.on_plugged(self.connectors[connector_id])
+        interval = self._seconds("MeterValueSampleInterval", 0)
+        sampled = measurand_list(self.values.get("MeterValuesSampledData", ""))
+        for connector_id, tx in list(self.active.items()):
+            if interval > 0 and mono - tx.last_sample >= interval:
+                tx.last_sample = mono
+                await self._meter_values(connector_id, "Sample.Periodic", sampled)
+        aligned = self._seconds("ClockAlignedDataInterval", 0)
+        if aligned <= 0:
+            self._next_aligned = None
+        elif self._next_aligned is None:
+            self._next_aligned = math.floor(now / aligned) * aligned + aligned
+        elif now >= self._next_aligned:
+            at, self._next_aligned = self._next_aligned, math.floor(now / aligned) * aligned + aligned
+            measurands = measurand_list(self.values.get("MeterValuesAlignedData", ""))
+            if self.accepted or self.active:
+                for connector_id in sorted(self.connectors):
+                    await self._meter_values(connector_id, "Sample.Clock", measurands, at)
+
+    # --- delivery of the outbox ----------------------------------------------------------------
+    async def delivery_loop(self) -> None:
+        """Deliver the outbox in order while connected and accepted; forever."""
+        last_summary = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._outbox_wake.wait()
+            self._outbox_wake.clear()
+            with contextlib.suppress(DatabaseError):
+                if time.monotonic() - last_summary > 0.5:
+                    self.queue_summary = await self.ctx.db(outbox.summary)
+                    last_summary = time.monotonic()
+                    self.publish()
+                if self.connected and self.accepted and self.station is not None:
+                    await self._deliver()
+                    self.queue_summary = await self.ctx.db(outbox.summary)
+                    last_summary = time.monotonic()
+                    self.publish()
+
+    async def _deliver(self) -> None:
+        acked: list[int] = []
+        updates: dict[int, tuple[int, str]] = {}
+        last_flush = time.monotonic()
+
+        async def flush() -> None:
+            nonlocal acked, updates, last_flush
+            if acked or updates:
+                await self.ctx.db(outbox.acknowledge, acked, updates)
+            acked, updates, last_flush = [], {}, time.monotonic()
+
+        try:
+            while self.connected and self.accepted and self.station is not None:
+                rows = await self.ctx.db(outbox.head, 500)
+                rows = [row for row in rows if row.seq not in set(acked)]
+                if not rows:
+                    return
+                for row in rows:
+                    outcome = await self._deliver_one(row, updates)
+                    if outcome == "stop":
+                        return
+                    acked.append(row.seq)
+                    if outcome == "flush" or len(acked) >= 200 or time.monotonic() - last_flush > 0.2:
+                        await flush()
+                await flush()
+        finally:
+            await flush()
+
+    async def _deliver_one(self, row: outbox.Queued, updates: dict[int, tuple[int, str]]) -> str:
+        """ "ok" (delivered or dropped), "flush" (delivered, write at once), "stop" (not now)."""
+        payload = dict(row.payload)
+        if row.tx_local_id is not None and row.action != "StartTransaction":
+            transaction_id = self._tx_ids.get(row.tx_local_id, row.transaction_id)
+            if transaction_id is None:  # its StartTransaction was refused for good: nobody knows it
+                log.error("ocpp: %s %s dropped: its transaction has no transactionId", row.action, row.seq)
+                await self.ctx.db(outbox.failed, row.seq, "no transactionId", drop=True)
+                return "ok"
+            payload["transactionId"] = transaction_id
+        attempts = int(self._seconds("TransactionMessageAttempts", 3))
+        if row.attempts and row.last_attempt_at is not None:
+            due = row.last_attempt_at.timestamp() + self._seconds("TransactionMessageRetryInterval", 60) * row.attempts
+            if time.time() < due:
+                self.spawn(self._wake_at(due - time.time()))
+                return "stop"
+        station = self.station
+        if station is None:
+            return "stop"
+        try:
+            result = await station.call_raw(row.action, payload, unique_id=row.unique_id)
+        except OCPPError as exc:
+            drop = row.attempts + 1 >= attempts
+            log.warning("ocpp: the backend refused %s %s (%s)%s", row.action, row.seq, exc, "; dropped" if drop else "")
+            await self.ctx.db(outbox.failed, row.seq, f"{type(exc).__name__}: {exc}", drop=drop)
+            return "ok" if drop else "stop"
+        except Exception as exc:  # the connection went away or no answer: not an attempt
+            log.info("ocpp: %s %s not delivered now (%s)", row.action, row.seq, type(exc).__name__)
+            return "stop"
+        finally:
+            self._last_call = time.monotonic()
+        if row.action == "StartTransaction":
+            transaction_id = int(result.get("transactionId", 0))
+            info = dict(result.get("idTagInfo") or {})
+            if row.tx_local_id is not None:
+                self._tx_ids[row.tx_local_id] = transaction_id
+                updates[row.tx_local_id] = (transaction_id, str(info.get("status") or ""))
+            await self.remember(str(payload.get("idTag") or ""), info)
+            self._started(row.tx_local_id, transaction_id, info)
+            return "flush"
+        if row.action == "StopTransaction":
+            if "idTagInfo" in result:
+                await self.remember(str(payload.get("idTag") or ""), result["idTagInfo"])
+            return "flush"
+        return "flush" if row.action != "MeterValues" else "ok"
+
+    def _started(self, local_id: int | None, transaction_id: int, info: IdTagInfo) -> None:
+        """StartTransaction.conf: the transactionId, and whether the idTag was accepted."""
+        for connector_id, tx in self.active.items():
+            if tx.local_id != local_id:
+                continue
+            tx.transaction_id = transaction_id
+            if info.get("status") != "Accepted":
+                if self._flag("StopTransactionOnInvalidId", "true"):
+                    self.spawn(self.stop_transaction(connector_id, "DeAuthorized"))
+                else:  # TC_037_2: charging goes on, but no release after unplug
+                    tx.deauthorized = True
+            self.publish()
+            return
+
+    async def _wake_at(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+        self.wake_outbox()
+
+
+def outbox_count() -> int:
+    from ocppcfg.models import OutboxMessage
+
+    return OutboxMessage.objects.count()
