@@ -614,11 +614,18 @@ class OcppAgent(TransactionFlow, Agent):
             "reservations": [],
             "composite": {},
         }
-        for feature in (self.firmware, self.reservations, self.smart):
-            extra = getattr(feature, "status_part", None)
-            if callable(extra):
-                with contextlib.suppress(Exception):
-                    status.update(extra())
+        with contextlib.suppress(Exception):
+            firmware = getattr(self.firmware, "status", None)
+            if callable(firmware):
+                status.update(firmware())
+        with contextlib.suppress(Exception):
+            reservations = getattr(self.reservations, "status", None)
+            if callable(reservations):
+                status["reservations"] = reservations()
+        with contextlib.suppress(Exception):
+            composite = getattr(self.smart, "status", None)
+            if callable(composite):
+                status["composite"] = composite()
         self.ctx.set_status(status)
         self.ctx.publish()
 

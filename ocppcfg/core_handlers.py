@@ -52,14 +52,14 @@ class CoreHandlers:
             return rejected
         if charging_profile is not None:
             profile = snake_to_camel_case(charging_profile)
-            install = getattr(agent.smart, "remote_start_profile", None)
+            install = getattr(agent.smart, "install_remote_start_profile", None)
             if install is not None:
                 accepted = install(connector_id, profile)
                 if asyncio.iscoroutine(accepted):
                     accepted = await accepted
                 if not accepted:
                     return rejected
-        agent.spawn(agent.remote_start(connector_id, id_tag, reservation_id))
+        agent.spawn_later(agent.remote_start(connector_id, id_tag, reservation_id))
         return call_result.RemoteStartTransaction(status="Accepted")
 
     @on(Action.remote_stop_transaction)
@@ -67,7 +67,7 @@ class CoreHandlers:
         agent = self.agent
         for connector_id, tx in agent.active.items():
             if tx.transaction_id == transaction_id:
-                agent.spawn(agent.stop_transaction(connector_id, "Remote"))
+                agent.spawn_later(agent.stop_transaction(connector_id, "Remote"))
                 return call_result.RemoteStopTransaction(status="Accepted")
         return call_result.RemoteStopTransaction(status="Rejected")
 
@@ -89,7 +89,7 @@ class CoreHandlers:
 
     @on(Action.reset)
     def on_reset(self, type: str, **_: Any) -> call_result.Reset:
-        self.agent.spawn(self.agent.reset(type))
+        self.agent.spawn_later(self.agent.reset(type))
         return call_result.Reset(status="Accepted")
 
     @on(Action.clear_cache)
@@ -143,8 +143,7 @@ class CoreHandlers:
             trigger = getattr(agent.firmware, "trigger", None)
             if trigger is None:
                 return call_result.TriggerMessage(status="NotImplemented")
-            kind = "diagnostics" if requested_message.startswith("Diagnostics") else "firmware"
-            agent.spawn_later(trigger(kind))
+            agent.spawn_later(trigger(requested_message))
             return call_result.TriggerMessage(status="Accepted")
         if requested_message == "MeterValues" and connector_id == 0:
             return rejected

@@ -373,6 +373,10 @@ class TransactionFlow:
             last_sample=time.monotonic(),
         )
         self._grant(cp_id)
+        if reservation_id is not None:
+            used = getattr(self.reservations, "used", None)
+            if callable(used):
+                used(reservation_id)
         self.wake_outbox()
         self.publish()
 
