@@ -98,6 +98,16 @@ def parse_time(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def publish(agent: object) -> None:
+    """Ask the agent to publish its status now (its ``publish()``), when it has one."""
+    publish_status = getattr(agent, "publish", None)
+    if callable(publish_status):
+        try:
+            publish_status()
+        except Exception:  # the status is published with the next change anyway
+            log.exception("the agent's status could not be published")
+
+
 class Tasks:
     """The background tasks of one feature: kept referenced (asyncio keeps only weak ones),
     failures logged, all cancelled at stop."""

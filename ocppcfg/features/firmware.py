@@ -31,7 +31,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from ocpp.v16 import call
 
-from ocppcfg.features import FeatureAgent, Tasks, setting, transfer, utc_now, wire_time
+from ocppcfg.features import FeatureAgent, Tasks, publish, setting, transfer, utc_now, wire_time
 from ocppcfg.models import FirmwareJob, OcppSettings
 
 log = logging.getLogger("ocppcfg.features.firmware")
@@ -274,9 +274,7 @@ class Firmware:
         else:
             self.diagnostics_status = shown
             await self.agent.enqueue(call.DiagnosticsStatusNotification(status=status))
-        publish = getattr(self.agent, "publish_status", None)
-        if callable(publish):
-            publish()
+        publish(self.agent)
 
     def _charge_box_id(self) -> str:
         return str(getattr(self.agent, "charge_box_id", "") or "")

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import transaction
 
-from ocppcfg.features import FeatureAgent, Tasks, key_int, utc_now
+from ocppcfg.features import FeatureAgent, Tasks, key_int, publish, utc_now
 from ocppcfg.models import ChargingProfileRecord
 from ocppcfg.smartcharging import (
     CHARGE_POINT_MAX,
@@ -208,9 +208,11 @@ class SmartCharging:
         self._capped = capped
         if current != self.current:
             self.current = current
-            publish = getattr(self.agent, "publish_status", None)
-            if callable(publish):
-                publish()
+            publish(self.agent)
+
+    def status(self) -> dict[str, float | None]:
+        """``composite`` of the agent's status: amps per connector now ("0": the park)."""
+        return dict(self.current)
 
     async def _tick(self, now: datetime) -> None:
         self._adopt_pending(now)

@@ -1,0 +1,148 @@
+"""The feature profiles through the real OCPP agent in a runtime against the test CSMS: smart
+charging lowers a charging vehicle's PWM, a reservation shows Reserved, the local list, a firmware
+update with its notifications. Every run: no schema or protocol violation at the CSMS."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.ocpp.agent_env import BOX, Env, boot, make_env, wait_until
+from wbm.runtime.claims import Source
+
+
+@pytest.fixture
+def env(transactional_db, settings, monkeypatch, tmp_path) -> Iterator[Env]:
+    settings.WBM_OCPP_FIRMWARE_DIR = tmp_path / "firmware"
+    yield from make_env(settings, monkeypatch, tmp_path)
+
+
+def wire(delta_s: float) -> str:
+    at = datetime.now(UTC) + timedelta(seconds=delta_s)
+    return at.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def tx_default(limit_a: float, profile_id: int = 1) -> dict:
+    return {
+        "chargingProfileId": profile_id,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {
+            "startSchedule": wire(-60),
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit_a}],
+        },
+    }
+
+
+def test_tc_056_082_a_tx_default_profile_lowers_a_charging_vehicles_pwm(env: Env) -> None:
+    boot(env)
+    env.plug(0)
+    assert env.csms.call(BOX, "RemoteStartTransaction", {"idTag": "R1", "connectorId": 1})["status"] == "Accepted"
+    env.csms.wait_for("StartTransaction")
+    point = wait_until(
+        lambda: (
+            (env.steps(1, 0.05), env.rt.runtime.snapshot.chargepoint(env.cps[0]))[1].pwm_limit_a >= 16
+            and env.rt.runtime.snapshot.chargepoint(env.cps[0])
+        ),
+        what="charging at 16 A",
+    )
+    assert point.iec_state == "C"
+    answer = env.csms.call(BOX, "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": tx_default(8)})
+    assert answer["status"] == "Accepted"
+
+    def lowered():
+        env.steps(1, 0.05)
+        point = env.rt.runtime.snapshot.chargepoint(env.cps[0])
+        return point if point.pwm_limit_a == 8 else None
+
+    point = wait_until(lowered, what="the PWM at 8 A")
+    assert point.decision.binding is Source.OCPP
+    composite = env.csms.call(BOX, "GetCompositeSchedule", {"connectorId": 1, "duration": 600})
+    assert composite["status"] == "Accepted"
+    assert composite["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 8
+    wait_until(lambda: env.status().get("composite", {}).get("1") == 8, what="the composite in the status")
+    assert env.csms.call(BOX, "ClearChargingProfile", {"id": 1})["status"] == "Accepted"
+    assert env.csms.violations == []
+
+
+def test_tc_046_051_a_reservation_shows_reserved_and_only_its_tag_starts(env: Env) -> None:
+    boot(env)
+    answer = env.csms.call(
+        BOX, "ReserveNow", {"connectorId": 1, "expiryDate": wire(600), "idTag": "RES1", "reservationId": 42}
+    )
+    assert answer["status"] == "Accepted"
+    env.steps(2)
+    env.csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1 and p["status"] == "Reserved")
+    wait_until(lambda: env.status().get("reservations"), what="the reservation in the status")
+    assert env.csms.call(BOX, "CancelReservation", {"reservationId": 42})["status"] == "Accepted"
+    env.steps(2)
+    env.csms.wait_for(
+        "StatusNotification",
+        lambda p: p["connectorId"] == 1 and p["status"] == "Available" and p.get("timestamp", "") > "",
+    )
+    assert env.csms.call(BOX, "CancelReservation", {"reservationId": 42})["status"] == "Rejected"
+    assert env.csms.violations == []
+
+
+def test_tc_046_1_the_reserving_card_starts_with_the_reservation_id(env: Env) -> None:
+    boot(env)
+    env.csms.call(
+        BOX, "ReserveNow", {"connectorId": 1, "expiryDate": wire(600), "idTag": "AABBCCDD", "reservationId": 7}
+    )
+    env.plug(0)
+    env.card("AABBCCDD")
+    start = env.csms.wait_for("StartTransaction")
+    assert start.get("reservationId") == 7
+    wait_until(lambda: not env.agent.reservations.status(), what="the reservation used")
+    assert env.csms.violations == []
+
+
+def test_tc_043_008_local_list_through_the_agent(env: Env) -> None:
+    boot(env)
+    entries = [{"idTag": "LOCAL1", "idTagInfo": {"status": "Accepted"}}]
+    answer = env.csms.call(
+        BOX, "SendLocalList", {"listVersion": 2, "updateType": "Full", "localAuthorizationList": entries}
+    )
+    assert answer["status"] == "Accepted"
+    assert env.csms.call(BOX, "GetLocalListVersion", {})["listVersion"] == 2
+    assert env.agent.local_list.lookup("LOCAL1") == {"status": "Accepted"}
+    assert env.csms.violations == []
+
+
+class _Firmware(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"firmware" * 64
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+def test_tc_044_1_054_firmware_update_notifications_reach_the_backend(env: Env) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Firmware)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        boot(env)
+        location = f"http://127.0.0.1:{server.server_address[1]}/fw.bin"
+        assert env.csms.call(BOX, "UpdateFirmware", {"location": location, "retrieveDate": wire(-1)}) == {}
+        env.csms.wait_for("FirmwareStatusNotification", lambda p: p["status"] == "Installed", timeout=10)
+        steps = [p["status"] for p in env.csms.calls("FirmwareStatusNotification")]
+        assert steps == ["Downloading", "Downloaded", "Installing", "Installed"]
+        assert env.csms.call(BOX, "TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"})["status"] == (
+            "Accepted"
+        )
+        wait_until(lambda: len(env.csms.calls("FirmwareStatusNotification")) == 5, what="the triggered status")
+        assert env.csms.calls("FirmwareStatusNotification")[-1]["status"] == "Idle"
+        assert env.csms.violations == []
+    finally:
+        server.shutdown()
+        server.server_close()
