@@ -13,6 +13,7 @@ import pytest
 
 from tests.ocpp.agent_env import BOX, Env, boot, make_env, wait_until
 from wbm.runtime.claims import Source
+from wbm.runtime.snapshot import ChargePointState
 
 
 @pytest.fixture
@@ -40,28 +41,25 @@ def tx_default(limit_a: float, profile_id: int = 1) -> dict:
     }
 
 
+def pwm_at(env: Env, amps: float) -> ChargePointState | None:
+    """One controller tick; the charge point when its PWM offers ``amps``."""
+    env.steps(1, 0.05)
+    snapshot = env.rt.runtime.snapshot
+    point = snapshot.chargepoint(env.cps[0]) if snapshot else None
+    return point if point is not None and point.pwm_limit_a == amps else None
+
+
 def test_tc_056_082_a_tx_default_profile_lowers_a_charging_vehicles_pwm(env: Env) -> None:
     boot(env)
     env.plug(0)
     assert env.csms.call(BOX, "RemoteStartTransaction", {"idTag": "R1", "connectorId": 1})["status"] == "Accepted"
     env.csms.wait_for("StartTransaction")
-    point = wait_until(
-        lambda: (
-            (env.steps(1, 0.05), env.rt.runtime.snapshot.chargepoint(env.cps[0]))[1].pwm_limit_a >= 16
-            and env.rt.runtime.snapshot.chargepoint(env.cps[0])
-        ),
-        what="charging at 16 A",
-    )
+    point = wait_until(lambda: pwm_at(env, 16), what="charging at 16 A")
     assert point.iec_state == "C"
     answer = env.csms.call(BOX, "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": tx_default(8)})
     assert answer["status"] == "Accepted"
 
-    def lowered():
-        env.steps(1, 0.05)
-        point = env.rt.runtime.snapshot.chargepoint(env.cps[0])
-        return point if point.pwm_limit_a == 8 else None
-
-    point = wait_until(lowered, what="the PWM at 8 A")
+    point = wait_until(lambda: pwm_at(env, 8), what="the PWM at 8 A")
     assert point.decision.binding is Source.OCPP
     composite = env.csms.call(BOX, "GetCompositeSchedule", {"connectorId": 1, "duration": 600})
     assert composite["status"] == "Accepted"
