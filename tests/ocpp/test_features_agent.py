@@ -144,3 +144,55 @@ def test_tc_044_1_054_firmware_update_notifications_reach_the_backend(env: Env) 
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Files(_Firmware):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_every_feature_call_passes_the_strict_third_party_peer(
+    transactional_db, settings, monkeypatch, tmp_path
+) -> None:
+    from tests.ocpp.strict import StrictCsms
+
+    settings.WBM_OCPP_FIRMWARE_DIR = tmp_path / "firmware"
+    settings.WBM_OCPP_DIAGNOSTICS_DIR = tmp_path / "diagnostics"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with StrictCsms() as strict:
+            for env in make_env(settings, monkeypatch, tmp_path, connectors=2, url=strict.url(BOX)):
+                strict.wait_for("BootNotification")
+                strict.wait_for("StatusNotification", predicate=lambda p: p["connectorId"] == 2)
+                reserve = {"connectorId": 0, "expiryDate": wire(600), "idTag": "T1", "reservationId": 1}
+                assert strict.call(BOX, "ReserveNow", reserve)["status"] == "Accepted"
+                assert strict.call(BOX, "CancelReservation", {"reservationId": 1})["status"] == "Accepted"
+                local = {"listVersion": 1, "updateType": "Differential", "localAuthorizationList": [{"idTag": "X"}]}
+                assert strict.call(BOX, "SendLocalList", local)["status"] == "Accepted"
+                assert strict.call(BOX, "GetLocalListVersion", {})["listVersion"] == 1
+                profile = {"connectorId": 0, "csChargingProfiles": tx_default(10)}
+                assert strict.call(BOX, "SetChargingProfile", profile)["status"] == "Accepted"
+                schedule = strict.call(
+                    BOX, "GetCompositeSchedule", {"connectorId": 2, "duration": 300, "chargingRateUnit": "W"}
+                )
+                assert schedule["status"] == "Accepted"
+                assert strict.call(BOX, "ClearChargingProfile", {"chargingProfilePurpose": "TxDefaultProfile"})[
+                    "status"
+                ] == ("Accepted")
+                strict.call(
+                    BOX, "UpdateFirmware", {"location": f"{base}/fw.bin", "retrieveDate": wire(-1), "retries": 1}
+                )
+                strict.wait_for("FirmwareStatusNotification", 10, lambda p: p["status"] == "Installed")
+                answer = strict.call(BOX, "GetDiagnostics", {"location": f"{base}/up/", "startTime": wire(-60)})
+                assert answer["fileName"].endswith(".zip")
+                strict.wait_for("DiagnosticsStatusNotification", 10, lambda p: p["status"] == "Uploaded")
+                assert strict.violations == []
+                assert env.csms.violations == []
+    finally:
+        server.shutdown()
+        server.server_close()
