@@ -82,6 +82,7 @@ WBM_SERVER_TIMING = _env_bool("WBM_SERVER_TIMING")  # Server-Timing header (benc
 # Modbus/TCP server (the CHARX register map for evcc, Home Assistant, EMS): address and port
 WBM_MODBUS_HOST = os.environ.get("WBM_MODBUS_HOST", "0.0.0.0")  # all interfaces, as the controller
 WBM_MODBUS_PORT = int(os.environ.get("WBM_MODBUS_PORT", "502"))  # 0: a free port (tests)
+WBM_MQTT_LOCAL_URL = os.environ.get("WBM_MQTT_LOCAL_URL", "mqtt://127.0.0.1:1883")  # the local broker (mqttbridge)
 
 # --- apps ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -107,6 +108,8 @@ INSTALLED_APPS = [
     "whitelist",
     "loadmgmt",
     "network",
+    "vpn",
+    "mqttbridge",
     "ledger",
 ]
 
