@@ -81,7 +81,7 @@ class LocalList:
             return VERSION_MISMATCH
         try:
             changes = self._check(update_type, entries or [])
-            merged = self._merged(update_type, changes)
+            self._check_size(update_type, changes)
             version, stored = await self.agent.ctx.db(_store, list_version, update_type, changes)
         except ListRefused as exc:
             log.info("SendLocalList v%s (%s) refused: %s", list_version, update_type, exc)
@@ -89,8 +89,6 @@ class LocalList:
         except Exception:  # a database failure: the transaction was rolled back
             log.exception("SendLocalList v%s (%s) could not be stored", list_version, update_type)
             return FAILED
-        if len(stored) != len(merged):  # pragma: no cover - the database is the truth
-            log.warning("local list: %d entries stored, %d expected", len(stored), len(merged))
         self._set(version, stored)
         return ACCEPTED
 
@@ -147,7 +145,8 @@ class LocalList:
             changes[id_tag.upper()] = Entry(id_tag, status, expiry, parent)
         return changes
 
-    def _merged(self, update_type: str, changes: dict[str, Entry | None]) -> dict[str, Entry]:
+    def _check_size(self, update_type: str, changes: dict[str, Entry | None]) -> None:
+        """The list after the update must fit LocalAuthListMaxLength."""
         merged = {} if update_type == FULL else dict(self._entries)
         for key, entry in changes.items():
             if entry is None:
@@ -156,7 +155,6 @@ class LocalList:
                 merged[key] = entry
         if len(merged) > key_int(self.agent, "LocalAuthListMaxLength", LOCAL_LIST_MAX):
             raise ListRefused("the list would exceed LocalAuthListMaxLength")
-        return merged
 
 
 # --- database work (run through ctx.db, in a worker thread) ---------------------------------------
