@@ -36,6 +36,8 @@ ensure_system_packages() {
   [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
+  command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
+  command -v ping >/dev/null 2>&1 || missing+=(iputils-ping)
   command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   dpkg -s fonts-dejavu-core >/dev/null 2>&1 || missing+=(fonts-dejavu-core)

@@ -82,6 +82,11 @@ WBM_SERVER_TIMING = _env_bool("WBM_SERVER_TIMING")  # Server-Timing header (benc
 # Modbus/TCP server (the CHARX register map for evcc, Home Assistant, EMS): address and port
 WBM_MODBUS_HOST = os.environ.get("WBM_MODBUS_HOST", "0.0.0.0")  # all interfaces, as the controller
 WBM_MODBUS_PORT = int(os.environ.get("WBM_MODBUS_PORT", "502"))  # 0: a free port (tests)
+# Network: the OS interface (network.osbackend) renders into WBM_SYSTEM_DIR; a change that can cut
+# the user off comes back by itself unless confirmed within WBM_NETWORK_CONFIRM_S seconds
+WBM_NETWORK_BACKEND = os.environ.get("WBM_NETWORK_BACKEND", "network.osbackend.RenderingBackend")
+WBM_SYSTEM_DIR = Path(os.environ.get("WBM_SYSTEM_DIR", STATE_DIR / "system"))
+WBM_NETWORK_CONFIRM_S = int(os.environ.get("WBM_NETWORK_CONFIRM_S", "90"))
 WBM_MQTT_LOCAL_URL = os.environ.get("WBM_MQTT_LOCAL_URL", "mqtt://127.0.0.1:1883")  # the local broker (mqttbridge)
 
 # --- apps ------------------------------------------------------------------------------------
