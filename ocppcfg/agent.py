@@ -34,6 +34,7 @@ from websockets.asyncio.client import ClientConnection
 
 from ocppcfg import authorization, availability, link, outbox, selectors, variables
 from ocppcfg.commands import OcppReload
+from ocppcfg.delivery import Delivery
 from ocppcfg.link import Backoff, FrameLog, Tap, describe_failure, open_connection, setting
 from ocppcfg.metering import ocpp_time
 from ocppcfg.selectors import Setup
@@ -80,7 +81,7 @@ def _feature(agent: OcppAgent, module: str, name: str) -> Any:
     return cls(agent)
 
 
-class OcppAgent(TransactionFlow, Agent):
+class OcppAgent(TransactionFlow, Delivery, Agent):
     name = "ocpp"
     title = _("OCPP Client")
     description = _("Connects the charge points released by OCPP to the backend (OCPP 1.6J).")

@@ -40,17 +40,26 @@ class Station(CoreHandlers, FeatureHandlers, ChargePoint):  # type: ignore[misc]
         super().__init__(charge_box_id, connection, response_timeout=response_timeout, logger=LIBRARY_LOG)
 
     async def call_raw(
-        self, action: str, payload: dict[str, Any], *, unique_id: str | None = None, timeout: float | None = None
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        unique_id: str | None = None,
+        timeout: float | None = None,
+        validate: bool = True,
     ) -> dict[str, Any]:
         """One CALL (schema-checked both ways); the CALLRESULT's payload. Raises the mapped
-        ``OCPPError`` for a CALLERROR and ``TimeoutError`` without an answer."""
+        ``OCPPError`` for a CALLERROR and ``TimeoutError`` without an answer. ``validate=False``
+        for a payload already checked (the outbox checks when it queues)."""
         message = Call(unique_id=unique_id or str(uuid.uuid4()), action=action, payload=payload)
-        await validate_payload(message, self._ocpp_version)
+        if validate:
+            await validate_payload(message, self._ocpp_version)
         async with self._call_lock:
             await self._send(message.to_json())
             response = await self._get_specific_response(message.unique_id, timeout or self._response_timeout)
         if response.message_type_id == MessageType.CallError:
             raise response.to_exception()
         response.action = action
-        await validate_payload(response, self._ocpp_version)
+        if validate or response.payload:
+            await validate_payload(response, self._ocpp_version)
         return dict(response.payload)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -59,8 +60,11 @@ class Env:
         snapshot = self.rt.runtime.snapshot
         return (snapshot.agent_state("ocpp") if snapshot else None) or {}
 
-    def wait_accepted(self, timeout: float = 5.0) -> None:
-        wait_until(lambda: self.csms.boot_accepted(BOX) if hasattr(self.csms, "boot_accepted") else None, 0.01, "")
+    def iec_state(self, index: int = 0) -> str:
+        snapshot = self.rt.runtime.snapshot
+        state = snapshot.chargepoint(self.cps[index]) if snapshot else None
+        assert state is not None
+        return state.iec_state
 
     def plug(self, index: int = 0, **kw: Any) -> None:
         assert self.rt.call("sim.plug_in", cp=self.cps[index], **vehicle_args(**kw))["ok"]
@@ -144,4 +148,11 @@ def boot(env: Env, timeout: float = 5.0) -> None:
     """Until the CSMS accepted the boot and saw every connector's first status."""
     env.csms.wait_for("BootNotification", timeout=timeout)
     for connector in range(len(env.cps) + 1):
-        env.csms.wait_for("StatusNotification", lambda p, c=connector: p["connectorId"] == c, timeout=timeout)
+
+        def of(payload: dict[str, Any], wanted: int = connector) -> bool:
+            return bool(payload["connectorId"] == wanted)
+
+        env.csms.wait_for("StatusNotification", of, timeout=timeout)
+
+
+running = contextlib.contextmanager(make_env)

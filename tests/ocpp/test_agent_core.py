@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.ocpp.agent_env import BOX, Env, boot, make_env, wait_until
+from tests.ocpp.agent_env import BOX, Env, boot, make_env, running, wait_until
 
 
 @pytest.fixture
@@ -23,11 +23,6 @@ def test_tc_001_cold_boot_accepted_then_heartbeat_and_statuses(env: Env) -> None
     assert status["connected"] is True
     assert status["connectors"][0]["connector_id"] == 1
     assert env.csms.violations == []
-
-
-@pytest.fixture
-def pending_env(transactional_db, settings, monkeypatch, tmp_path) -> Iterator[Env]:
-    yield from make_env(settings, monkeypatch, tmp_path)
 
 
 def test_tc_002_boot_pending_sends_nothing_else_until_accepted(
@@ -47,7 +42,7 @@ def test_tc_002_boot_pending_sends_nothing_else_until_accepted(
         self.respond("BootNotification", boot_answer)
 
     monkeypatch.setattr(ThreadedCsms, "start", start)
-    for env in make_env(settings, monkeypatch, tmp_path):
+    with running(settings, monkeypatch, tmp_path) as env:
         # while Pending the backend may ask; the charge point answers
         env.csms.wait_for("BootNotification")
         answer = env.csms.call(BOX, "GetConfiguration", {"key": ["HeartbeatInterval"]})
@@ -98,6 +93,7 @@ def test_tc_004_2_card_first_connection_timeout_discards_it(env: Env) -> None:
     env.rt.call("ocpp.reload")
     env.card("AABBCCDD")
     env.csms.wait_for("Authorize")
+    wait_until(lambda: 1 in env.agent.pending, 4, "the authorization waiting for the vehicle")
     wait_until(lambda: not env.agent.pending, 4, "the authorization to time out")
     env.plug(0)
     env.steps(3)
@@ -124,13 +120,13 @@ def test_tc_010_012_remote_start_plugged_then_remote_stop(env: Env) -> None:
     assert start["idTag"] == "REMOTE1"
     env.steps(2)
     env.csms.wait_for("StatusNotification", lambda p: p["status"] == "Charging")
-    assert env.rt.runtime.snapshot.chargepoint(env.cps[0]).iec_state == "C"
+    assert env.iec_state(0) == "C"
     tx_id = wait_until(lambda: env.agent.active[1].transaction_id, what="the transactionId")
     assert env.csms.call(BOX, "RemoteStopTransaction", {"transactionId": tx_id})["status"] == "Accepted"
     stop = env.csms.wait_for("StopTransaction")
     assert stop["reason"] == "Remote" and stop["transactionId"] == tx_id
     env.steps(2)
-    assert env.rt.runtime.snapshot.chargepoint(env.cps[0]).iec_state != "C"
+    assert env.iec_state(0) != "C"
     assert env.csms.violations == []
 
 
@@ -191,7 +187,7 @@ def test_tc_005_3_unplug_keeps_transaction_when_configured(env: Env) -> None:
     assert env.csms.calls("StopTransaction") == [] and 1 in env.agent.active
     env.plug(0)
     env.steps(3)
-    assert env.rt.runtime.snapshot.chargepoint(env.cps[0]).iec_state == "C"
+    assert env.iec_state(0) == "C"
     assert env.csms.violations == []
 
 
@@ -203,8 +199,11 @@ def test_tc_041_fault_is_reported_with_its_error_code(env: Env) -> None:
     assert faulted["errorCode"] == "GroundFailure" and faulted["info"] == "RCD tripped"
     assert env.rt.call("sim.clear_fault", cp=env.cps[0])["ok"]
     env.steps(2)
-    env.csms.wait_for("StatusNotification", lambda p: p["status"] == "Available" and p["connectorId"] == 1,
-                      after=len(env.csms.frames) - 5)
+    env.csms.wait_for(
+        "StatusNotification",
+        lambda p: p["status"] == "Available" and p["connectorId"] == 1,
+        after=len(env.csms.frames) - 5,
+    )
     assert env.csms.violations == []
 
 

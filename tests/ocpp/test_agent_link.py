@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 from ocppcfg.models import ConnectionEvent, MessageLog, OcppSettings, OutboxMessage, Transaction
-from tests.ocpp.agent_env import BOX, boot, make_env, wait_until
+from tests.ocpp.agent_env import BOX, boot, running, wait_until
 
 
 def test_tc_085_basic_auth_valid_and_wrong(transactional_db, settings, monkeypatch, tmp_path) -> None:
     options = {"users": {BOX: "s3cret-pass"}}
-    for env in make_env(settings, monkeypatch, tmp_path, csms_options=options, user=BOX, password="s3cret-pass"):
+    with running(settings, monkeypatch, tmp_path, csms_options=options, user=BOX, password="s3cret-pass") as env:
         boot(env)
         assert env.csms.handshakes[-1].user == BOX
         # TC_073: the backend changes the password; the next connection uses it
@@ -24,33 +24,33 @@ def test_tc_085_basic_auth_valid_and_wrong(transactional_db, settings, monkeypat
 
 def test_tc_085_wrong_password_is_refused_and_shown(transactional_db, settings, monkeypatch, tmp_path) -> None:
     options = {"users": {BOX: "right"}}
-    for env in make_env(settings, monkeypatch, tmp_path, csms_options=options, user=BOX, password="wrong"):
+    with running(settings, monkeypatch, tmp_path, csms_options=options, user=BOX, password="wrong") as env:
         status = wait_until(lambda: env.status().get("last_error") == "HTTP 401" and env.status(), 5, "HTTP 401")
         assert status["connected"] is False
         wait_until(lambda: ConnectionEvent.objects.filter(kind="failed", detail="HTTP 401").exists())
 
 
 def test_tc_086_wss_with_the_uploaded_ca(transactional_db, settings, monkeypatch, tmp_path) -> None:
-    for env in make_env(settings, monkeypatch, tmp_path, csms_options={"tls": True}, ca=True):
+    with running(settings, monkeypatch, tmp_path, csms_options={"tls": True}, ca=True) as env:
         boot(env)
         assert env.agent.url_in_use.startswith("wss://")
         assert env.csms.violations == []
 
 
 def test_wss_without_the_ca_fails_verification(transactional_db, settings, monkeypatch, tmp_path) -> None:
-    for env in make_env(settings, monkeypatch, tmp_path, csms_options={"tls": True}, ca=False):
+    with running(settings, monkeypatch, tmp_path, csms_options={"tls": True}, ca=False) as env:
         wait_until(lambda: env.status().get("last_error", "").startswith("TLS"), 5, "a TLS error")
 
 
 def test_no_backend_url_idles(transactional_db, settings, monkeypatch, tmp_path) -> None:
-    for env in make_env(settings, monkeypatch, tmp_path, url=""):
+    with running(settings, monkeypatch, tmp_path, url="") as env:
         status = wait_until(lambda: env.status().get("last_error") == "no backend URL" and env.status())
         assert status["connected"] is False
 
 
 def test_silent_backend_ping_timeout_reconnects(transactional_db, settings, monkeypatch, tmp_path) -> None:
     keys = {"WebSocketPingInterval": "1", "WebSocketPingTimeout": "1"}
-    for env in make_env(settings, monkeypatch, tmp_path, keys=keys):
+    with running(settings, monkeypatch, tmp_path, keys=keys) as env:
         boot(env)
         env.csms.silent(True)
         wait_until(lambda: ConnectionEvent.objects.filter(kind="ping_timeout").exists(), 8, "a ping timeout")
@@ -60,7 +60,7 @@ def test_silent_backend_ping_timeout_reconnects(transactional_db, settings, monk
 
 
 def test_new_backend_url_that_fails_keeps_the_old_one(transactional_db, settings, monkeypatch, tmp_path) -> None:
-    for env in make_env(settings, monkeypatch, tmp_path):
+    with running(settings, monkeypatch, tmp_path) as env:
         boot(env)
         old = OcppSettings.load().backend_url
         answer = env.csms.call(BOX, "ChangeConfiguration", {"key": "NewBackendURL", "value": "ws://127.0.0.1:1/x/CP9"})
@@ -78,7 +78,7 @@ def test_tc_036_039_outage_with_kill_nothing_lost_nothing_duplicated(
     offline transaction are queued; the runtime is killed and restarted during the outage; when
     the backend is back everything arrives once, in order, with the right transactionIds."""
     keys = {"MeterValueSampleInterval": "1", "AllowOfflineTxForUnknownId": "true"}
-    for env in make_env(settings, monkeypatch, tmp_path, connectors=2, keys=keys):
+    with running(settings, monkeypatch, tmp_path, connectors=2, keys=keys) as env:
         boot(env)
         env.plug(0)
         env.card("AA01", 0)

@@ -64,11 +64,15 @@ def test_tc_054_trigger_messages_and_tc_055_rejected(env: Env) -> None:
     boot(env)
     for message in ("Heartbeat", "StatusNotification", "MeterValues", "BootNotification"):
         before = len(env.csms.calls(message))
-        payload = {"requestedMessage": message}
+        payload: dict[str, object] = {"requestedMessage": message}
         if message == "MeterValues":
             payload["connectorId"] = 1
         assert env.csms.call(BOX, "TriggerMessage", payload)["status"] == "Accepted"
-        wait_until(lambda m=message, b=before: len(env.csms.calls(m)) > b, what=f"the triggered {message}")
+
+        def arrived(m: str = message, b: int = before) -> bool:
+            return len(env.csms.calls(m)) > b
+
+        wait_until(arrived, what=f"the triggered {message}")
     mv = env.csms.calls("MeterValues")[-1]
     assert mv["meterValue"][0]["sampledValue"][0]["context"] == "Trigger"
     answer = env.csms.call(BOX, "TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 5})

@@ -46,22 +46,24 @@ BASE = {
 
 def test_offline_rules() -> None:
     accepted = {"status": "Accepted"}
-    offline = dict(online=False, now=NOW)
-    assert decide_local(values=BASE, local_entry=None, cache_entry=accepted, **offline).source == "cache"
-    assert decide_local(values=BASE, local_entry=accepted, cache_entry=None, **offline).source == "local_list"
-    unknown = decide_local(values=BASE, local_entry=None, cache_entry=None, **offline)
+    assert decide_local(values=BASE, local_entry=None, cache_entry=accepted, online=False, now=NOW).source == "cache"
+    assert (
+        decide_local(values=BASE, local_entry=accepted, cache_entry=None, online=False, now=NOW).source == "local_list"
+    )
+    unknown = decide_local(values=BASE, local_entry=None, cache_entry=None, online=False, now=NOW)
     assert unknown.info == {"status": "Invalid"}
-    allowed = decide_local(values={**BASE, "AllowOfflineTxForUnknownId": "true"}, local_entry=None, cache_entry=None, **offline)
+    allowed = decide_local(
+        values={**BASE, "AllowOfflineTxForUnknownId": "true"}, local_entry=None, cache_entry=None, online=False, now=NOW
+    )
     assert allowed.info == {"status": "Accepted"}
     no_offline = decide_local(
-        values={**BASE, "LocalAuthorizeOffline": "false"}, local_entry=None, cache_entry=accepted, **offline
+        values={**BASE, "LocalAuthorizeOffline": "false"}, local_entry=None, cache_entry=accepted, online=False, now=NOW
     )
     assert no_offline.info == {"status": "Invalid"}
 
 
 def test_online_pre_authorize() -> None:
     accepted = {"status": "Accepted"}
-    online = dict(online=True, now=NOW)
-    assert decide_local(values=BASE, local_entry=accepted, cache_entry=None, **online).info is None
+    assert decide_local(values=BASE, local_entry=accepted, cache_entry=None, online=True, now=NOW).info is None
     pre = {**BASE, "LocalPreAuthorize": "true"}
-    assert decide_local(values=pre, local_entry=None, cache_entry=accepted, **online).info == accepted
+    assert decide_local(values=pre, local_entry=None, cache_entry=accepted, online=True, now=NOW).info == accepted
