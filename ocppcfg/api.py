@@ -27,7 +27,7 @@ from ocppcfg.models import MESSAGE_LOG_KEEP, MessageLog, OcppSettings
 from ocppcfg.serializers import (
     VARIABLES_PATCH_SCHEMA,
     VARIABLES_SCHEMA,
-    OcppCertificateSerializer,
+    OcppCertificateStateSerializer,
     OcppCertificateUploadSerializer,
     OcppMessageSerializer,
     OcppRestartSerializer,
@@ -97,18 +97,19 @@ class OcppSettingsApi(APIView):
 
 
 class OcppCertificateApi(APIView):
-    """The CA certificate that verifies a wss:// backend: GET (null: none), POST a PEM (JSON
+    """The CA certificate that verifies a wss:// backend: GET ``{"certificate": {subject,
+    expires} | null}``, POST a PEM (JSON
     ``{"pem": "…"}`` or multipart ``file``; only with a wss:// URL), DELETE removes it."""
 
     required = Perm.OCPP_SETTINGS_EDIT
     parser_classes = [SafeJSONParser, MultiPartParser]
 
-    @extend_schema(responses={200: OcppCertificateSerializer})
+    @extend_schema(responses={200: OcppCertificateStateSerializer})
     def get(self, request: Request) -> Response:
-        document = certificate_document(OcppSettings.load())
-        return Response(OcppCertificateSerializer(document).data if document else None)
+        document = {"certificate": certificate_document(OcppSettings.load())}
+        return Response(OcppCertificateStateSerializer(document).data)
 
-    @extend_schema(request=OcppCertificateUploadSerializer, responses={201: OcppCertificateSerializer})
+    @extend_schema(request=OcppCertificateUploadSerializer, responses={201: OcppCertificateStateSerializer})
     def post(self, request: Request) -> Response:
         upload = request.FILES.get("file") if hasattr(request, "FILES") else None
         if upload is not None:
@@ -121,8 +122,8 @@ class OcppCertificateApi(APIView):
             services.ocpp_settings_update(data={}, actor=Actor.from_request(request), certificate=pem)
         except services.SettingsInvalid as exc:
             return _invalid(exc.errors)
-        document = certificate_document(OcppSettings.load())
-        return Response(OcppCertificateSerializer(document).data, status=status.HTTP_201_CREATED)
+        document = {"certificate": certificate_document(OcppSettings.load())}
+        return Response(OcppCertificateStateSerializer(document).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request) -> Response:

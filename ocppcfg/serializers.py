@@ -18,6 +18,10 @@ class OcppCertificateSerializer(serializers.Serializer):
     expires = serializers.DateTimeField(help_text="UTC")
 
 
+class OcppCertificateStateSerializer(serializers.Serializer):
+    certificate = OcppCertificateSerializer(allow_null=True, help_text="the stored CA certificate, or null")
+
+
 class OcppSettingsSerializer(serializers.Serializer):
     """The backend connection. ``authorization_key`` is write-only: never answered; absent or
     empty keeps the stored one, ``clear_authorization_key: true`` removes it."""

@@ -62,7 +62,10 @@ def backend_url_problem(url: str) -> str | Promise:
     charge box ID is the last path segment; nothing in it may reach a shell."""
     if any(c.isspace() for c in url):
         return _("The URL must not contain spaces.")
-    bad = sorted({c for c in url if c not in URL_CHARACTERS and c != "@"})
+    host, _slash, path = (url.split("://", 1)[1] if "://" in url else url).partition("/")
+    # an IPv6 literal is the one place brackets may stand: ws://[::1]:9000/CB
+    ipv6 = host.startswith("[") and host.count("[") == host.count("]") == 1 and not {"[", "]"} & set(path)
+    bad = sorted({c for c in url if c not in URL_CHARACTERS and c != "@" and not (ipv6 and c in "[]")})
     if bad:
         if any(c in SHELL_CHARACTERS for c in bad):
             return _("The URL must not contain these characters: %(chars)s") % {"chars": " ".join(bad)}
