@@ -89,6 +89,7 @@ class RouteSpec:
     metric: int
     persistent: bool
     active: bool  # False: removed (deleted when applied)
+    system: bool = False  # derived from an interface's address (its connected route is the kernel's)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -342,8 +343,8 @@ def render_routes(routes: Sequence[RouteSpec]) -> str:
         target = "default" if r.prefix == 0 else f"{r.destination}/{r.prefix}"
         via = f" via {r.gateway}" if r.gateway else ""
         if r.active:
-            if not r.gateway and r.prefix:
-                continue  # a connected route: the kernel owns it
+            if r.system and not r.gateway and r.prefix:
+                continue  # a connected route: the kernel makes it from the address
             out.append(f"route replace {target}{via} dev {r.interface} metric {r.metric} proto static")
         else:
             out.append(f"route flush exact {target}{via} dev {r.interface} metric {r.metric}")

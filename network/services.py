@@ -138,6 +138,7 @@ def route_specs() -> list[osbackend.RouteSpec]:
             metric=r.metric,
             persistent=r.persistent and r.state != RouteState.REMOVED,
             active=r.state == RouteState.ACTIVE,
+            system=r.origin == RouteOrigin.SYSTEM,
         )
         for r in Route.objects.all()
     ]
@@ -218,11 +219,11 @@ def _snapshot(kind: str) -> Any:
         return _values(WlanSettings.load(), WLAN_FIELDS)
     if kind == "ports":
         return [
-            model_to_dict(p, fields=["port", "protocol", "direction", "open", "purpose"]) | {"builtin": p.builtin}
+            model_to_dict(p, fields=["id", "port", "protocol", "direction", "open", "purpose"]) | {"builtin": p.builtin}
             for p in PortRule.objects.all()
         ]
     if kind == "routes":
-        return [model_to_dict(r, exclude=["id"]) for r in Route.objects.all()]
+        return [model_to_dict(r) for r in Route.objects.all()]
     raise ValueError(kind)
 
 

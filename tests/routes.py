@@ -29,6 +29,8 @@ KWARG_EXAMPLES: dict[str, str] = {
 PK_MODELS_BY_PREFIX: dict[str, str] = {
     "whitelist/": "whitelist.WhitelistEntry",
     "api/v1/whitelist/": "whitelist.WhitelistEntry",
+    "api/v1/network/ports/": "network.PortRule",
+    "api/v1/network/routes/": "network.Route",
 }
 
 
@@ -67,8 +69,24 @@ def _example_session() -> int:
 
 
 # ``pk`` of a model the demo park holds no object of (history): a function recording one.
+def _example_route() -> int:
+    from network.models import Route
+
+    return Route.objects.create(destination="10.50.0.0", prefix=16, gateway="192.168.1.1", interface="eth0").pk
+
+
+def _example_port() -> int:
+    from network.models import PortRule
+    from network.services import ports_ensure
+
+    ports_ensure()  # the manual's twelve (a flushed test database lost the migration's rows)
+    return PortRule.objects.get(port=22, direction="in").pk
+
+
 EXAMPLE_MAKERS: dict[str, Callable[[], int]] = {
     "chargepoints.ChargingSession": _example_session,
+    "network.Route": _example_route,
+    "network.PortRule": _example_port,
 }
 
 METHODS = ("get", "post", "put", "patch", "delete")
