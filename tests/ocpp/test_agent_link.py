@@ -94,7 +94,7 @@ def test_tc_036_039_outage_with_kill_nothing_lost_nothing_duplicated(
         env.card("AA01", 0)  # offline stop of the first
         wait_until(lambda: 1 not in env.agent.active, 5, "the offline stop")
         queued = OutboxMessage.objects.count()
-        assert queued >= 4
+        assert queued >= 3  # the offline start, the offline stop, sampled meter values
         env.restart_runtime(kill=True)  # kill -9 during the outage
         time.sleep(0.5)
         env.csms.start()  # the backend is back (same port)
