@@ -25,8 +25,8 @@ from wbm.runtime import commands
 
 MAX_CA_BYTES = 64 * 1024
 MAX_ROWS = 50
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$")
-_CREDENTIAL = re.compile(r"^[\x21-\x7e\u00a0-\U0010ffff]*$")  # printable, no whitespace
+_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?\Z")
+_CREDENTIAL = re.compile(r"^[\x21-\x7e\u00a0-\U0010ffff]*\Z")  # printable, no whitespace
 
 
 class BridgeRefused(Exception):
@@ -113,7 +113,7 @@ def bridge_settings_update(*, data: Mapping[str, object], clear_password: bool =
     clean, errors = check_settings(data)
     with transaction.atomic():
         settings = _locked()
-        if clean["prefix"] != settings.prefix:
+        if "prefix" in clean and clean["prefix"] != settings.prefix:
             errors.update(
                 _rows_errors(
                     [(r.local_topic, r.remote_topic, r.direction) for r in ForwardRow.objects.all()],

@@ -20,7 +20,7 @@ DEVICE_TYPE = "ev3000"  # the controller's type name (its factory host name), as
 LOCAL_ROOT = "wbm"  # every topic the publisher puts on the local broker starts with it
 MAX_TOPIC = 200
 MAX_PREFIX = 64
-_SEGMENT = re.compile(r"^[A-Za-z0-9_.:@=-]+$")  # no spaces, quotes, wildcards, "$" or control characters
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.:@=-]+\Z")  # no spaces, quotes, wildcards, "$" or control characters
 
 OUT = "out"  # local → remote
 IN = "in"  # remote → local

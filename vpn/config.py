@@ -27,8 +27,8 @@ from django.utils.translation import gettext as _
 
 MAX_BYTES = 64 * 1024  # a client configuration with inline certificates is a few KiB
 MAX_LINE = 256  # OpenVPN's OPTION_LINE_SIZE
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")
+_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # Run a program, load code, touch the controller's files or open a port (OpenVPN man page,

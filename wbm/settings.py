@@ -393,6 +393,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WhitelistTagTypeEnum": ["rfid", "evccid"],
         "MeterConnectionEnum": ["none", "tcp", "rs485"],
+        "MqttForwardingDirectionEnum": "mqttbridge.choices.Direction",
     },
 }
 
