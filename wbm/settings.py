@@ -82,6 +82,24 @@ WBM_SERVER_TIMING = _env_bool("WBM_SERVER_TIMING")  # Server-Timing header (benc
 # Modbus/TCP server (the CHARX register map for evcc, Home Assistant, EMS): address and port
 WBM_MODBUS_HOST = os.environ.get("WBM_MODBUS_HOST", "0.0.0.0")  # all interfaces, as the controller
 WBM_MODBUS_PORT = int(os.environ.get("WBM_MODBUS_PORT", "502"))  # 0: a free port (tests)
+
+# The OCPP 1.6J charge point (ocppcfg): the connection to the backend and its transfers.
+WBM_OCPP_BACKOFF_MIN_S = float(os.environ.get("WBM_OCPP_BACKOFF_MIN_S", "1"))  # reconnect back-off, doubling
+WBM_OCPP_BACKOFF_MAX_S = float(os.environ.get("WBM_OCPP_BACKOFF_MAX_S", "60"))
+WBM_OCPP_CALL_TIMEOUT_S = float(os.environ.get("WBM_OCPP_CALL_TIMEOUT_S", "30"))  # wait for a CALLRESULT
+WBM_OCPP_OPEN_TIMEOUT_S = float(os.environ.get("WBM_OCPP_OPEN_TIMEOUT_S", "10"))  # the WebSocket handshake
+WBM_OCPP_BOOT_RETRY_S = float(os.environ.get("WBM_OCPP_BOOT_RETRY_S", "60"))  # no answer / interval 0
+WBM_OCPP_TICK_S = float(os.environ.get("WBM_OCPP_TICK_S", "0.5"))
+WBM_OCPP_RESET_FLUSH_S = float(os.environ.get("WBM_OCPP_RESET_FLUSH_S", "5"))  # a reset waits for the queue
+WBM_OCPP_OUTBOX_MAX = int(os.environ.get("WBM_OCPP_OUTBOX_MAX", "10000"))  # then intermediate MeterValues go
+WBM_OCPP_FIRMWARE_DIR = Path(os.environ.get("WBM_OCPP_FIRMWARE_DIR", STATE_DIR / "firmware"))
+WBM_OCPP_DIAGNOSTICS_DIR = Path(os.environ.get("WBM_OCPP_DIAGNOSTICS_DIR", STATE_DIR / "diagnostics"))
+WBM_OCPP_FIRMWARE_MAX_BYTES = int(os.environ.get("WBM_OCPP_FIRMWARE_MAX_BYTES", str(64 * 1024 * 1024)))
+WBM_OCPP_DIAGNOSTICS_MAX_BYTES = int(os.environ.get("WBM_OCPP_DIAGNOSTICS_MAX_BYTES", str(32 * 1024 * 1024)))
+WBM_OCPP_TRANSFER_TIMEOUT_S = float(os.environ.get("WBM_OCPP_TRANSFER_TIMEOUT_S", "60"))
+WBM_OCPP_TRANSFER_ATTEMPTS = int(os.environ.get("WBM_OCPP_TRANSFER_ATTEMPTS", "3"))  # when the backend gives none
+WBM_OCPP_TRANSFER_RETRY_INTERVAL_S = float(os.environ.get("WBM_OCPP_TRANSFER_RETRY_INTERVAL_S", "30"))
+WBM_OCPP_DIAGNOSTICS_HTTP_METHOD = os.environ.get("WBM_OCPP_DIAGNOSTICS_HTTP_METHOD", "POST")  # or PUT
 # Network: the OS interface (network.osbackend) renders into WBM_SYSTEM_DIR; a change that can cut
 # the user off comes back by itself unless confirmed within WBM_NETWORK_CONFIRM_S seconds
 WBM_NETWORK_BACKEND = os.environ.get("WBM_NETWORK_BACKEND", "network.osbackend.RenderingBackend")
