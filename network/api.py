@@ -83,7 +83,7 @@ class NetworkModemTestSerializer(serializers.Serializer):
 class NetworkPortInSerializer(serializers.Serializer):
     port = serializers.IntegerField()
     protocol = serializers.ChoiceField(choices=["tcp", "udp"])
-    direction = serializers.ChoiceField(choices=["in", "out"])
+    direction = serializers.ChoiceField(choices=["in", "out"], help_text="in: incoming, out: outgoing")
 
 
 class NetworkPortStateSerializer(serializers.Serializer):
@@ -180,6 +180,7 @@ def ports_document() -> dict[str, Any]:
 
 
 def routes_document() -> dict[str, Any]:
+    services.routes_ensure()
     return {"routes": NetworkRouteSerializer(Route.objects.all(), many=True).data, "pending": _pending()}
 
 

@@ -116,6 +116,13 @@ def ports_ensure() -> None:
         )
 
 
+def routes_ensure() -> None:
+    """The system's routes are in the table (before the first save or start of the agent)."""
+    if not Route.objects.filter(origin=RouteOrigin.SYSTEM).exists():
+        with transaction.atomic():
+            system_routes_sync()
+
+
 def eth_spec(eth: EthernetSettings) -> osbackend.EthernetConfig:
     return osbackend.EthernetConfig(**{**_values(eth, ETH_FIELDS), "dns": tuple(eth.dns)})
 
@@ -580,4 +587,5 @@ def routes_after_restart() -> None:
     with transaction.atomic():
         Route.objects.filter(state=RouteState.REMOVED_UNTIL_RESTART).update(state=RouteState.ACTIVE)
         Route.objects.filter(origin=RouteOrigin.MANUAL, persistent=False).delete()
+        system_routes_sync()
         _after_commit()

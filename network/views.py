@@ -255,6 +255,7 @@ class RoutesView(NetworkPage):
     url_name = "network:routes"
 
     def context(self, request: HtmxHttpRequest, **extra: Any) -> dict[str, Any]:
+        services.routes_ensure()
         with_routes = list(Route.objects.all())
         return {
             "routes": with_routes,

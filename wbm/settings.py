@@ -412,6 +412,7 @@ SPECTACULAR_SETTINGS = {
         "WhitelistTagTypeEnum": ["rfid", "evccid"],
         "MeterConnectionEnum": ["none", "tcp", "rs485"],
         "MqttForwardingDirectionEnum": "mqttbridge.choices.Direction",
+        "NetworkPortDirectionEnum": ["in", "out"],
     },
 }
 

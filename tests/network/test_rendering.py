@@ -16,7 +16,15 @@ import pytest
 from network import osbackend
 from network.osbackend import EthernetConfig, ModemConfig, PortSpec, RouteSpec, WlanConfig
 
-ETH = EthernetConfig(dhcp=False, no_gateway=False, ip="10.9.0.2", netmask="255.255.255.0", gateway="10.9.0.1", hostname="ev3000", dns=("1.1.1.1",))
+ETH = EthernetConfig(
+    dhcp=False,
+    no_gateway=False,
+    ip="10.9.0.2",
+    netmask="255.255.255.0",
+    gateway="10.9.0.1",
+    hostname="ev3000",
+    dns=("1.1.1.1",),
+)
 WLAN = WlanConfig(
     enabled=True, mode="ap", ap_ssid='my "AP"\\x', ap_password="pa$$ word;`x`", ap_encryption="wpa2",
     ap_network="192.168.10.1/24", ap_ip="192.168.10.1", dhcp_from="192.168.10.100", dhcp_to="192.168.10.200",
@@ -58,11 +66,46 @@ def test_routes_apply_inside_a_network_namespace_and_read_back(tmp_path: Path):
     ip = _tool("ip")
     ns = f"wbm-{secrets.token_hex(4)}"
     routes = [
-        RouteSpec(destination="10.50.0.0", prefix=16, gateway="10.9.0.1", interface="eth0", metric=5, persistent=True, active=True),
-        RouteSpec(destination="10.9.0.77", prefix=32, gateway="", interface="eth0", metric=3, persistent=False, active=True),
-        RouteSpec(destination="0.0.0.0", prefix=0, gateway="10.9.0.1", interface="eth0", metric=100, persistent=True, active=True),
-        RouteSpec(destination="10.60.0.0", prefix=16, gateway="10.9.0.1", interface="eth0", metric=0, persistent=False, active=False),
-        RouteSpec(destination="10.9.0.0", prefix=24, gateway="", interface="eth0", metric=0, persistent=True, active=True, system=True),
+        RouteSpec(
+            destination="10.50.0.0",
+            prefix=16,
+            gateway="10.9.0.1",
+            interface="eth0",
+            metric=5,
+            persistent=True,
+            active=True,
+        ),
+        RouteSpec(
+            destination="10.9.0.77", prefix=32, gateway="", interface="eth0", metric=3, persistent=False, active=True
+        ),
+        RouteSpec(
+            destination="0.0.0.0",
+            prefix=0,
+            gateway="10.9.0.1",
+            interface="eth0",
+            metric=100,
+            persistent=True,
+            active=True,
+        ),
+        RouteSpec(
+            destination="10.60.0.0",
+            prefix=16,
+            gateway="10.9.0.1",
+            interface="eth0",
+            metric=0,
+            persistent=False,
+            active=False,
+        ),
+        RouteSpec(
+            destination="10.9.0.0",
+            prefix=24,
+            gateway="",
+            interface="eth0",
+            metric=0,
+            persistent=True,
+            active=True,
+            system=True,
+        ),
     ]
     batch = tmp_path / "routes.batch"
     batch.write_text(osbackend.render_routes(routes))
@@ -86,7 +129,9 @@ def test_routes_apply_inside_a_network_namespace_and_read_back(tmp_path: Path):
 
 def test_interface_files_parse_and_encode_what_they_cannot_quote(tmp_path: Path):
     system = osbackend.RenderingBackend(root=tmp_path)
-    route = RouteSpec(destination="10.50.0.0", prefix=16, gateway="10.9.0.1", interface="eth0", metric=5, persistent=True, active=True)
+    route = RouteSpec(
+        destination="10.50.0.0", prefix=16, gateway="10.9.0.1", interface="eth0", metric=5, persistent=True, active=True
+    )
     system.apply_interfaces(ETH, WLAN, [route])
     eth0 = configparser.ConfigParser(strict=False)
     eth0.read_string((tmp_path / "network/10-eth0.network").read_text())
@@ -115,7 +160,16 @@ def test_wpa_supplicant_gets_a_hex_ssid_and_a_derived_key(tmp_path: Path):
 
 def test_the_modem_keyfile_escapes_its_strings():
     text = osbackend.render_modem(
-        ModemConfig(service_active=True, sim_pin="1234", apn="internet.t-d1.de", use_credentials=True, user="u@x", password=" a\\b", default_route=True, prefer_modem=True)
+        ModemConfig(
+            service_active=True,
+            sim_pin="1234",
+            apn="internet.t-d1.de",
+            use_credentials=True,
+            user="u@x",
+            password=" a\\b",
+            default_route=True,
+            prefer_modem=True,
+        )
     )
     keyfile = configparser.ConfigParser(interpolation=None)
     keyfile.read_string(text)

@@ -66,7 +66,18 @@ def test_ten_wrong_puks_block_the_sim(system_dir: Path):
 def test_the_modem_connects_after_the_pin_and_counts_rx_and_tx(system_dir: Path):
     now = [1000.0]
     modem = osbackend.RenderingBackend(root=system_dir, clock=lambda: now[0])
-    modem.apply_modem(osbackend.ModemConfig(service_active=True, sim_pin="1234", apn="internet", use_credentials=False, user="", password="", default_route=True, prefer_modem=False))
+    modem.apply_modem(
+        osbackend.ModemConfig(
+            service_active=True,
+            sim_pin="1234",
+            apn="internet",
+            use_credentials=False,
+            user="",
+            password="",
+            default_route=True,
+            prefer_modem=False,
+        )
+    )
     assert modem.modem_status()["connection"]["status"] == "Connecting"
     now[0] += 13
     status = modem.modem_status()
@@ -97,7 +108,9 @@ def test_an_unconfirmed_address_change_comes_back_by_itself(django_capture_on_co
     assert saved.pending is not None
     assert "Address=10.1.2.10/24" in (system_dir / "network/10-eth0.network").read_text()
     assert services.pending_expire() == []  # not yet
-    restored = _commit(django_capture_on_commit_callbacks, services.pending_expire, now=timezone.now() + timedelta(seconds=91))
+    restored = _commit(
+        django_capture_on_commit_callbacks, services.pending_expire, now=timezone.now() + timedelta(seconds=91)
+    )
     assert restored == ["ethernet"]
     assert EthernetSettings.load().dhcp is True
     assert "DHCP=ipv4" in (system_dir / "network/10-eth0.network").read_text()
@@ -121,18 +134,46 @@ def test_a_second_change_keeps_the_last_confirmed_state(django_capture_on_commit
 
 
 def test_host_name_and_dns_apply_without_a_countdown(django_capture_on_commit_callbacks, system_dir: Path):
-    saved = _commit(django_capture_on_commit_callbacks, services.ethernet_update, data={"hostname": "ev3000-2", "dns": ["9.9.9.9"]}, actor=ACTOR)
+    saved = _commit(
+        django_capture_on_commit_callbacks,
+        services.ethernet_update,
+        data={"hostname": "ev3000-2", "dns": ["9.9.9.9"]},
+        actor=ACTOR,
+    )
     assert saved.changed and saved.pending is None
     assert (system_dir / "hostname").read_text() == "ev3000-2\n"
 
 
-def test_closing_the_served_port_or_5555_runs_the_countdown_and_other_ports_do_not(django_capture_on_commit_callbacks, system_dir: Path):
+def test_closing_the_served_port_or_5555_runs_the_countdown_and_other_ports_do_not(
+    django_capture_on_commit_callbacks, system_dir: Path
+):
     ssh = PortRule.objects.get(port=22)
-    assert _commit(django_capture_on_commit_callbacks, services.port_set_open, pk=ssh.pk, open=False, actor=ACTOR, served_port=8000).pending is None
+    assert (
+        _commit(
+            django_capture_on_commit_callbacks,
+            services.port_set_open,
+            pk=ssh.pk,
+            open=False,
+            actor=ACTOR,
+            served_port=8000,
+        ).pending
+        is None
+    )
     jupicore = PortRule.objects.get(port=5555)
-    assert _commit(django_capture_on_commit_callbacks, services.port_set_open, pk=jupicore.pk, open=False, actor=ACTOR, served_port=8000).pending
-    own = _commit(django_capture_on_commit_callbacks, services.port_add, port=8000, protocol="tcp", direction="in", actor=ACTOR)
-    assert _commit(django_capture_on_commit_callbacks, services.port_set_open, pk=own.pk, open=False, actor=ACTOR, served_port=8000).pending
+    assert _commit(
+        django_capture_on_commit_callbacks,
+        services.port_set_open,
+        pk=jupicore.pk,
+        open=False,
+        actor=ACTOR,
+        served_port=8000,
+    ).pending
+    own = _commit(
+        django_capture_on_commit_callbacks, services.port_add, port=8000, protocol="tcp", direction="in", actor=ACTOR
+    )
+    assert _commit(
+        django_capture_on_commit_callbacks, services.port_set_open, pk=own.pk, open=False, actor=ACTOR, served_port=8000
+    ).pending
     assert "5555" not in (system_dir / "nftables.conf").read_text()
     _commit(django_capture_on_commit_callbacks, services.pending_expire, now=timezone.now() + timedelta(seconds=91))
     assert PortRule.objects.get(port=5555).open
@@ -145,7 +186,9 @@ def test_the_manuals_ports_cannot_be_removed_but_own_ones_can(django_capture_on_
     assert PortRule.objects.filter(builtin=True).count() == 12
     with pytest.raises(services.Refused):
         services.port_remove(pk=PortRule.objects.get(port=22).pk, actor=ACTOR)
-    own = _commit(django_capture_on_commit_callbacks, services.port_add, port=9000, protocol="udp", direction="out", actor=ACTOR)
+    own = _commit(
+        django_capture_on_commit_callbacks, services.port_add, port=9000, protocol="udp", direction="out", actor=ACTOR
+    )
     with pytest.raises(Invalid):
         services.port_add(port=9000, protocol="udp", direction="out", actor=ACTOR)
     _commit(django_capture_on_commit_callbacks, services.port_remove, pk=own.pk, actor=ACTOR)
@@ -153,9 +196,19 @@ def test_the_manuals_ports_cannot_be_removed_but_own_ones_can(django_capture_on_
 
 
 def test_switching_the_wlan_mode_runs_the_countdown(django_capture_on_commit_callbacks, system_dir: Path):
-    _commit(django_capture_on_commit_callbacks, services.wlan_update, data={"enabled": True, "ap_password": "secret-pass"}, actor=ACTOR)
+    _commit(
+        django_capture_on_commit_callbacks,
+        services.wlan_update,
+        data={"enabled": True, "ap_password": "secret-pass"},
+        actor=ACTOR,
+    )
     services.pending_confirm(actor=ACTOR)
-    saved = _commit(django_capture_on_commit_callbacks, services.wlan_update, data={"mode": "infra", "infra_ssid": "Workshop", "infra_password": "workshop-24"}, actor=ACTOR)
+    saved = _commit(
+        django_capture_on_commit_callbacks,
+        services.wlan_update,
+        data={"mode": "infra", "infra_ssid": "Workshop", "infra_password": "workshop-24"},
+        actor=ACTOR,
+    )
     assert saved.pending is not None
     assert (system_dir / "wpa_supplicant-wlan0.conf").exists()
     assert osbackend.RenderingBackend(root=system_dir).wlan_status()["status"] == "Connected"
@@ -166,7 +219,12 @@ def test_switching_the_wlan_mode_runs_the_countdown(django_capture_on_commit_cal
 
 
 def test_the_wlan_access_point_may_not_share_eth0s_subnet(django_capture_on_commit_callbacks):
-    _commit(django_capture_on_commit_callbacks, services.ethernet_update, data={**STATIC, "ip": "192.168.10.5", "gateway": ""}, actor=ACTOR)
+    _commit(
+        django_capture_on_commit_callbacks,
+        services.ethernet_update,
+        data={**STATIC, "ip": "192.168.10.5", "gateway": ""},
+        actor=ACTOR,
+    )
     with pytest.raises(Invalid) as exc:
         services.wlan_update(data={"enabled": True, "ap_password": "secret-pass"}, actor=ACTOR)
     assert "ap_network" in exc.value.errors
@@ -174,7 +232,18 @@ def test_the_wlan_access_point_may_not_share_eth0s_subnet(django_capture_on_comm
 
 # --- routes ---------------------------------------------------------------------------------------
 def test_routes_add_remove_until_restart_and_reactivate(django_capture_on_commit_callbacks, system_dir: Path):
-    route = _commit(django_capture_on_commit_callbacks, services.route_add, data={"network": "10.50.0.0/16", "gateway": "192.168.1.1", "interface": "eth0", "metric": 5, "persistent": False}, actor=ACTOR)
+    route = _commit(
+        django_capture_on_commit_callbacks,
+        services.route_add,
+        data={
+            "network": "10.50.0.0/16",
+            "gateway": "192.168.1.1",
+            "interface": "eth0",
+            "metric": 5,
+            "persistent": False,
+        },
+        actor=ACTOR,
+    )
     assert "route replace 10.50.0.0/16 via 192.168.1.1 dev eth0 metric 5" in (system_dir / "routes.batch").read_text()
     _commit(django_capture_on_commit_callbacks, services.route_remove, pk=route.pk, persistently=False, actor=ACTOR)
     route.refresh_from_db()
@@ -185,9 +254,21 @@ def test_routes_add_remove_until_restart_and_reactivate(django_capture_on_commit
     assert route.state == RouteState.ACTIVE
 
 
-def test_a_restart_forgets_non_persistent_routes_and_brings_back_routes_removed_until_restart(django_capture_on_commit_callbacks):
-    keep = _commit(django_capture_on_commit_callbacks, services.route_add, data={"network": "10.60.0.0/16", "gateway": "", "interface": "eth0", "metric": 0, "persistent": True}, actor=ACTOR)
-    gone = _commit(django_capture_on_commit_callbacks, services.route_add, data={"network": "10.61.0.0/16", "gateway": "", "interface": "eth0", "metric": 0, "persistent": False}, actor=ACTOR)
+def test_a_restart_forgets_non_persistent_routes_and_brings_back_routes_removed_until_restart(
+    django_capture_on_commit_callbacks,
+):
+    keep = _commit(
+        django_capture_on_commit_callbacks,
+        services.route_add,
+        data={"network": "10.60.0.0/16", "gateway": "", "interface": "eth0", "metric": 0, "persistent": True},
+        actor=ACTOR,
+    )
+    gone = _commit(
+        django_capture_on_commit_callbacks,
+        services.route_add,
+        data={"network": "10.61.0.0/16", "gateway": "", "interface": "eth0", "metric": 0, "persistent": False},
+        actor=ACTOR,
+    )
     services.system_routes_sync()
     system = Route.objects.filter(origin="system").first()
     assert system is not None
@@ -202,7 +283,9 @@ def test_removing_the_default_route_runs_the_countdown(django_capture_on_commit_
     _commit(django_capture_on_commit_callbacks, services.ethernet_update, data={"hostname": "ev3000"}, actor=ACTOR)
     services.system_routes_sync()
     default = Route.objects.get(prefix=0, interface="eth0")
-    saved = _commit(django_capture_on_commit_callbacks, services.route_remove, pk=default.pk, persistently=True, actor=ACTOR)
+    saved = _commit(
+        django_capture_on_commit_callbacks, services.route_remove, pk=default.pk, persistently=True, actor=ACTOR
+    )
     assert saved.pending is not None
     _commit(django_capture_on_commit_callbacks, services.pending_expire, now=timezone.now() + timedelta(seconds=91))
     assert Route.objects.get(prefix=0, interface="eth0").state == RouteState.ACTIVE
