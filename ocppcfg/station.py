@@ -16,17 +16,10 @@ from ocpp.messages import Call, MessageType, validate_payload
 from ocpp.v16 import ChargePoint
 
 from ocppcfg.core_handlers import CoreHandlers
+from ocppcfg.features.handlers import FeatureHandlers
 
 if TYPE_CHECKING:
     from ocppcfg.agent import OcppAgent
-
-try:  # the feature profiles, when their module is there
-    from ocppcfg.features.handlers import FeatureHandlers  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - until the features land
-
-    class FeatureHandlers:  # type: ignore[no-redef]
-        """No feature profiles yet."""
-
 
 LIBRARY_LOG = logging.getLogger("ocppcfg.library")
 LIBRARY_LOG.setLevel(logging.CRITICAL)  # the library logs a traceback per refused CALL; ours log the frames

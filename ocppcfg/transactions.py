@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import math
 import time
@@ -18,11 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chargepoints.controller.commands import CpUnlockNow
-from ocppcfg import authorization, availability, outbox
-from ocppcfg.authorization import IdTagInfo, usable
-from ocppcfg.link import setting
+from ocppcfg import outbox
+from ocppcfg.identification import Identification, PendingAuth
 from ocppcfg.metering import energy_wh, measurand_list, meter_value, ocpp_time
+from ocppcfg.operations import RemoteOperations
 from wbm.runtime.agent import DatabaseError
 from wbm.runtime.claims import Kind, Source
 
@@ -47,17 +45,7 @@ class ActiveTx:
     last_sample: float = 0.0  # monotonic
 
 
-@dataclass
-class PendingAuth:
-    """An authorization waiting for the vehicle (ConnectionTimeOut / EVDiscardTimeOut)."""
-
-    id_tag: str
-    parent_id_tag: str
-    deadline: float  # monotonic
-    reservation_id: int | None
-
-
-class TransactionFlow:
+class TransactionFlow(Identification, RemoteOperations):
     # provided by OcppAgent
     ctx: Any
     values: dict[str, str]
@@ -177,160 +165,6 @@ class TransactionFlow:
         with contextlib.suppress(Exception):
             self.ctx.claims.grant(cp_id, Source.OCPP, key=TX, until_unplug=True)
 
-    # --- authorization -------------------------------------------------------------------------
-    async def _local_entry(self, id_tag: str) -> IdTagInfo | None:
-        if not self._flag("LocalAuthListEnabled", "true"):
-            return None
-        entry = self.local_list.lookup(id_tag)
-        if inspect.isawaitable(entry):
-            entry = await entry
-        return entry if isinstance(entry, dict) else None
-
-    async def remember(self, id_tag: str, info: object) -> None:
-        """Every IdTagInfo the backend sends updates the cache."""
-        if isinstance(info, dict) and id_tag and self._flag("AuthorizationCacheEnabled", "true"):
-            with contextlib.suppress(DatabaseError):
-                await self.ctx.db(authorization.cache_put, id_tag, info)
-
-    async def authorize(self, id_tag: str) -> IdTagInfo:
-        """The IdTagInfo for ``id_tag``: from the local list/cache where the rules allow it,
-        else from the backend (Authorize), else by the offline rules."""
-        now = datetime.now(UTC)
-        local = await self._local_entry(id_tag)
-        cached = None
-        if self._flag("AuthorizationCacheEnabled", "true"):
-            with contextlib.suppress(DatabaseError):
-                cached = await self.ctx.db(authorization.cache_get, id_tag)
-        online = self.connected and self.accepted
-        if online:
-            decided = authorization.decide_local(
-                online=True, values=self.values, local_entry=local, cache_entry=cached, now=now
-            )
-            if decided.info is not None:
-                return decided.info
-            result = await self.send(("Authorize", {"idTag": id_tag}))
-            if result is not None:
-                info = dict(result.get("idTagInfo") or {"status": "Invalid"})
-                await self.remember(id_tag, info)
-                return info
-        return authorization.decide_local(
-            online=False, values=self.values, local_entry=local, cache_entry=cached, now=now
-        ).info or {"status": "Invalid"}
-
-    def _targets(self, reader_id: int) -> list[int]:
-        infos = self.setup.connectors if self.setup else {}
-        return [
-            c
-            for c, info in sorted(infos.items())
-            if info.rfid_reader_id == reader_id or (info.cp_id == reader_id and info.rfid_reader_id is None)
-        ]
-
-    async def on_rfid(self, reader_id: int, tag: str) -> None:
-        targets = self._targets(reader_id)
-        if not targets:
-            return
-        uid = authorization.transform_uid(
-            tag, self.values.get("RFIDByteOrder", "BigEndian"), self.values.get("RFIDCharacterOrder", "Normal")
-        )
-        for connector_id in targets:  # the same card (or one of the same parent) ends charging
-            tx = self.active.get(connector_id)
-            if tx is None:
-                continue
-            if uid == tx.id_tag:
-                if self._flag("PresentingRFIDEndCharging", "true"):
-                    await self.stop_transaction(connector_id, "Local", id_tag=uid)
-                return
-            if tx.parent_id_tag:
-                info = await self.authorize(uid)
-                if info.get("parentIdTag") == tx.parent_id_tag and self._flag("PresentingRFIDEndCharging", "true"):
-                    await self.stop_transaction(connector_id, "Local", id_tag=uid)
-                    return
-        free = [c for c in targets if c not in self.active and not self.inoperative(c)]
-        if not free:
-            return
-        plugged = [c for c in free if self.vehicle_at(self.connectors[c])]
-        await self.authorize_and_start((plugged or free)[0], uid)
-
-    async def authorize_and_start(self, connector_id: int, id_tag: str, *, timeout_key: str = "") -> bool:
-        info = await self.authorize(id_tag)
-        if not usable(info, datetime.now(UTC)):
-            log.info("ocpp: idTag %s refused at connector %s: %s", id_tag, connector_id, info.get("status"))
-            return False
-        parent = str(info.get("parentIdTag") or "")
-        allowed, reservation_id = self.reservations.admits(connector_id, id_tag, parent)
-        if not allowed:
-            return False
-        await self._start_or_wait(connector_id, id_tag, parent, reservation_id, rfid=not timeout_key)
-        return True
-
-    async def _start_or_wait(
-        self, connector_id: int, id_tag: str, parent: str, reservation_id: int | None, *, rfid: bool
-    ) -> None:
-        if self.vehicle_at(self.connectors[connector_id]):
-            await self.start_transaction(connector_id, id_tag, parent_id_tag=parent, reservation_id=reservation_id)
-            return
-        wait = self._seconds("ConnectionTimeOut", 60)
-        if rfid:
-            wait = min(wait, self._seconds("EVDiscardTimeOut", 60))
-        self.pending[connector_id] = PendingAuth(id_tag, parent, time.monotonic() + wait, reservation_id)
-
-    async def remote_start(self, connector_id: int, id_tag: str, reservation_id: int | None) -> None:
-        """After RemoteStartTransaction was Accepted."""
-        parent = ""
-        if self._flag("AuthorizeRemoteTxRequests"):
-            info = await self.authorize(id_tag)
-            if not usable(info, datetime.now(UTC)):
-                return
-            parent = str(info.get("parentIdTag") or "")
-        await self._start_or_wait(connector_id, id_tag, parent, reservation_id, rfid=False)
-
-    def free_connector(self) -> int | None:
-        """RemoteStart without a connector: one with a vehicle and no transaction, else any free."""
-        free = [c for c in sorted(self.connectors) if c not in self.active and not self.inoperative(c)]
-        plugged = [c for c in free if self.vehicle_at(self.connectors[c])]
-        chosen = plugged or free
-        return chosen[0] if chosen else None
-
-    async def on_plugged(self, cp_id: int) -> None:
-        connector_id = self.connector_of(cp_id)
-        if connector_id is None:
-            return
-        tx = self.active.get(connector_id)
-        if tx is not None:  # re-plugged during a transaction that stayed (TC_005_3)
-            if not tx.deauthorized:
-                self._grant(cp_id)
-            return
-        pending = self.pending.pop(connector_id, None)
-        if pending is not None and pending.deadline > time.monotonic():
-            await self.start_transaction(
-                connector_id, pending.id_tag, parent_id_tag=pending.parent_id_tag, reservation_id=pending.reservation_id
-            )
-            return
-        if self._flag("FreeMode"):
-            await self.authorize_and_start(
-                connector_id, self.values.get("FreeModeUID") or "FREEMODE", timeout_key="free"
-            )
-            return
-        await asyncio.sleep(0.1)  # the vehicle's ISO 15118 identity comes with the next picture
-        state = self.state_of(connector_id)
-        evcc = ""
-        if state is not None:
-            evcc = (state.iso15118.evcc_id if state.iso15118 else "") or (
-                state.vehicle.evcc_id if state.vehicle else ""
-            )
-        if evcc and connector_id not in self.active:
-            await self.authorize_and_start(connector_id, evcc[:20], timeout_key="evcc")
-
-    async def on_unplugged(self, cp_id: int) -> None:
-        connector_id = self.connector_of(cp_id)
-        if connector_id is None or connector_id not in self.active:
-            return
-        if self._flag("StopTransactionOnEVSideDisconnect", "true"):
-            await self.stop_transaction(connector_id, "EVDisconnected")
-        # else: the transaction stays, charging is suspended until the vehicle is back (its
-        # grant ended at unplug); UnlockConnectorOnEVSideDisconnect: a socket that locks on
-        # connect opens at unplug anyway (the controller's locking mode)
-
     # --- starting and stopping -----------------------------------------------------------------
     async def start_transaction(
         self, connector_id: int, id_tag: str, *, parent_id_tag: str = "", reservation_id: int | None = None
@@ -423,86 +257,7 @@ class TransactionFlow:
                 data.append(value)
         return data
 
-    # --- availability and unlock -------------------------------------------------------------
-    def _settle_scheduled(self) -> list[int]:
-        """Scheduled Inoperative changes whose transactions have ended apply now."""
-        done = []
-        for connector_id, scheduled in list(self.inoperative_rows.items()):
-            targets = list(self.connectors) if connector_id == 0 else [connector_id]
-            if scheduled and not any(c in self.active for c in targets):
-                self.inoperative_rows[connector_id] = False
-                done.append(connector_id)
-        self.apply_availability()
-        return done
-
-    async def _settle_scheduled_db(self) -> None:
-        for connector_id in self._settle_scheduled():
-            with contextlib.suppress(DatabaseError):
-                await self.ctx.db(availability.set_inoperative, connector_id, scheduled=False)
-            self._sent_status.pop(connector_id, None)
-
-    async def change_availability(self, connector_id: int, kind: str) -> str:
-        if connector_id != 0 and connector_id not in self.connectors:
-            return "Rejected"
-        targets = list(self.connectors) if connector_id == 0 else [connector_id]
-        try:
-            if kind == "Inoperative":
-                busy = any(c in self.active for c in targets)
-                await self.ctx.db(availability.set_inoperative, connector_id, scheduled=busy)
-                self.inoperative_rows[connector_id] = busy
-                self.apply_availability()
-                return "Scheduled" if busy else "Accepted"
-            await self.ctx.db(availability.set_operative, connector_id)
-        except DatabaseError:
-            return "Rejected"
-        if connector_id == 0:
-            self.inoperative_rows.clear()
-        else:
-            self.inoperative_rows.pop(connector_id, None)
-        self.apply_availability()
-        return "Accepted"
-
-    async def unlock(self, connector_id: int) -> str:
-        result = await self.ctx.execute(CpUnlockNow(cp=self.connectors[connector_id]))
-        return str(result.get("status") or "UnlockFailed") if result.get("ok") else "UnlockFailed"
-
-    async def reset(self, kind: str) -> None:
-        """Stop every transaction (SoftReset/HardReset), let the outbox deliver, then close the
-        connection and boot again. The web process is not restarted."""
-        reason = "HardReset" if kind == "Hard" else "SoftReset"
-        for connector_id in list(self.active):
-            await self.stop_transaction(connector_id, reason)
-        deadline = time.monotonic() + setting("WBM_OCPP_RESET_FLUSH_S", 5.0)
-        while time.monotonic() < deadline and self.connected:
-            count = await self.ctx.db(outbox_count)
-            if not count:
-                break
-            await asyncio.sleep(0.1)
-        self.accepted = False
-        self.registration = None
-        if kind == "Hard":
-            self._sent_status.clear()
-        self.reconnect(f"{kind} reset")
-
-    # --- triggered messages, meter values ------------------------------------------------------
-    async def triggered(self, message: str, connector_id: int | None) -> None:
-        if message == "BootNotification":
-            await self.send(("BootNotification", self._boot_payload()))
-        elif message == "Heartbeat":
-            await self.heartbeat()
-        elif message == "StatusNotification":
-            for c in [connector_id] if connector_id is not None else [0, *sorted(self.connectors)]:
-                await self.status_notification(c)
-        elif message == "MeterValues":
-            for c in [connector_id] if connector_id is not None else sorted(self.connectors):
-                await self._meter_values(c, "Trigger", measurand_list(self.values.get("MeterValuesSampledData", "")))
-
-    def _boot_payload(self) -> dict[str, Any]:
-        payload = {"chargePointVendor": self.setup.vendor[:20], "chargePointModel": self.setup.model[:20]}
-        if self.setup.serial_number:
-            payload["chargePointSerialNumber"] = self.setup.serial_number[:25]
-        return payload
-
+    # --- meter values ----------------------------------------------------------------------
     async def _meter_values(self, connector_id: int, context: str, measurands: list[str], at: float = 0.0) -> None:
         """One MeterValues: a transaction's goes through the outbox, any other is sent now."""
         cp_id = self.connectors.get(connector_id)
@@ -546,9 +301,3 @@ class TransactionFlow:
             if self.accepted or self.active:
                 for connector_id in sorted(self.connectors):
                     await self._meter_values(connector_id, "Sample.Clock", measurands, at)
-
-
-def outbox_count() -> int:
-    from ocppcfg.models import OutboxMessage
-
-    return OutboxMessage.objects.count()
