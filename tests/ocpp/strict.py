@@ -58,7 +58,9 @@ class StrictCsms:
         self._write = threading.Lock()
 
     def start(self, timeout: float = 15.0) -> None:
-        """Start the Node process and wait until it listens; fails clearly if it is not installed."""
+        """Start the Node process and wait until it listens; fails clearly if it is not installed.
+        A second start (after ``stop()``) listens on the same port: the backend is back after an
+        outage. ``events`` go on from where they were, so ``violations`` covers every run."""
         node = shutil.which("node")
         if node is None:
             raise RuntimeError(NOT_INSTALLED.format(missing="the `node` command"))
@@ -69,7 +71,7 @@ class StrictCsms:
         if self.users is not None:
             env["STRICT_CS_USERS"] = json.dumps(self.users)
         self._process = subprocess.Popen(
-            [node, str(SCRIPT), "0"],
+            [node, str(SCRIPT), str(self._port or 0)],
             cwd=NODE_DIR,
             env=env,
             stdin=subprocess.PIPE,
@@ -78,9 +80,16 @@ class StrictCsms:
             text=True,
             bufsize=1,
         )
-        threading.Thread(target=self._read_events, name="strict-csms-stdout", daemon=True).start()
-        threading.Thread(target=self._read_stderr, name="strict-csms-stderr", daemon=True).start()
-        listening = self._wait(lambda: self._first(event="listening"), timeout, "ocpp-rpc did not start listening")
+        first = len(self.events)
+        threading.Thread(
+            target=self._read_events, args=(self._process,), name="strict-csms-stdout", daemon=True
+        ).start()
+        threading.Thread(
+            target=self._read_stderr, args=(self._process,), name="strict-csms-stderr", daemon=True
+        ).start()
+        listening = self._wait(
+            lambda: self._first(event="listening", after=first), timeout, "ocpp-rpc did not start listening"
+        )
         self._port = int(listening["port"])
 
     def stop(self) -> None:
@@ -211,9 +220,8 @@ class StrictCsms:
                 self._changed.wait(min(left, 0.5))
         return event
 
-    def _read_events(self) -> None:
-        process = self._process
-        assert process is not None and process.stdout is not None
+    def _read_events(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
         for line in process.stdout:
             try:
                 event = json.loads(line)
@@ -223,9 +231,8 @@ class StrictCsms:
                 self.events.append(event)
                 self._changed.notify_all()
 
-    def _read_stderr(self) -> None:
-        process = self._process
-        assert process is not None and process.stderr is not None
+    def _read_stderr(self, process: subprocess.Popen[str]) -> None:
+        assert process.stderr is not None
         for line in process.stderr:
             with self._changed:
                 self.stderr.append(line)
