@@ -69,7 +69,11 @@ def env(transactional_db, settings, monkeypatch, tmp_path, strict: StrictCsms) -
 def booted(strict: StrictCsms, after: int = 0) -> None:
     strict.wait_for("BootNotification", after=after)
     for connector in (0, 1, 2):
-        strict.wait_for("StatusNotification", predicate=lambda p, c=connector: p["connectorId"] == c, after=after)
+
+        def of(payload: dict[str, Any], wanted: int = connector) -> bool:
+            return bool(payload["connectorId"] == wanted)
+
+        strict.wait_for("StatusNotification", predicate=of, after=after)
 
 
 def seen(env: Env, strict: StrictCsms, method: str, predicate: Any = None, timeout: float = 8.0) -> Any:
