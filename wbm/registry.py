@@ -7,11 +7,13 @@ routes says so on its ``AppConfig`` (all optional; dotted paths are imported her
 - ``wbm_urls``: ``(prefix, "app.urls")`` mounted at ``/<prefix>``;
 - ``wbm_api_urls``: a module whose ``urlpatterns`` join ``/api/v1/`` (namespace ``api``);
 - ``wbm_websocket_urls``: a module whose ``websocket_urlpatterns`` join the WebSocket router;
-- ``wbm_menu``: a list of ``wbm.menu.MenuItem`` (with ``parent`` to hang under another entry).
+- ``wbm_menu``: a list of ``wbm.menu.MenuItem`` (with ``parent`` to hang under another entry);
+- ``wbm_system_summary``: a function returning ``[(label, value)]`` for System Control / Status.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,22 @@ def _declared(attribute: str) -> list[tuple[str, Any]]:
 
 @cache
 def agent_classes() -> tuple[type[Agent], ...]:
-    return tuple(import_string(path) for _app, paths in _declared("wbm_agents") for path in paths)
+    """Every app's agents; one whose ``wanted()`` classmethod says False (a mode that is off,
+    e.g. the Calibration Law Agent) is left out until the next start of the process."""
+    found = [import_string(path) for _app, paths in _declared("wbm_agents") for path in paths]
+    return tuple(a for a in found if getattr(a, "wanted", lambda: True)())
+
+
+def system_summary() -> list[tuple[Any, Any]]:
+    """(label, value) lines apps add to System Control / Status (``wbm_system_summary``: a
+    function returning such a list); an app whose function fails adds nothing."""
+    lines: list[tuple[Any, Any]] = []
+    for app, path in _declared("wbm_system_summary"):
+        try:
+            lines.extend(import_string(path)())
+        except Exception:
+            logging.getLogger(__name__).exception("system summary of %s failed", app)
+    return lines
 
 
 def agent_class(name: str) -> type[Agent] | None:

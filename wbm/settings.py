@@ -134,6 +134,8 @@ INSTALLED_APPS = [
     "vpn",
     "mqttbridge",
     "ledger",
+    "calibration",
+    "moduleswitch",
 ]
 
 MIDDLEWARE = [

@@ -8,7 +8,8 @@ class Config(AppConfig):
     name = "wbm.system"
     label = "wbm_system"
     verbose_name = _("System Control")
-    wbm_agents = ("wbm.system.agents.SystemMonitorAgent",)
+    wbm_agents = ("wbm.system.agents.SystemMonitorAgent", "wbm.system.update_agent.UpdateAgent")
     wbm_urls = (("system/", "wbm.system.urls"),)
+    wbm_api_urls = "wbm.system.api"
     wbm_websocket_urls = "wbm.system.routing"
     wbm_menu = "wbm.system.menu.MENU"

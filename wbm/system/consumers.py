@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.db import database_sync_to_async
+
 from wbm.dashboard.consumers import LiveConsumer
-from wbm.registry import agent_info
 from wbm.roles import Perm
 from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
-from wbm.system.webprocess import web_started_at
+from wbm.system.selectors import status_context
 
 
 class SystemConsumer(LiveConsumer):
@@ -19,7 +20,7 @@ class SystemConsumer(LiveConsumer):
         snapshot = read_snapshot()
         if snapshot is None:
             return
-        context = {"snapshot": snapshot, "agent_info": _agent_info(), "web_started_at": web_started_at()}
+        context = await database_sync_to_async(status_context)(snapshot)  # apps' summaries may read the DB
         await self.send(
             text_data=self.render("system/status.html#agents", context)
             + self.render("system/status.html#system", context)
@@ -31,7 +32,3 @@ class SystemConsumer(LiveConsumer):
 
     async def park_update(self, event: dict[str, Any]) -> None:
         await self.send(text_data=self.heartbeat(event["generated_at"]))
-
-
-def _agent_info() -> dict[str, Any]:
-    return agent_info()

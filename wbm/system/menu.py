@@ -10,4 +10,5 @@ MENU = [
     MenuItem(_("Status"), "system:status", Perm.SYSTEM_VIEW, parent="system", order=10),
     MenuItem(_("Time"), "system:time", Perm.SYSTEM_VIEW, parent="system", order=20),
     MenuItem(_("Log Files"), "system:logs", Perm.SYSTEM_LOGS_DOWNLOAD, parent="system", order=30),
+    MenuItem(_("Developer Mode"), "system:developer", Perm.SYSTEM_DEVELOPER_MODE, parent="system", order=60),
 ]

@@ -9,4 +9,6 @@ urlpatterns = [
     path("", views.StatusView.as_view(), name="status"),
     path("time/", views.TimeView.as_view(), name="time"),
     path("logs/", views.LogsView.as_view(), name="logs"),
+    path("reboot/", views.RebootView.as_view(), name="reboot"),
+    path("developer/", views.DeveloperView.as_view(), name="developer"),
 ]

@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import signal
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from wbm import statedir
 from wbm.startup import require_database
+from wbm.system import reboot
 
 log = logging.getLogger("wbm.runtime.lease")
 
@@ -32,6 +34,9 @@ class Command(BaseCommand):
             raise CommandError("runcontroller needs scaled mode: set REDIS_URL (see README).")
         require_database("runtime process")  # one clear line and exit 3 when it cannot be reached
         asyncio.run(self._main())
+        if reboot.requested():
+            # REBOOT SYSTEM: stopped cleanly; systemd (Restart=always) starts the runtime again
+            sys.exit(reboot.EXIT_REBOOT)
 
     def say(self, text: str) -> None:
         self.stdout.write(text, ending="\n")
@@ -45,6 +50,7 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        reboot.install(stop.set)
         lease = Lease(settings.REDIS_URL, ttl_s=settings.WBM_LEASE_TTL_S, retry_s=settings.WBM_LEASE_RETRY_S)
         frozen = False
         try:

@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from wbm import statedir
 from wbm.startup import require_database
+from wbm.system import reboot
 
 log = logging.getLogger("wbm")
 
@@ -138,6 +139,8 @@ class Command(BaseCommand):
             self._say(f"WBM (embedded mode) on {_url(host, port)}  state: {settings.STATE_DIR}")
 
         reactor.callWhenRunning(start_runtime)
+        # REBOOT SYSTEM: stop the reactor (the runtime stops cleanly before it), then run again
+        reboot.install(reactor.stop)  # type: ignore[misc]
         reactor.addSystemEventTrigger("before", "shutdown", stop_runtime)  # type: ignore[arg-type]
         # The startup heap (Django, the app, the park) lives as long as the process: keep it out
         # of the cyclic garbage collector, whose full passes over it paused the event loop (and so
@@ -160,6 +163,8 @@ class Command(BaseCommand):
             cause = getattr(server.listen_failure, "socketError", server.listen_failure)
             refused = cause if isinstance(cause, OSError) else OSError(None, str(cause))
             self._fail(listen_problem(refused, host, port))
+        if reboot.requested():
+            reboot.reexec()  # same arguments, same process id; the runtime stopped cleanly
 
     def _say(self, line: str) -> None:
         self.stdout.write(line)
