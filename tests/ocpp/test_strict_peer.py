@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ocppcfg.models import OutboxMessage
-from tests.ocpp.agent_env import BOX, Env, make_env, wait_until
+from tests.ocpp.agent_env import BOX, Env, make_env, running, wait_until
 from tests.ocpp.strict import StrictCsms
 from tests.ocpp.test_features_agent import tx_default, wire
 
@@ -198,7 +198,7 @@ def test_strict_outage_backend_gone_and_back(env: Env, strict: StrictCsms) -> No
 
 def test_strict_wrong_basic_credentials(transactional_db, settings, monkeypatch, tmp_path) -> None:
     with StrictCsms(users={BOX: "right-password"}) as strict:
-        for env in make_env(settings, monkeypatch, tmp_path, url=strict.url(BOX), user=BOX, password="wrong-password"):
+        with running(settings, monkeypatch, tmp_path, url=strict.url(BOX), user=BOX, password="wrong-password") as env:
             wait_until(lambda: env.status().get("last_error") == "HTTP 401", 5, "HTTP 401")
             assert strict.calls("BootNotification") == []
             assert strict.violations == []
