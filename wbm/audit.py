@@ -40,8 +40,11 @@ def role_key(role: Role) -> str:
 def record_change(*, actor: Actor, action: str, obj: Any = None, before: Any = None, after: Any = None) -> None:
     """Store one audit record; the role as its stable key, whatever language is active."""
     from wbm.models import ChangeRecord
+    from wbm.system.revisions import note_change, section_of
 
+    section = section_of(action)
     ChangeRecord.objects.create(
+        section=section,
         username=actor.username,
         role=role_key(actor.role),
         source=actor.source,
@@ -52,3 +55,4 @@ def record_change(*, actor: Actor, action: str, obj: Any = None, before: Any = N
         before=before,
         after=after,
     )
+    note_change(section)  # a revision of the sub-register once committed (System Control)

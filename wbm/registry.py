@@ -8,6 +8,7 @@ routes says so on its ``AppConfig`` (all optional; dotted paths are imported her
 - ``wbm_api_urls``: a module whose ``urlpatterns`` join ``/api/v1/`` (namespace ``api``);
 - ``wbm_websocket_urls``: a module whose ``websocket_urlpatterns`` join the WebSocket router;
 - ``wbm_menu``: a list of ``wbm.menu.MenuItem`` (with ``parent`` to hang under another entry);
+- ``wbm_station_names``: a function returning ``{station id: name}`` (the dashboard's groups);
 - ``wbm_system_summary``: a function returning ``[(label, value)]`` for System Control / Status.
 """
 
@@ -84,3 +85,29 @@ def agent_info() -> dict[str, tuple[Any, Any]]:
 
     classes: list[type[Agent]] = [CommandServerAgent, *agent_classes()]
     return {a.name: (a.title, a.description) for a in classes}
+
+
+def station_names() -> dict[int, str]:
+    """The name of every charging station by id, from the app that owns them (database)."""
+    names: dict[int, str] = {}
+    for _app, path in _declared("wbm_station_names"):
+        names.update(import_string(path)())
+    return names
+
+
+@cache
+def portability_sections() -> tuple[Any, ...]:
+    """Every app's Import/Export sections (``<app>/portability.py``, ``SECTIONS``), found by
+    convention like ``admin.py``: an app contributes by adding the module, nothing else."""
+    from importlib import import_module
+
+    from django.utils.module_loading import module_has_submodule
+
+    found: list[Any] = []
+    for config in apps.get_app_configs():
+        module_name = getattr(config, "wbm_portability", None) or (
+            f"{config.name}.portability" if module_has_submodule(config.module, "portability") else None
+        )
+        if module_name and module_name != "wbm.system.portability":
+            found.extend(getattr(import_module(module_name), "SECTIONS", ()))
+    return tuple(found)

@@ -59,6 +59,7 @@ class Perm(StrEnum):
     SYSTEM_LOGS_DOWNLOAD = "system.logs.download"
     SYSTEM_IMPORT_EXPORT = "system.importexport"
     SYSTEM_SOFTWARE_UPDATE = "system.software.update"
+    SYSTEM_AUDIT_VIEW = "system.audit.view"  # the audit trail, its diffs and revisions
     SYSTEM_CALIBRATION_LAW = "system.calibrationlaw"
     SYSTEM_DEVELOPER_MODE = "system.developer"
     SYSTEM_MODULE_SWITCH = "system.moduleswitch"
@@ -103,6 +104,8 @@ MIN_ROLE: Final[dict[Perm, Role]] = {
     Perm.SYSTEM_TIME_EDIT: Role.OPERATOR,
     Perm.SYSTEM_IMPORT_EXPORT: Role.OPERATOR,
     Perm.SYSTEM_SOFTWARE_UPDATE: Role.OPERATOR,
+    # beyond the manual: who changed what, and rolling a sub-register back (with its edit role)
+    Perm.SYSTEM_AUDIT_VIEW: Role.OPERATOR,
     # "The only user with full operational authorization for charging points is the
     #  Manufacturer"; enforced unlocking is Manufacturer only.
     Perm.CHARGEPOINT_AVAILABILITY: Role.MANUFACTURER,

@@ -106,6 +106,12 @@ WBM_NETWORK_BACKEND = os.environ.get("WBM_NETWORK_BACKEND", "network.osbackend.R
 WBM_SYSTEM_DIR = Path(os.environ.get("WBM_SYSTEM_DIR", STATE_DIR / "system"))
 WBM_NETWORK_CONFIRM_S = int(os.environ.get("WBM_NETWORK_CONFIRM_S", "90"))
 WBM_MQTT_LOCAL_URL = os.environ.get("WBM_MQTT_LOCAL_URL", "mqtt://127.0.0.1:1883")  # the local broker (mqttbridge)
+# System Control: Import/Export files and update bundles name the device type; update bundles must be
+# signed by one of these Ed25519 public keys (base64 or PEM; also <state>/update/trusted_keys/*.pub)
+WBM_DEVICE_TYPE = os.environ.get("WBM_DEVICE_TYPE", "CHARX SEC-3100")
+WBM_UPDATE_PUBLIC_KEYS = os.environ.get("WBM_UPDATE_PUBLIC_KEYS", "")
+WBM_UPDATE_HEALTHY_AFTER_S = float(os.environ.get("WBM_UPDATE_HEALTHY_AFTER_S", "60"))  # then a new version stays
+WBM_UPDATE_CLIENT_S = float(os.environ.get("WBM_UPDATE_CLIENT_S", "600"))  # per client module (manual: 10 min)
 
 # --- apps ------------------------------------------------------------------------------------
 INSTALLED_APPS = [
