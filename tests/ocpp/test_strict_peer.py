@@ -197,8 +197,8 @@ def test_strict_outage_backend_gone_and_back(env: Env, strict: StrictCsms) -> No
 
 
 def test_strict_wrong_basic_credentials(transactional_db, settings, monkeypatch, tmp_path) -> None:
-    with StrictCsms(users={BOX: "right-password"}) as strict:
-        with running(settings, monkeypatch, tmp_path, url=strict.url(BOX), user=BOX, password="wrong-password") as env:
-            wait_until(lambda: env.status().get("last_error") == "HTTP 401", 5, "HTTP 401")
-            assert strict.calls("BootNotification") == []
-            assert strict.violations == []
+    strict = StrictCsms(users={BOX: "right-password"})
+    with strict, running(settings, monkeypatch, tmp_path, url=strict.url(BOX), user=BOX, password="wrong") as env:
+        wait_until(lambda: env.status().get("last_error") == "HTTP 401", 5, "HTTP 401")
+        assert strict.calls("BootNotification") == []
+        assert strict.violations == []
