@@ -152,11 +152,23 @@ def status_context(snapshot: ParkSnapshot | None, points: list[OcppPoint], missi
     }
 
 
-def _pretty(payload: str) -> str:
+def _payload_of(text: str) -> tuple[str, str]:
+    """(one line, pretty) of a logged message's payload. The log holds the frame as on the wire
+    (``[2, id, action, payload]``, ``[3, id, payload]``, ``[4, id, code, description, details]``)
+    or the payload alone; a text cut at PAYLOAD_KEEP characters or not JSON is shown as it came."""
     try:
-        return json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
-    except ValueError:  # cut at PAYLOAD_KEEP characters, or not JSON: as it came
-        return payload
+        data: Any = json.loads(text)
+    except ValueError:
+        return text, text
+    if isinstance(data, list) and len(data) >= 3 and data[0] in (2, 3, 4) and isinstance(data[1], str):
+        if data[0] == 2 and len(data) >= 4:
+            data = data[3]
+        elif data[0] == 3:
+            data = data[2]
+        elif data[0] == 4:
+            data = dict(zip(("errorCode", "errorDescription", "errorDetails"), data[2:], strict=False))
+    line = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return line, json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def message_rows(*, after: int | None = None) -> list[dict[str, Any]]:
@@ -164,21 +176,24 @@ def message_rows(*, after: int | None = None) -> list[dict[str, Any]]:
     rows = MessageLog.objects.order_by("-id")
     if after is not None:
         rows = rows.filter(id__gt=after)
-    return [
-        {
-            "id": m.id,
-            "at": m.at,
-            "direction": m.direction,
-            "message_type": m.message_type,
-            "type_name": MESSAGE_TYPES.get(m.message_type, ""),
-            "unique_id": m.unique_id,
-            "action": m.action,
-            "payload": m.payload,
-            "summary": m.payload[:80] + ("…" if len(m.payload) > 80 else ""),
-            "pretty": _pretty(m.payload),
-        }
-        for m in rows[:MESSAGE_LOG_KEEP]
-    ]
+    out = []
+    for m in rows[:MESSAGE_LOG_KEEP]:
+        line, pretty = _payload_of(m.payload)
+        out.append(
+            {
+                "id": m.id,
+                "at": m.at,
+                "direction": m.direction,
+                "message_type": m.message_type,
+                "type_name": MESSAGE_TYPES.get(m.message_type, ""),
+                "unique_id": m.unique_id,
+                "action": m.action,
+                "payload": m.payload,
+                "summary": line[:80] + ("…" if len(line) > 80 else ""),
+                "pretty": pretty,
+            }
+        )
+    return out
 
 
 def timeline_rows() -> list[ConnectionEvent]:
