@@ -41,7 +41,10 @@ class OcppSettingsForm(forms.Form):
         label=_("AuthorizationUser"),
         max_length=64,
         required=False,
-        help_text=_("User name of the Basic authentication; usually the charge box ID."),
+        help_text=_(
+            "User name of the Basic authentication; usually the charge box ID. Also a configuration key the "
+            "backend can change."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     authorization_key = forms.CharField(
@@ -49,7 +52,10 @@ class OcppSettingsForm(forms.Form):
         max_length=40,
         required=False,
         strip=False,
-        help_text=_("Password of the Basic authentication. It is never shown; leave the field empty to keep it."),
+        help_text=_(
+            "Password of the Basic authentication; also a configuration key the backend can change. It is never "
+            "shown; leave the field empty to keep it."
+        ),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     clear_key = forms.BooleanField(label=_("Remove the stored AuthorizationKey"), required=False)

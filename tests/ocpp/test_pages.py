@@ -470,3 +470,65 @@ def test_the_table_fragment_for_a_change_by_the_backend(db):
     html = client(Role.OPERATOR).get("/ocpp/variables/?part=table", HTTP_HX_REQUEST="true").content.decode()
     assert html.lstrip().startswith('<form class="panel ocpp-variables"')
     assert 'value="77"' in html
+
+
+# --- live sockets --------------------------------------------------------------------------
+
+SAME_ORIGIN = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+
+
+async def _socket(path: str, role: Role):
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from tests.conftest import session_cookie
+    from wbm.asgi import application
+
+    headers = [*SAME_ORIGIN, *await database_sync_to_async(session_cookie)(role)]
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _code = await communicator.connect(timeout=5)
+    return communicator, connected
+
+
+async def _until(communicator: Any, pattern: str) -> str:
+    import asyncio
+
+    async with asyncio.timeout(5):
+        while True:
+            frame = await communicator.receive_from(timeout=5)
+            if re.search(pattern, frame, re.S):
+                return frame
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_status_socket_sends_the_connection_charge_points_and_queue(live_runtime):
+    from channels.db import database_sync_to_async
+
+    await database_sync_to_async(make_configured_chargepoint)(
+        name="Ocpp-Live", release_mode=ReleaseMode.OCPP, ocpp_connector_id=1
+    )
+    communicator, connected = await _socket("/ws/ocpp/", Role.USER)
+    assert connected
+    try:
+        frame = await _until(communicator, r'id="ocpp-connection"')
+        assert re.search(r'id="ocpp-connection"[^>]*hx-swap-oob="true"', frame)
+        assert 'data-connected="false"' in frame and "data-log-seq=" in frame
+        assert 'id="ocpp-chargepoints"' in frame and "Ocpp-Live" in frame
+        assert 'id="ocpp-queue"' in frame
+    finally:
+        await communicator.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_the_variables_socket_sends_the_change_counter_to_operators_only(live_runtime):
+    communicator, connected = await _socket("/ws/ocpp/variables/", Role.OPERATOR)
+    assert connected
+    try:
+        frame = await _until(communicator, r'id="ocpp-values-seq"')
+        assert re.search(r'<span id="ocpp-values-seq" hidden data-seq="\d+" hx-swap-oob="true">', frame)
+    finally:
+        await communicator.disconnect()
+    _refused, connected = await _socket("/ws/ocpp/variables/", Role.USER)
+    assert not connected
