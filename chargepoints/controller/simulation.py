@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chargepoints.choices import INJECTABLE_ERROR_CODES, Iso15118Error
@@ -31,11 +32,22 @@ from chargepoints.controller.commands import (
     SimVehicle,
 )
 from wbm.runtime.backends.controller import ANALOG_INPUTS, DIGITAL_INPUTS, SimulatorControl
+from wbm.runtime.backends.simulated import SimulatedBackend
 from wbm.runtime.commands import Command, Rejected
 
 if TYPE_CHECKING:
     from chargepoints.controller.rules import CpConfig
     from wbm.runtime.agent import AgentContext
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimLockFault(Command):
+    """The socket's lock actuator stops moving (``stuck``) or works again (OCTT TC_030)."""
+
+    name = "sim.lock_fault"
+    cp: int
+    stuck: bool = True
+
 
 RFID_RE = re.compile(r"^[0-9A-F]{4,32}$")
 EVCC_ID_RE = re.compile(r"^[0-9A-F]{12}$")
@@ -75,6 +87,7 @@ class SimulatorHandlers:
             SimContactor: self._cmd_contactor,
             SimResidual: self._cmd_residual,
             SimOverdraw: self._cmd_overdraw,
+            SimLockFault: self._cmd_lock_fault,
         }
 
     def _sim(self) -> SimulatorControl:
@@ -160,6 +173,14 @@ class SimulatorHandlers:
         if not 0 <= command.volts <= 10:
             raise Rejected("out_of_range", field="volts", min=0, max=10)
         sim.set_analog_input(command.cp, command.index, float(command.volts))
+        await self.settle()
+
+    async def _cmd_lock_fault(self, command: SimLockFault) -> None:
+        self._point(command.cp)
+        hardware = self.ctx.hardware
+        if not isinstance(hardware, SimulatedBackend):
+            raise Rejected("not_simulated")
+        hardware.set_lock_fault(command.cp, bool(command.stuck))
         await self.settle()
 
     async def _cmd_fault(self, command: SimFault) -> None:

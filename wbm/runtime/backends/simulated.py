@@ -55,6 +55,7 @@ class _Point:
     pwm_a: float = 0.0
     available: bool = True
     locked: bool = False
+    lock_stuck: bool = False  # a lock fault: the actuator no longer moves (sim.lock_fault)
     fault_code: str = "NoError"
     fault_info: str = ""
     hlc_error: str = ""
@@ -354,8 +355,15 @@ class SimulatedBackend(ControllerBackend, SimulatorControl):
         self._p(cp_id).available = available
 
     async def set_locked(self, cp_id: int, locked: bool) -> None:
+        point = self._p(cp_id)
+        if point.lock_stuck:
+            return
         self._dirty = True
-        self._p(cp_id).locked = locked
+        point.locked = locked
+
+    def set_lock_fault(self, cp_id: int, stuck: bool) -> None:
+        """The lock actuator stops moving (``stuck``) or works again: the simulator's lock fault."""
+        self._p(cp_id).lock_stuck = stuck
 
     async def set_digital_output(self, cp_id: int, index: int, mode: str) -> None:
         self._dirty = True
