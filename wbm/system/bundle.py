@@ -290,7 +290,9 @@ def ocpp_messages() -> list[dict[str, Any]]:
         return []
     return [
         dict(row)
-        for row in model._default_manager.order_by("-id").values("at", "direction", "message_type", "action", "payload")[:500]
+        for row in model._default_manager.order_by("-id").values(
+            "at", "direction", "message_type", "action", "payload"
+        )[:500]
     ]
 
 
