@@ -47,7 +47,7 @@
         .finally(function () { log.busy = false; });
     }
     var tseq = int(conn.dataset.timelineSeq);
-    if (timeline.shown < 0) { timeline.shown = tseq; }
+    if (timeline.shown < 0) { timeline.shown = int(page.dataset.timelineShown); }  // as rendered
     if (tseq > timeline.shown && !timeline.busy) {
       timeline.busy = true;
       timeline.shown = tseq;
@@ -85,9 +85,16 @@
     var page = document.getElementById("ocpp-variables-page");
     if (!page || reloading) { return; }
     reloading = true;
+    // a "saved" message the reload would wipe out stays with the new table
+    var old = document.getElementById("ocpp-variables-form");
+    var saved = old && old.querySelector("[data-testid=ocpp-variables-saved]");
     window.htmx.ajax("GET", page.dataset.tableUrl, { target: "#ocpp-variables-form", swap: "outerHTML" })
       .then(function () {
         editing = false;
+        var form = document.getElementById("ocpp-variables-form");
+        if (saved && form && !form.querySelector("[data-testid=ocpp-variables-saved]")) {
+          form.insertBefore(saved, form.firstElementChild ? form.firstElementChild.nextSibling : null);
+        }
         var notice = document.getElementById("ocpp-variables-notice");
         if (notice) { notice.hidden = true; }
       })
@@ -99,7 +106,9 @@
     var form = document.getElementById("ocpp-variables-form");
     if (!seqEl || !form || !window.htmx) { return; }
     var seq = int(seqEl.dataset.seq);
-    if (seq <= int(form.dataset.shownSeq)) { return; }
+    var shown = int(form.dataset.shownSeq);
+    if (seq < shown) { form.dataset.shownSeq = String(seq); return; }  // the OCPP service restarted: it counts anew
+    if (seq === shown) { return; }
     var busy = editing || form.contains(document.activeElement) && document.activeElement !== form;
     if (busy) {
       var notice = document.getElementById("ocpp-variables-notice");
