@@ -63,8 +63,10 @@ class _Snapshot:
 
     def __init__(self, key: str) -> None:
         self.key = key
+        self.ran = False
 
     def __call__(self) -> None:
+        self.ran = True
         try:
             snapshot(self.key)
         except Exception:  # a revision is history: never fail the change that was committed
@@ -77,7 +79,7 @@ def note_change(section: str) -> None:
         return
     if connection.in_atomic_block:
         for entry in connection.run_on_commit:
-            if isinstance(entry[1], _Snapshot) and entry[1].key == section:
+            if isinstance(entry[1], _Snapshot) and entry[1].key == section and not entry[1].ran:
                 return
     transaction.on_commit(_Snapshot(section))
 

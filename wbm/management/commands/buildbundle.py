@@ -1,7 +1,7 @@
 """Build and sign a software update bundle (System Control / Software).
 
-    manage.py buildbundle --version 1.2.0 --payload build.tar --key release.pem --out wbm-1.2.0.wbmb
-    manage.py buildbundle --version 1.2.0 --dev-key --out test.wbmb        # the development key
+    manage.py buildbundle --bundle-version 1.2.0 --payload build.tar --key release.pem --out wbm-1.2.0.wbmb
+    manage.py buildbundle --bundle-version 1.2.0 --dev-key --out test.wbmb        # the development key
     manage.py buildbundle --genkey release.pem                              # a new key pair
     manage.py buildbundle --public-key release.pem                          # for WBM_UPDATE_PUBLIC_KEYS
 
@@ -48,7 +48,7 @@ class Command(BaseCommand):
     help = "Build and sign a software update bundle; create or show signing keys."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--version", dest="bundle_version", help="the software version, e.g. 1.2.0")
+        parser.add_argument("--bundle-version", dest="bundle_version", help="the software version, e.g. 1.2.0")
         parser.add_argument("--payload", type=Path, help="the software to ship (default: a small placeholder)")
         parser.add_argument("--key", type=Path, help="the Ed25519 private key (PEM)")
         parser.add_argument("--dev-key", action="store_true", help="sign with the development key")
@@ -80,7 +80,7 @@ class Command(BaseCommand):
             return
         version = opts["bundle_version"] or ""
         if not VERSION.match(version):
-            raise CommandError("--version: digits and dots, e.g. 1.2.0")
+            raise CommandError("--bundle-version: digits and dots, e.g. 1.2.0")
         if bool(opts["key"]) == bool(opts["dev_key"]):
             raise CommandError("give --key or --dev-key")
         if not opts["out"]:
