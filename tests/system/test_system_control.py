@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import logging
+import threading
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -302,4 +303,44 @@ def test_restoring_keeps_charging_sessions_of_parked_stations(park):
     assert ChargingSession.objects.filter(chargepoint_id=other.pk).count() == 1
 
 
-logging.getLogger(__name__)
+# --- reboot through the runtime, the Calibration Law Agent's registration ------------------------
+def test_reboot_goes_through_the_runtime_and_leaves_a_mark(runtime):
+    from wbm.runtime.commands import CommandRejected
+    from wbm.system import services
+
+    reboot.install(None)
+    with pytest.raises(CommandRejected) as refused:
+        services.system_reboot(actor=ACTOR)
+    assert refused.value.code == "reboot_unavailable"
+    stopped = threading.Event()
+    reboot.install(stopped.set)
+    try:
+        services.system_reboot(actor=ACTOR, reason="test")
+        assert stopped.wait(5), "the restarter was not called"
+        assert reboot.requested() == "test"
+        assert reboot.last_start_was_reboot(consume=True) == "test"
+        assert reboot.last_start_was_reboot() == ""
+    finally:
+        reboot.install(None)
+
+
+def test_the_calibration_law_agent_is_registered_and_shown_only_when_on(park):
+    from calibration.agent import CalibrationLawAgent
+    from wbm.registry import agent_classes
+    from wbm.runtime.snapshot import AgentStatus
+
+    agent_classes.cache_clear()
+    try:
+        assert CalibrationLawAgent not in agent_classes()
+        osbackend.mode_set(calibration_services.MODE, "on")
+        agent_classes.cache_clear()
+        assert CalibrationLawAgent in agent_classes()
+    finally:
+        agent_classes.cache_clear()
+    running = AgentStatus(name="calibration-law", title="", state="running", started_at=1.0, restarts=0, last_error="")
+    snapshot = SimpleNamespace(agents=(running,))
+    keys = [row.application.key for row in applications.application_rows(snapshot)]  # type: ignore[arg-type]
+    assert keys[-1] == "calibration-law"
+    assert "calibration-law" not in [
+        r.application.key for r in applications.application_rows(SimpleNamespace(agents=()))
+    ]  # type: ignore[arg-type]

@@ -10,15 +10,21 @@ runtime process stops cleanly and exits with ``EXIT_REBOOT``; systemd (``Restart
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
+
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
 EXIT_REBOOT = 75  # EX_TEMPFAIL: "try again"; systemd restarts the unit
+MARKER_MAX_AGE_S = 600.0  # a marker older than this is from a restart that never came back
 _restarter: Callable[[], None] | None = None
 _requested = ""
 
@@ -42,6 +48,10 @@ def request(reason: str) -> bool:
         return False
     log.warning("system restart requested (%s): stopping cleanly, then starting again", reason)
     _requested = reason or "reboot"
+    try:
+        _marker().write_text(json.dumps({"reason": _requested, "at": time.time()}), encoding="utf-8")
+    except OSError:
+        log.warning("system restart: could not leave the reboot mark", exc_info=True)
     _restarter()
     return True
 
@@ -59,3 +69,25 @@ def reexec() -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *sys.argv])
+
+
+def _marker() -> Path:
+    path = Path(settings.STATE_DIR) / "os"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path / "reboot.json"
+
+
+def last_start_was_reboot(*, consume: bool = False) -> str:
+    """Why this start of the process followed a REBOOT SYSTEM ('' when it did not): the
+    controller and the OCPP agent may end open charging sessions with the reason Reboot.
+    ``consume``: remove the mark (the first reader at start does)."""
+    path = _marker()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if consume:
+        path.unlink(missing_ok=True)
+    if not isinstance(data, dict) or time.time() - float(data.get("at", 0)) > MARKER_MAX_AGE_S:
+        return ""
+    return str(data.get("reason") or "reboot")

@@ -8,7 +8,7 @@ from typing import Any
 from wbm.registry import agent_info, system_summary
 from wbm.runtime.bus import read_snapshot
 from wbm.runtime.snapshot import ParkSnapshot
-from wbm.system import applications, osbackend, reboot
+from wbm.system import applications, osbackend
 from wbm.system.webprocess import web_started_at
 
 
@@ -45,9 +45,3 @@ def modem_summary(state: dict[str, Any] | None) -> dict[str, str] | None:
         "sim": str(status.get("sim", "")),
         "connection": str(connection.get("status", "")),
     }
-
-
-def reboot_possible() -> bool:
-    """Can this process restart itself (embedded: always under runwbm)? Scaled web processes
-    ask the runtime, which can."""
-    return reboot.available()
