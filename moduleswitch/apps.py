@@ -13,3 +13,4 @@ class ModuleSwitchConfig(AppConfig):
     wbm_urls = (("system/module-switch/", "moduleswitch.urls"),)
     wbm_api_urls = "moduleswitch.api"
     wbm_menu = "moduleswitch.menu.MENU"
+    wbm_menu_hidden = "moduleswitch.services.hidden_sections"

@@ -35,6 +35,16 @@ class AlreadyInMode(ValueError):
     """The controller already runs in the mode asked for."""
 
 
+# On a client the server does these: backend communication, load management, the whitelist
+# (manual M:3119 "reduced scope of functions"; which menus remain is not listed, see README).
+CLIENT_HIDDEN_SECTIONS = frozenset({"ocpp", "loadmgmt", "whitelist"})
+
+
+def hidden_sections() -> frozenset[str]:
+    """The menu sections a client module leaves to its server (none on a server)."""
+    return CLIENT_HIDDEN_SECTIONS if module_mode() == "client" else frozenset()
+
+
 def module_mode() -> str:
     """``server`` (the delivery state) or ``client``."""
     return osbackend.mode_get(MODE, "server")

@@ -80,4 +80,7 @@ def navigation(user: object, path: str) -> list[NavEntry]:
         active = path == url or any(c.active for c in children) or (url != "/" and path.startswith(url))
         return NavEntry(item.title, url, item.icon, active, children)
 
-    return [e for e in (build(i) for i in menu()) if e is not None]
+    from wbm.registry import menu_hidden
+
+    hidden = menu_hidden()  # e.g. a client module: the server took these functions over
+    return [e for e in (build(i) for i in menu() if not (i.key and i.key in hidden)) if e is not None]

@@ -9,7 +9,8 @@ routes says so on its ``AppConfig`` (all optional; dotted paths are imported her
 - ``wbm_websocket_urls``: a module whose ``websocket_urlpatterns`` join the WebSocket router;
 - ``wbm_menu``: a list of ``wbm.menu.MenuItem`` (with ``parent`` to hang under another entry);
 - ``wbm_station_names``: a function returning ``{station id: name}`` (the dashboard's groups);
-- ``wbm_system_summary``: a function returning ``[(label, value)]`` for System Control / Status.
+- ``wbm_system_summary``: a function returning ``[(label, value)]`` for System Control / Status;
+- ``wbm_menu_hidden``: a function returning menu section keys to leave out now.
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ def agent_classes() -> tuple[type[Agent], ...]:
     e.g. the Calibration Law Agent) is left out until the next start of the process."""
     found = [import_string(path) for _app, paths in _declared("wbm_agents") for path in paths]
     return tuple(a for a in found if getattr(a, "wanted", lambda: True)())
+
+
+def menu_hidden() -> frozenset[str]:
+    """Menu sections (keys) to leave out now (``wbm_menu_hidden``: a function returning keys),
+    e.g. what a client module's server does in its place."""
+    keys: set[str] = set()
+    for _app, path in _declared("wbm_menu_hidden"):
+        keys.update(import_string(path)())
+    return frozenset(keys)
 
 
 def system_summary() -> list[tuple[Any, Any]]:

@@ -272,6 +272,8 @@ def test_module_switch_parks_the_clients_and_comes_back(client_as, park):
     assert response.status_code == 202
     assert module_services.module_mode() == "client"
     assert list(Station.objects.values_list("kind", flat=True)) == ["client"]
+    reduced = client.get("/system/module-switch/").content.decode()  # the server does OCPP, LM, whitelist
+    assert 'href="/ocpp/"' not in reduced and 'href="/whitelist/"' not in reduced and 'href="/system/"' in reduced
     assert (
         client.put(
             "/api/v1/system/module-switch/", {"mode": "client", "confirm": True}, content_type="application/json"
@@ -281,6 +283,7 @@ def test_module_switch_parks_the_clients_and_comes_back(client_as, park):
     client.put("/api/v1/system/module-switch/", {"mode": "server", "confirm": True}, content_type="application/json")
     assert {(s.pk, s.hostname, s.kind) for s in Station.objects.all()} == before
     assert ChargePointConfig.objects.count() == cps_before and module_services.module_mode() == "server"
+    assert 'href="/ocpp/"' in client.get("/system/module-switch/").content.decode()
     assert client_as(Role.OPERATOR).get("/system/module-switch/").status_code == 403
 
 
