@@ -78,7 +78,8 @@ def test_a_sub_register_rolls_back_to_an_earlier_revision_audited_as_a_rollback(
         assert revisions.revision_rollback(revision_id=first.pk, actor=operator) == "whitelist"
     assert set(WhitelistEntry.objects.values_list("tag", flat=True)) == before
     rollback = ChangeRecord.objects.get(action="system.revision.rollback")
-    assert rollback.username == operator.username and (rollback.after or {})["sections"] == ["whitelist"]
+    assert rollback.username == operator.username and rollback.source == "rollback"
+    assert (rollback.after or {})["sections"] == ["whitelist"]
     latest = SectionRevision.objects.filter(section="whitelist").order_by("-pk").first()
     assert latest is not None and latest.digest == first.digest
 

@@ -415,8 +415,8 @@ def import_plan(file: ConfigFile, *, role: Role) -> list[SectionPlan]:
     """Every section of the file: may this role import it, its problems, its changes."""
     known = sections()
     plans = []
-    for key, data in file.data.items():
-        section = known[key]
+    for key in sorted(file.data, key=list(known).index):
+        data, section = file.data[key], known[key]
         secrets = (file.secrets or {}).get(key) if file.secrets is not None else None
         plan = SectionPlan(
             key=key, title=str(section.title), allowed=may_import(role, section), with_secrets=secrets is not None
@@ -443,7 +443,8 @@ def configuration_import(
         raise ImportInvalid({"": [_("Choose at least one sub-register.")]})
     import dataclasses
 
-    actor = dataclasses.replace(actor, source="import") if actor.source in ("web", "api") else actor
+    source = "rollback" if action == "system.revision.rollback" else "import"
+    actor = dataclasses.replace(actor, source=source) if actor.source in ("web", "api") else actor
     errors: dict[str, list[str]] = {}
     for key in chosen:
         if not may_import(actor.role, known[key]):

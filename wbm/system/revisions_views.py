@@ -18,7 +18,7 @@ from wbm.models import ChangeRecord, SectionRevision
 from wbm.roles import Perm, role_of
 from wbm.system import portability, revisions
 
-SOURCES = ("web", "api", "import", "ocpp", "modbus", "mqtt", "runtime", "system")
+SOURCES = ("web", "api", "import", "rollback", "ocpp", "modbus", "mqtt", "runtime", "system")
 PAGE_SIZE = 50
 
 

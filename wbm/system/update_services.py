@@ -203,6 +203,10 @@ def software_status() -> dict[str, Any]:
     s = store()
     state = s.state()
     inactive = s.inactive(state)
+    job = dict(state.get("job") or {})
+    if job.get("phase") == "waiting" and job.get("until"):  # status F: the share of the wait that passed
+        total = max(float(server_variable("PreUnavailabilityForUpdate") or 1), 1.0)
+        job["progress"] = int(max(0.0, min(1.0, 1 - (float(job["until"]) - time.time()) / total)) * 50)
     return {
         "installed_version": s.installed_version(),
         "device_type": update_device_type(),
@@ -211,7 +215,7 @@ def software_status() -> dict[str, Any]:
         "slots": state.get("slots", {}),
         "pending": state.get("pending"),
         "trial": state.get("trial"),
-        "job": state.get("job"),
+        "job": job,
         "history": list(reversed(state.get("history") or []))[:10],
         "clients": client_progress(),
         "trusted_keys": len(trusted_keys()),
