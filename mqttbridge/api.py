@@ -79,7 +79,6 @@ class MqttTopicsInSerializer(serializers.Serializer):
 
 
 class MqttCertificateInSerializer(serializers.Serializer):
-    certificate = serializers.FileField(required=False)
     pem = serializers.CharField(required=False, max_length=services.MAX_CA_BYTES, trim_whitespace=False)
     name = serializers.CharField(required=False, max_length=255, default="certificate.pem")
 
@@ -144,7 +143,7 @@ class MqttApi(APIView):
             return _refused(exc)
         return Response(mqtt_document())
 
-    @extend_schema(responses=MqttOutSerializer)
+    @extend_schema(responses={200: MqttOutSerializer})
     def delete(self, request: Request) -> Response:
         services.bridge_clear(actor=Actor.from_request(request))
         return Response(mqtt_document())
@@ -173,7 +172,8 @@ class MqttCertificateApi(APIView):
         incoming = MqttCertificateInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        upload = data.get("certificate")
+        # multipart ``certificate`` is taken too (like the page); the schema documents JSON only
+        upload = request.FILES.get("certificate") if hasattr(request, "FILES") else None
         if upload is not None:
             if upload.size is not None and upload.size > services.MAX_CA_BYTES:
                 return _refused(
