@@ -60,8 +60,11 @@ def _peers(entries: dict[str, Any], points: dict[str, ChargePoint], *, without: 
 def park_validate(data: dict[str, Any], secrets: dict[str, Any] | None) -> list[str]:
     entries = _entries(data)
     points = _points()
+    stored = park_export()["chargepoints"]
     errors: list[str] = []
     for uid, cfg in entries.items():
+        if stored.get(uid) == cfg:
+            continue  # unchanged: valid; a clash with a changed one is found on the changed one's side
         if uid not in points:
             errors.append(_("%(uid)s: there is no charge point with this device UID in the park.") % {"uid": uid[:40]})
             continue
@@ -137,6 +140,7 @@ SECTIONS = [
         apply=park_apply,
         audit_prefixes=("chargepoint.config.",),
         order=10,
+        validated_by_apply=True,
     ),
     Section(
         key="rfid",

@@ -71,6 +71,7 @@ SECTIONS = [
         edit_perm=Perm.OCPP_SETTINGS_EDIT,
         export=export,
         secrets=secrets,
+        validated_by_apply=True,
         validate=lambda data, secret: dry_run(apply, data, secret),
         apply=apply,
         audit_prefixes=("ocpp.settings.", "ocpp.variables."),
