@@ -25,7 +25,7 @@ from whitelist.models import WhitelistEntry
 
 PASS = "correct horse battery"
 SECRETS = {"mqtt": "Mq77-secret-pw", "ocpp": "AuthKey-0123456789", "modem": "ApnPw-secret-42"}
-ALL = ["park", "rfid", "whitelist", "loadmgmt", "ocpp", "system", "wlan", "routing", "mqttbridge", "vpn"]
+ALL = ["park", "rfid", "whitelist", "loadmgmt", "ocpp", "modbus", "system", "wlan", "routing", "mqttbridge", "vpn"]
 
 
 @pytest.fixture
