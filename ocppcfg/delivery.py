@@ -1,6 +1,9 @@
 """Delivery of the outbox (a mixin of ``OcppAgent``): in order, one CALL at a time, each row
 deleted only after the backend's CALLRESULT (MeterValues acknowledgements are written in batches
-of up to 200 or 0.2 s; Start/StopTransaction at once). A CALLERROR counts an attempt
+of up to 200 or 0.2 s; Start/StopTransaction at once). Rows are read 200 at a time and sent as
+they were checked when queued (no second schema check; the answers are checked). A CALL whose
+answer was lost with the connection is sent again after the reconnect with its same unique id,
+so the backend can recognise it; see ``outbox`` for what a crash may send twice. A CALLERROR counts an attempt
 (TransactionMessageAttempts, TransactionMessageRetryInterval × attempt); a lost connection or
 a timeout counts nothing and waits for the next connection. A transaction started offline gets
 its transactionId when its StartTransaction is answered; the messages behind it take it then.
@@ -70,6 +73,7 @@ class Delivery:
         acked: list[int] = []
         updates: dict[int, tuple[int, str]] = {}
         last_flush = time.monotonic()
+        cursor = 0  # the last seq sent and acknowledged (its row may not be deleted yet)
 
         async def flush() -> None:
             nonlocal acked, updates, last_flush
@@ -79,8 +83,7 @@ class Delivery:
 
         try:
             while self.connected and self.accepted and self.station is not None:
-                rows = await self.ctx.db(outbox.head, 500)
-                rows = [row for row in rows if row.seq not in set(acked)]
+                rows = await self.ctx.db(outbox.head, outbox.HEAD_BATCH, cursor)
                 if not rows:
                     return
                 for row in rows:
@@ -88,9 +91,9 @@ class Delivery:
                     if outcome == "stop":
                         return
                     acked.append(row.seq)
-                    if outcome == "flush" or len(acked) >= 200 or time.monotonic() - last_flush > 0.2:
+                    cursor = row.seq
+                    if outcome == "flush" or len(acked) >= outbox.ACK_BATCH or time.monotonic() - last_flush > 0.2:
                         await flush()
-                await flush()
         finally:
             await flush()
 
@@ -114,9 +117,7 @@ class Delivery:
         if station is None:
             return "stop"
         try:
-            result = await station.call_raw(
-                row.action, payload, unique_id=row.unique_id, validate=row.action != "MeterValues"
-            )
+            result = await station.call_raw(row.action, payload, unique_id=row.unique_id, validate=False)
         except OCPPError as exc:
             drop = row.attempts + 1 >= attempts
             log.warning("ocpp: the backend refused %s %s (%s)%s", row.action, row.seq, exc, "; dropped" if drop else "")

@@ -156,6 +156,7 @@ class FrameLog:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[LoggedFrame | TimelineEvent] = asyncio.Queue()
         self._actions: OrderedDict[str, str] = OrderedDict()  # unique id -> action of its CALL
+        self.lines: list[str] = []  # for the message log, written by ``flush_lines`` in batches
 
     def _remember(self, unique_id: str, action: str) -> None:
         self._actions[unique_id] = action
@@ -176,13 +177,23 @@ class FrameLog:
                 elif message_type in (3, 4):
                     action = self._actions.pop(unique_id, "")
         arrow = "->" if direction == "out" else "<-"
-        messages_log.info("%s %s %s %s", arrow, message_type, action, unique_id)
-        messages_log.debug("%s %s", arrow, text[:20_000])
+        at = datetime.now(UTC)
+        stamp = at.strftime("%H:%M:%S.%f")[:-3]
+        if messages_log.isEnabledFor(logging.DEBUG):
+            self.lines.append(f"{stamp} {arrow} {text[:20_000]}")
+        else:
+            self.lines.append(f"{stamp} {arrow} {message_type} {action} {unique_id}")
         from ocppcfg.models import PAYLOAD_KEEP
 
-        self.queue.put_nowait(
-            LoggedFrame(datetime.now(UTC), direction, message_type, unique_id, action, text[:PAYLOAD_KEEP])
-        )
+        self.queue.put_nowait(LoggedFrame(at, direction, message_type, unique_id, action, text[:PAYLOAD_KEEP]))
+
+    def flush_lines(self) -> None:
+        """Every frame since the last flush to the message log: one record (its lines carry each
+        frame's own time). One record per frame cost about 0.3 ms of the link's time (the
+        handlers write and flush each), more than the rest of a CALL's round trip on our side."""
+        lines, self.lines = self.lines, []
+        if lines:
+            messages_log.info("%d frame(s)\n%s", len(lines), "\n".join(lines))
 
     def event(self, kind: str, detail: str = "", close_code: int | None = None, rtt_ms: float | None = None) -> None:
         log.info("ocpp link: %s %s %s", kind, close_code or "", detail)
@@ -246,9 +257,16 @@ def write_rows(items: list[LoggedFrame | TimelineEvent]) -> tuple[int, int]:
 
 async def log_writer(frames: FrameLog, db: Callable[..., Any], written: Callable[[int, int], None]) -> None:
     """Drain the frame queue into the database in batches, forever."""
+    from ocppcfg.models import MESSAGE_LOG_KEEP
+
     while True:
-        items = [await frames.queue.get()]
-        await asyncio.sleep(0.05)  # gather a batch
+        try:
+            items = [await frames.queue.get()]
+            await asyncio.sleep(0.05)  # gather a batch
+            if frames.queue.qsize() >= MESSAGE_LOG_KEEP:  # a burst (a queue flushing): the page keeps 50
+                await asyncio.sleep(0.45)  # anyway; a write per 0.5 s instead of 20 frees the GIL for the link
+        finally:
+            frames.flush_lines()
         while not frames.queue.empty():
             items.append(frames.queue.get_nowait())
         try:

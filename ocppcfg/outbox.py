@@ -6,6 +6,15 @@ is an ``OutboxMessage`` row, deleted only after the backend's CALLRESULT. A mess
 a transaction gets the backend's transactionId when it is sent (a transaction started offline
 has none until its StartTransaction is answered). The queue is bounded: when full, the oldest
 intermediate MeterValues go first; Start/StopTransaction are never dropped.
+
+Each payload is checked against the OCPP 1.6 schema once, when it is queued (the transactionId a
+message takes at sending is an integer the schema allows): the delivery sends rows as they are.
+
+Exactly once, honestly: a row is deleted only after the backend's CALLRESULT for it, and the
+deletions are written in small batches (``acknowledge``), each in one database transaction. After
+a crash (``kill -9``) between a CALLRESULT and the batch's commit, those acknowledged rows are sent
+again with their same unique id: at most one batch (up to ``ACK_BATCH`` messages, or 0.2 s of
+them) of MeterValues; a StartTransaction or StopTransaction is acknowledged at once, alone.
 """
 
 from __future__ import annotations
@@ -22,6 +31,10 @@ from django.db import transaction as db_transaction
 log = logging.getLogger(__name__)
 
 DROPPABLE = ("MeterValues",)
+HEAD_BATCH = 200  # rows read per query by the delivery
+ACK_BATCH = 200  # acknowledged MeterValues deleted per database transaction (at most re-sent after a crash)
+# filled in at sending: checked with a stand-in value at queueing
+SENT_WITH_TRANSACTION_ID = ("StopTransaction",)
 
 
 def outbox_max() -> int:
@@ -95,8 +108,29 @@ class QueueFull(Exception):
     """Nothing can be dropped to make room for a MeterValues (only Start/Stop are queued)."""
 
 
+class InvalidPayload(ValueError):
+    """A payload the OCPP 1.6 schema refuses (a bug of ours: logged, see ``checked``)."""
+
+
+def check(action: str, payload: dict[str, Any]) -> None:
+    """The OCPP 1.6 schema check of a CALL's payload (synchronous: run through ``ctx.db``)."""
+    from ocpp.exceptions import OCPPError
+    from ocpp.messages import Call, _validate_payload
+
+    body = {**payload, "transactionId": 0} if action in SENT_WITH_TRANSACTION_ID else payload
+    try:
+        _validate_payload(Call(unique_id="check", action=action, payload=body), "1.6")
+    except OCPPError as exc:
+        raise InvalidPayload(f"{action}: {exc}") from exc
+
+
 def _row(action: str, payload: dict[str, Any], tx_local_id: int | None, now: datetime) -> Any:
     from ocppcfg.models import OutboxMessage
+
+    try:
+        check(action, payload)
+    except InvalidPayload as exc:  # queued anyway: transaction data is never thrown away
+        log.error("ocpp: a queued payload fails the schema (the backend will refuse it): %s", exc)
 
     return OutboxMessage(
         action=action,
@@ -170,23 +204,30 @@ def stop_transaction(
     return True
 
 
-def head(limit: int = 200) -> list[Queued]:
-    """The next messages in order of delivery."""
-    from ocppcfg.models import OutboxMessage
+def head(limit: int = HEAD_BATCH, after: int = 0) -> list[Queued]:
+    """The next messages in order of delivery (those with a seq above ``after``): plain values,
+    no model instances, the transactionIds in one query."""
+    from ocppcfg.models import OutboxMessage, Transaction
 
-    rows = OutboxMessage.objects.order_by("seq").select_related("transaction")[:limit]
+    rows = list(
+        OutboxMessage.objects.filter(seq__gt=after)
+        .order_by("seq")
+        .values_list("seq", "action", "payload", "unique_id", "attempts", "last_attempt_at", "transaction_id")[:limit]
+    )
+    local_ids = {row[6] for row in rows if row[6] is not None}
+    known = dict(Transaction.objects.filter(pk__in=local_ids).values_list("pk", "transaction_id")) if local_ids else {}
     return [
         Queued(
-            seq=row.seq,
-            action=row.action,
-            payload=row.payload,
-            unique_id=row.unique_id,
-            attempts=row.attempts,
-            last_attempt_at=row.last_attempt_at,
-            tx_local_id=row.transaction_id,
-            transaction_id=row.transaction.transaction_id if row.transaction is not None else None,
+            seq=seq,
+            action=action,
+            payload=payload,
+            unique_id=unique_id,
+            attempts=attempts,
+            last_attempt_at=last_attempt_at,
+            tx_local_id=tx_local_id,
+            transaction_id=known.get(tx_local_id) if tx_local_id is not None else None,
         )
-        for row in rows
+        for seq, action, payload, unique_id, attempts, last_attempt_at, tx_local_id in rows
     ]
 
 

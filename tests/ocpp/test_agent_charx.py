@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from ocppcfg import outbox
-from ocppcfg.models import OcppSettings, OutboxMessage
+from ocppcfg.models import OutboxMessage
 from tests.factories import make_configured_chargepoint
-from tests.ocpp.agent_env import BOX, Env, boot, make_env, running, wait_until
+from tests.ocpp.agent_env import Env, boot, make_env, running, wait_until
+from tests.ocpp.csms import ThreadedCsms
 from tests.ocpp.test_octt_core import charging, statuses, stepping
 from wbm.runtime.claims import Kind, Source
 
@@ -122,18 +123,26 @@ def test_global_max_current_is_shared_among_connectors_with_a_vehicle(
 
 
 def test_availability_only_when_time_synchronized(transactional_db, settings, monkeypatch, tmp_path) -> None:
+    original = ThreadedCsms.start
+
+    def start_silent(self: ThreadedCsms) -> None:  # the boot goes unanswered: no time yet
+        original(self)
+        self.silent(True)
+
+    monkeypatch.setattr(ThreadedCsms, "start", start_silent)
     keys = {"AvailabilityOnlyWhenTimeSynchronized": "true"}
-    with running(settings, monkeypatch, tmp_path, keys=keys, url="ws://127.0.0.1:1/ocpp/CP1") as env:
+    options = {"cp_response_timeout_s": 1.0}  # the agent's CALL timeout in tests is 2 s
+    with running(settings, monkeypatch, tmp_path, keys=keys, csms_options=options) as env:
         claims = env.rt.runtime.claims
 
         def blocked() -> bool:
             return claims.has(env.cps[0], Kind.BLOCK, Source.OCPP, "inoperative_time")
 
+        env.csms.wait_for("BootNotification", timeout=10)
         stepping(env, blocked, what="the block while the time is unknown")
-        OcppSettings.objects.filter(pk=1).update(backend_url=env.csms.url(BOX))
-        env.rt.call("ocpp.reload")
-        env.csms.wait_for("BootNotification")
-        stepping(env, lambda: not blocked(), what="the block to go with the backend's time")
+        env.csms.silent(False)
+        stepping(env, lambda: not blocked(), 15, what="the block to go with the backend's time")
+        assert env.status()["registration"] == "Accepted"
         assert env.csms.violations == []
 
 
