@@ -1,9 +1,11 @@
 """The OCPP 1.6J agent: one persistent WebSocket to the backend (CSMS), as a charge point whose
 connectors are the charge points released "By OCPP" (connector 0: the park).
 
-The agent's parts: the connection and its log (``link``), the incoming CALLs (``station``,
-``core_handlers`` and the feature profiles), transactions, authorization and the outbox
-(``transactions``), meter values (``metering``). Everything it does to the park goes through
+The agent's parts: the WebSocket and its log (``link``), the connection, boot and heartbeat
+(``session``), the incoming CALLs (``station``, ``core_handlers`` and the feature profiles), who
+may start a transaction (``identification``, with ``authorization``), transactions
+(``transactions``), the backend's other operations (``operations``), the outbox and its delivery
+(``outbox``, ``delivery``), meter values (``metering``). Everything it does to the park goes through
 claims (Source.OCPP) and controller commands. See docs and the contract for its surface.
 
 Timing: OCPP's intervals run on the real clock (the backend expects real seconds); the runtime's

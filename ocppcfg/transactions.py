@@ -1,6 +1,7 @@
-"""Transactions of the OCPP agent (a mixin of ``OcppAgent``): who may start one (RFID at a reader,
-an ISO 15118 EVCC ID, FreeMode, RemoteStart, ServiceRestart), starting and stopping them through
-the outbox, meter values, and the outbox's delivery in order, exactly once.
+"""Transactions of the OCPP agent (a mixin of ``OcppAgent``): recovery after a restart (PowerLoss
+or Reboot, once), ServiceRestart, starting and stopping them through the outbox, sampled and
+clock-aligned meter values. Who may start one is ``identification``; the backend's other
+operations are ``operations``; the outbox's delivery is ``delivery``.
 
 Release: a started transaction puts the GRANT ``tx`` (Source.OCPP, until unplug); nothing else
 releases a connector in mode "By OCPP".
