@@ -41,7 +41,10 @@ class ModuleSwitchApi(APIView):
         try:
             result = services.module_switch(to=incoming.validated_data["mode"], actor=Actor.from_request(request))
         except services.AlreadyInMode:
-            return Response({"detail": _("The controller already runs in this mode.")}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {"detail": _("The controller already runs in this mode."), "code": "already_in_mode"},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response({**result, "restarting": True}, status=status.HTTP_202_ACCEPTED)
 
 

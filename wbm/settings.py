@@ -105,6 +105,9 @@ WBM_OCPP_DIAGNOSTICS_HTTP_METHOD = os.environ.get("WBM_OCPP_DIAGNOSTICS_HTTP_MET
 WBM_NETWORK_BACKEND = os.environ.get("WBM_NETWORK_BACKEND", "network.osbackend.RenderingBackend")
 WBM_SYSTEM_DIR = Path(os.environ.get("WBM_SYSTEM_DIR", STATE_DIR / "system"))
 WBM_NETWORK_CONFIRM_S = int(os.environ.get("WBM_NETWORK_CONFIRM_S", "90"))
+# System Control: REBOOT SYSTEM (and the restarts of calibration law and module switch); "0" refuses
+# them (a test server that must stay up while a fuzzer calls every operation)
+WBM_SYSTEM_RESTART = os.environ.get("WBM_SYSTEM_RESTART", "1") != "0"
 WBM_MQTT_LOCAL_URL = os.environ.get("WBM_MQTT_LOCAL_URL", "mqtt://127.0.0.1:1883")  # the local broker (mqttbridge)
 # System Control: Import/Export files and update bundles name the device type; update bundles must be
 # signed by one of these Ed25519 public keys (base64 or PEM; also <state>/update/trusted_keys/*.pub)

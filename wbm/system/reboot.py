@@ -37,14 +37,15 @@ def install(restarter: Callable[[], None] | None) -> None:
 
 
 def available() -> bool:
-    return _restarter is not None
+    """Can this process restart itself now (a restarter installed, and restarts allowed)?"""
+    return _restarter is not None and bool(getattr(settings, "WBM_SYSTEM_RESTART", True))
 
 
 def request(reason: str) -> bool:
     """Stop the process cleanly so that it comes back; False when this process cannot (no
     restarter installed: a test runtime, a management shell)."""
     global _requested
-    if _restarter is None:
+    if _restarter is None or not available():
         return False
     log.warning("system restart requested (%s): stopping cleanly, then starting again", reason)
     _requested = reason or "reboot"
