@@ -291,3 +291,35 @@ def test_kill_9_during_an_install_leaves_the_old_version(tmp_path):
     outcomes = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(outcomes) == 20 and all(o["ok"] for o in outcomes), outcomes
     assert sum(not o["installed"] for o in outcomes) >= 5, outcomes  # most kills land mid-install
+
+
+@pytest.mark.asyncio
+async def test_the_update_agent_confirms_a_trial_once_every_service_runs(tmp_path, settings, monkeypatch):
+    """The runtime's agent keeps a new version when all other services run for the healthy time."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from wbm.system import update_agent
+
+    settings.STATE_DIR = tmp_path
+    settings.WBM_UPDATE_HEALTHY_AFTER_S = 0
+    store = update.store()
+    state = store.state()
+    state["slots"]["b"] = {"version": "1.1.0"}
+    state["pending"] = {"slot": "b", "version": "1.1.0", "from": "a"}
+    store.save(state)
+    monkeypatch.setattr(update_agent, "_booted", __import__("threading").Event())  # a fresh process
+    agents = (
+        SimpleNamespace(name="controller", state="running"),
+        SimpleNamespace(name="software-update", state="running"),
+    )
+    clock = SimpleNamespace(monotonic=asyncio.get_running_loop().time)
+    ctx = SimpleNamespace(snapshot=lambda: SimpleNamespace(agents=agents), clock=clock)
+    task = asyncio.create_task(update_agent.UpdateAgent(ctx).run())  # type: ignore[arg-type]
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        if store.state().get("trial") is None and store.installed_version() == "1.1.0":
+            break
+    task.cancel()
+    assert store.installed_version() == "1.1.0" and store.state()["trial"] is None
+    assert store.state()["history"][-1]["event"] == "confirmed"
