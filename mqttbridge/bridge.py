@@ -35,6 +35,8 @@ from wbm.runtime.agent import Agent
 log = logging.getLogger(__name__)
 
 WATCH_S = 0.5  # how often the VPN state is compared with the one published
+REPUBLISH_S = 5.0
+CANCEL_WAIT_S = 2.0
 OPTIONS = SubscribeOptions(qos=0, noLocal=True, retainAsPublished=True)
 
 
@@ -92,30 +94,51 @@ class MqttBridgeAgent(Agent):
         self.counts = {"forwarded_out": 0, "forwarded_in": 0, "commands": 0, "dropped": 0}
         self._reload = asyncio.Event()
         self._vpn_sent: dict[str, bytes] = {}
+        # a connection task of an earlier configuration that is slow to end must not touch the
+        # state of the current one: every write below checks its generation
+        self.generation = 0
 
     async def run(self) -> None:
         self.ctx.handle(MqttBridgeReload, self._on_reload)
         while True:
             self.cfg = await self.ctx.db(bridge_config)
             self._reload.clear()
+            self.generation += 1
+            gen = self.generation
             self._vpn_sent.clear()
-            self.side["remote"] = {"connected": False, "error": ""}
+            self.local = self.remote = None
+            self.side = {"local": {"connected": False, "error": ""}, "remote": {"connected": False, "error": ""}}
             self._status()
-            tasks = [asyncio.create_task(self._local_loop(self.cfg)), asyncio.create_task(self._watch_vpn(self.cfg))]
+            tasks = [
+                asyncio.create_task(self._local_loop(self.cfg, gen)),
+                asyncio.create_task(self._watch_vpn(self.cfg, gen)),
+            ]
             if self.cfg.host:
-                tasks.append(asyncio.create_task(self._remote_loop(self.cfg)))
+                tasks.append(asyncio.create_task(self._remote_loop(self.cfg, gen)))
             try:
                 await self._reload.wait()
             finally:
                 for task in tasks:
                     task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                # a client closing its connection may take a moment; never wait for it forever
+                await asyncio.wait(tasks, timeout=CANCEL_WAIT_S)
 
     async def _on_reload(self, _command: MqttBridgeReload) -> dict[str, Any]:
         self._reload.set()
         return {}
+
+    def _link(self, gen: int, side: str, mqtt: aiomqtt.Client | None, error: str = "") -> None:
+        """Record one side's connection (only for the current configuration)."""
+        if gen != self.generation:
+            return
+        if side == "local":
+            self.local = mqtt
+        else:
+            self.remote = mqtt
+        self.side[side] = {"connected": mqtt is not None, "error": error}
+        if mqtt is not None:
+            self._vpn_sent.pop(side, None)
+        self._status()
 
     def _status(self) -> None:
         cfg = self.cfg
@@ -125,6 +148,7 @@ class MqttBridgeAgent(Agent):
                 "remote_broker": f"{cfg.host}:{cfg.port}" if cfg and cfg.host else "",
                 "tls": bool(cfg and cfg.ca_pem),
                 "base_topic": cfg.base if cfg else "",
+                "rows": len(cfg.mappings) if cfg else 0,
                 "local": dict(self.side["local"]),
                 "remote": dict(self.side["remote"]),
                 **self.counts,
@@ -132,31 +156,27 @@ class MqttBridgeAgent(Agent):
         )
 
     # --- connections ---------------------------------------------------------------------------
-    async def _local_loop(self, cfg: BridgeConfig) -> None:
+    async def _local_loop(self, cfg: BridgeConfig, gen: int) -> None:
         backoff = client.Backoff()
         while True:
             try:
                 async with client.local_client(f"wbm-bridge-{cfg.device_id}") as mqtt:
-                    self.local = mqtt
                     backoff.reset()
-                    self.side["local"] = {"connected": True, "error": ""}
-                    self._status()
                     for m in cfg.mappings:
                         if m.direction in (topics.OUT, topics.BOTH):
                             await mqtt.subscribe(m.local, options=OPTIONS)
                     await mqtt.publish(f"{topics.LOCAL_ROOT}/config", cfg.config_payload(), qos=1, retain=True)
-                    self._vpn_sent.pop("local", None)
+                    self._link(gen, "local", mqtt)  # connected = subscribed: forwarding works from now on
                     async for message in mqtt.messages:
                         await self._from_local(cfg, message)
             except aiomqtt.MqttError as exc:
-                self.local = None
-                self.side["local"] = {"connected": False, "error": client.explain(exc)}
-                self._status()
+                self._link(gen, "local", None, client.explain(exc))
                 await asyncio.sleep(backoff.next())
             finally:
-                self.local = None
+                if gen == self.generation:
+                    self.local = None
 
-    async def _remote_loop(self, cfg: BridgeConfig) -> None:
+    async def _remote_loop(self, cfg: BridgeConfig, gen: int) -> None:
         backoff = client.Backoff()
         while True:
             try:
@@ -172,26 +192,22 @@ class MqttBridgeAgent(Agent):
                     keepalive=30,
                 )
                 async with remote as mqtt:
-                    self.remote = mqtt
                     backoff.reset()
-                    self.side["remote"] = {"connected": True, "error": ""}
-                    self._status()
                     for m in cfg.mappings:
                         if m.direction in (topics.IN, topics.BOTH):
                             await mqtt.subscribe(m.remote, options=OPTIONS)
                     await mqtt.subscribe(f"{cfg.base}/{topics.COMMAND}", options=OPTIONS)
                     await mqtt.publish(f"{cfg.base}/config", cfg.config_payload(), qos=1, retain=True)
-                    self._vpn_sent.pop("remote", None)
+                    self._link(gen, "remote", mqtt)  # connected = subscribed: forwarding works from now on
                     async for message in mqtt.messages:
                         await self._from_remote(cfg, message)
             except (aiomqtt.MqttError, ssl.SSLError, OSError) as exc:
-                self.remote = None
-                self.side["remote"] = {"connected": False, "error": client.explain(exc)}
+                self._link(gen, "remote", None, client.explain(exc))
                 log.info("MQTT bridge: remote broker %s:%s: %s", cfg.host, cfg.port, exc)
-                self._status()
                 await asyncio.sleep(backoff.next())
             finally:
-                self.remote = None
+                if gen == self.generation:
+                    self.remote = None
 
     # --- forwarding ----------------------------------------------------------------------------
     async def _from_local(self, cfg: BridgeConfig, message: aiomqtt.Message) -> None:
@@ -236,9 +252,11 @@ class MqttBridgeAgent(Agent):
             log.warning("MQTT bridge: the OpenVPN agent refused the request: %s", result.get("error"))
         self._status()
 
-    async def _watch_vpn(self, cfg: BridgeConfig) -> None:
-        """Publish ``VPN_Connection_State`` on both brokers whenever it changes (retained)."""
-        while True:
+    async def _watch_vpn(self, cfg: BridgeConfig, gen: int) -> None:
+        """Publish ``VPN_Connection_State`` on both brokers whenever it changes (retained), and
+        again every ``REPUBLISH_S``."""
+        ticks = 0
+        while gen == self.generation:
             snapshot = self.ctx.snapshot()
             payload = vpn_payload(snapshot.agent_state(VPN_AGENT) if snapshot else None)
             for side, target, topic in (
@@ -246,7 +264,13 @@ class MqttBridgeAgent(Agent):
                 ("remote", self.remote, f"{cfg.base}/VPN_Connection_State"),
             ):
                 if target is not None and self._vpn_sent.get(side) != payload:
-                    with contextlib.suppress(aiomqtt.MqttError):
-                        await target.publish(topic, payload, qos=1, retain=True)
+                    try:
+                        await target.publish(topic, payload, qos=0, retain=True)
                         self._vpn_sent[side] = payload
+                    except Exception as exc:  # that side reconnects; the next round tries again
+                        log.info("MQTT bridge: VPN_Connection_State not published (%s): %r", side, exc)
+            ticks += 1
+            if ticks * WATCH_S >= REPUBLISH_S:  # retained anyway; a late or lost publication heals itself
+                ticks = 0
+                self._vpn_sent.clear()
             await asyncio.sleep(WATCH_S)

@@ -189,7 +189,12 @@ def _rows_errors(
     rows: Sequence[tuple[str, str, str]], prefix: str, device_id: str, field: str = "rows"
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
+    seen: set[tuple[str, str, str]] = set()
     for i, (local, remote, direction) in enumerate(rows):
+        if (local, remote, direction) in seen:
+            errors.setdefault(field if field != "rows" else f"rows.{i}", []).append(_("This row is listed twice."))
+            continue
+        seen.add((local, remote, direction))
         try:
             topics.resolve(local=local, remote=remote, direction=direction, prefix=prefix, device_id=device_id)
         except topics.TopicInvalid as exc:

@@ -44,7 +44,8 @@ def page_context(**extra: Any) -> dict[str, Any]:
         "stored": stored,
         "broker_form": extra.pop("broker_form", None)
         or BrokerForm(
-            initial={f: getattr(stored, f) for f in ("host", "port", "username", "prefix", "station_name", "location")}
+            initial={f: getattr(stored, f) for f in ("host", "port", "username", "station_name", "location")}
+            | {"added_prefix": stored.prefix}
         ),
         "certificate_form": extra.pop("certificate_form", None) or CertificateForm(),
         "rows": row_views(rows or [], stored.prefix, stored.device_id, extra.pop("row_errors", None)),

@@ -29,7 +29,10 @@ class VpnPasteForm(forms.Form):
 
 
 class VpnImportForm(forms.Form):
-    """Import a configuration file: UTF-8 text, at most ``config.MAX_BYTES``."""
+    """Import a configuration file: UTF-8 text, at most ``config.MAX_BYTES``. Its fields are
+    prefixed ``import-`` (the page has an activation select in both forms)."""
+
+    prefix = "import"
 
     file = forms.FileField(label=_("Configuration file"), help_text=_("UTF-8 text, at most 64 KiB (.ovpn, .conf)."))
     activation = forms.ChoiceField(label=_("Activation mode"), choices=Activation.choices)

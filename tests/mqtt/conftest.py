@@ -60,7 +60,9 @@ class Broker:
             for user, password in self.users.items():
                 assert MOSQUITTO_PASSWD, "mosquitto_passwd is needed for a broker with users"
                 flags = ["-c"] if not pw.exists() else []
-                subprocess.run([MOSQUITTO_PASSWD, *flags, "-b", str(pw), user, password], check=True, capture_output=True)
+                subprocess.run(
+                    [MOSQUITTO_PASSWD, *flags, "-b", str(pw), user, password], check=True, capture_output=True
+                )
             pw.chmod(0o600)
             lines += ["allow_anonymous false", f"password_file {pw}"]
         else:
@@ -154,7 +156,9 @@ def make_ca(directory: Path, name: str = "WBM Test CA") -> TestCa:
         .sign(ca_key, hashes.SHA256())
     )
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-    paths = TestCa(ca_pem, directory / f"{name[:8].replace(' ', '')}-ca.pem", directory / "server.pem", directory / "server.key")
+    paths = TestCa(
+        ca_pem, directory / f"{name[:8].replace(' ', '')}-ca.pem", directory / "server.pem", directory / "server.key"
+    )
     paths.ca.write_bytes(ca_pem)
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     paths.key.write_bytes(
@@ -166,7 +170,9 @@ def make_ca(directory: Path, name: str = "WBM Test CA") -> TestCa:
 class Watcher:
     """A paho client in its own thread that records what arrives on ``topics``; can publish."""
 
-    def __init__(self, port: int, *topics: str, username: str | None = None, password: str | None = None, ca: Path | None = None) -> None:
+    def __init__(
+        self, port: int, *topics: str, username: str | None = None, password: str | None = None, ca: Path | None = None
+    ) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
         self.lock = threading.Lock()
         self.client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"watcher-{port}-{id(self):x}")
@@ -195,7 +201,9 @@ class Watcher:
     def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
         self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
 
-    def wait_for(self, topic: str, timeout: float = 8.0, payload: Callable[[bytes], bool] | None = None) -> tuple[str, bytes, bool]:
+    def wait_for(
+        self, topic: str, timeout: float = 8.0, payload: Callable[[bytes], bool] | None = None
+    ) -> tuple[str, bytes, bool]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:

@@ -15,11 +15,12 @@ import pytest
 from chargepoints.demo import load_demo_park
 from mqttbridge import services
 from mqttbridge.selectors import BRIDGE_AGENT, bridge_settings_get
-from tests.conftest import RuntimeThread, make_user
+from tests.conftest import RuntimeThread
 from tests.mqtt.conftest import make_ca
 from vpn import services as vpn_services
 from vpn.choices import Activation
 from wbm.audit import Actor
+from wbm.roles import Role
 from wbm.runtime import local
 
 ACTOR = Actor.system()
@@ -38,12 +39,16 @@ def wait_for(probe, timeout: float = 8.0):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def runtime_with_local(transactional_db, settings, broker_factory, tmp_path) -> Iterator[tuple[RuntimeThread, object]]:  # type: ignore[no-untyped-def]
+def runtime_with_local(
+    transactional_db, settings, broker_factory, watchers, tmp_path
+) -> Iterator[tuple[RuntimeThread, object]]:  # type: ignore[no-untyped-def]
     settings.STATE_DIR = tmp_path / "state"
     settings.STATE_DIR.mkdir()
     local_broker = broker_factory()
     settings.WBM_MQTT_LOCAL_URL = local_broker.url
     load_demo_park()
+    # subscribed before the runtime starts: the currents are not retained
+    local_broker.first_watcher = watchers(local_broker.port, "wbm/#")  # type: ignore[attr-defined]
     rt = RuntimeThread()
     try:
         yield rt, local_broker
@@ -59,7 +64,14 @@ def bridge_state(rt: RuntimeThread) -> dict:
 
 def configure(port: int, **extra: object) -> str:
     services.bridge_settings_update(
-        data={"host": "127.0.0.1", "port": port, "prefix": "CHARX", "station_name": "Test station", "location": "Blomberg", **extra},
+        data={
+            "host": "127.0.0.1",
+            "port": port,
+            "prefix": "CHARX",
+            "station_name": "Test station",
+            "location": "Blomberg",
+            **extra,
+        },
         actor=ACTOR,
     )
     return bridge_settings_get().device_id
@@ -68,12 +80,17 @@ def configure(port: int, **extra: object) -> str:
 def test_publisher_forwarding_both_ways_config_vpn_command_and_reconnect(runtime_with_local, broker_factory, watchers):  # type: ignore[no-untyped-def]
     rt, local_broker = runtime_with_local
     remote = broker_factory()
-    on_local = watchers(local_broker.port, "wbm/#")
+    on_local = local_broker.first_watcher
     # the publisher: retained park and charge point states
     park = on_local.wait_for("wbm/park")
     assert park[2] is False or park[2] is True
     assert {"available", "charging", "total_power_w"} <= set(json.loads(park[1]))
-    status_topic = next(t for t, _p, _r in on_local.messages if t.endswith("/status") and t.startswith("wbm/chargepoint/"))
+    status_topic = wait_for(
+        lambda: next(
+            (t for t, _p, _r in list(on_local.messages) if t.endswith("/status") and t.startswith("wbm/chargepoint/")),
+            None,
+        )
+    )
     cp = status_topic.split("/")[2]
     assert json.loads(on_local.wait_for(status_topic)[1])["iec_state"] in "ABCDEF"
     on_local.wait_for(f"wbm/chargepoint/{cp}/energy")
@@ -89,10 +106,19 @@ def test_publisher_forwarding_both_ways_config_vpn_command_and_reconnect(runtime
         ],
         actor=ACTOR,
     )
+    # the configuration with its three rows is in force, both sides subscribed
+    wait_for(lambda: bridge_state(rt).get("rows") == 3 and bridge_state(rt)["remote"]["connected"], timeout=15)
     on_remote = watchers(remote.port, f"{base}/#")
     config = json.loads(on_remote.wait_for(f"{base}/config")[1])
     assert config == {"device-type": "ev3000", "id": device_id, "name": "Test station", "location": "Blomberg"}
-    assert json.loads(on_remote.wait_for(f"{base}/VPN_Connection_State")[1]) == {"vpn_status": "not connected", "vpn_ip": ""}
+    try:
+        on_remote.wait_for(f"{base}/VPN_Connection_State", timeout=12)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; bridge: {bridge_state(rt)}") from None
+    assert json.loads(on_remote.wait_for(f"{base}/VPN_Connection_State")[1]) == {
+        "vpn_status": "not connected",
+        "vpn_ip": "",
+    }
     on_local.wait_for("wbm/config")
     # local → remote, per charge point (the "+")
     assert json.loads(on_remote.wait_for(f"{base}/cp/{cp}/status")[1])["iec_state"] in "ABCDEF"
@@ -110,9 +136,7 @@ def test_publisher_forwarding_both_ways_config_vpn_command_and_reconnect(runtime
     # OpenVPN "On Request" over the remote broker's command topic
     vpn_services.vpn_settings_update(activation=Activation.ON_REQUEST, text=VALID_VPN, actor=ACTOR)
     on_remote.publish(f"{base}/command", json.dumps({"vpn": "connect"}))
-    state = json.loads(
-        on_remote.wait_for(f"{base}/VPN_Connection_State", payload=lambda p: b'"connected"' in p)[1]
-    )
+    state = json.loads(on_remote.wait_for(f"{base}/VPN_Connection_State", payload=lambda p: b'"connected"' in p)[1])
     assert state["vpn_ip"].startswith("10.8.0.")
     on_remote.publish(f"{base}/command", b"vpn_disconnect")
     on_remote.wait_for(f"{base}/VPN_Connection_State", payload=lambda p: b"not connected" in p and p != b"")
@@ -131,20 +155,17 @@ def test_wrong_password_is_shown_and_the_right_one_connects(runtime_with_local, 
     rt, _local = runtime_with_local
     remote = broker_factory(users={"station": "Right-pass-1"})
     configure(remote.port, username="station", password="wrong-pass")
-    error = wait_for(lambda: bridge_state(rt).get("remote", {}).get("error"))
+    error = wait_for(lambda: bridge_state(rt).get("remote", {}).get("error"), timeout=15)
     assert "user name or password" in error
-    from wbm.roles import Role
-
     page = client_as(Role.OPERATOR).get("/network/mqtt/").content.decode()
     assert "user name or password" in page
     assert "wrong-pass" not in page
     configure(remote.port, username="station", password="Right-pass-1")
     wait_for(lambda: bridge_state(rt).get("remote", {}).get("connected"))
-    make_user  # noqa: B018 - imported for the role fixtures
 
 
 def test_tls_with_the_uploaded_ca_and_an_untrusted_one(runtime_with_local, broker_factory, watchers, tmp_path):  # type: ignore[no-untyped-def]
-    rt, local_broker = runtime_with_local
+    rt, _local_broker = runtime_with_local
     ca = make_ca(tmp_path)
     remote = broker_factory(tls=(ca.ca, ca.cert, ca.key))
     other = make_ca(tmp_path / "..", name="Other Test CA")
@@ -153,7 +174,7 @@ def test_tls_with_the_uploaded_ca_and_an_untrusted_one(runtime_with_local, broke
     error = wait_for(lambda: bridge_state(rt).get("remote", {}).get("error"))
     assert "certificate" in error
     services.bridge_certificate_upload(name="broker-ca.pem", raw=ca.ca_pem, actor=ACTOR)
-    wait_for(lambda: bridge_state(rt).get("remote", {}).get("connected"))
+    wait_for(lambda: bridge_state(rt).get("remote", {}).get("connected"), timeout=15)
     assert bridge_state(rt)["tls"] is True
     on_remote = watchers(remote.port, f"CHARX/ev3000/{device_id}/#", ca=ca.ca)
     on_remote.wait_for(f"CHARX/ev3000/{device_id}/config")

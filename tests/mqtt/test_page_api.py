@@ -19,7 +19,16 @@ from wbm.runtime import commands
 URL = "/network/mqtt/"
 API = "/api/v1/mqtt/"
 PASSWORD = "Very-secret-pw1"
-BROKER = {"host": "broker.example.com", "port": 8883, "username": "station", "password": PASSWORD, "added_prefix": "CHARX", "station_name": "Test station", "location": "Blomberg", "action": "save"}
+BROKER = {
+    "host": "broker.example.com",
+    "port": 8883,
+    "username": "station",
+    "password": PASSWORD,
+    "added_prefix": "CHARX",
+    "station_name": "Test station",
+    "location": "Blomberg",
+    "action": "save",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -45,13 +54,15 @@ def test_password_is_write_only_everywhere(client_as, state) -> None:  # type: i
     # saving again with an empty password keeps it; clear_password removes it
     client.post(URL, {**BROKER, "password": "", "location": "Bad Salzuflen"})
     assert BridgeSettings.objects.get().password == PASSWORD
-    done = client.put(API, {"host": "broker.example.com", "clear_password": True}, content_type="application/json").json()
+    done = client.put(
+        API, {"host": "broker.example.com", "clear_password": True}, content_type="application/json"
+    ).json()
     assert done["broker"]["password_set"] is False
     assert (state / "bridge.conf").stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize("field", ["host", "username", "password", "added_prefix", "station_name", "location"])
-@pytest.mark.parametrize("bad", ["a\nb", "a\x00b", "x" * 300, "a\u202eb", "pw \"; reboot"])
+@pytest.mark.parametrize("bad", ["a\nb", "a\x00b", "x" * 300, "a\u202eb", 'pw "; reboot'])
 def test_bad_input_in_every_text_field_is_refused(client_as, field: str, bad: str) -> None:  # type: ignore[no-untyped-def]
     if field in ("station_name", "location") and bad == 'pw "; reboot':
         pytest.skip("free text: stored inertly (JSON payload only), see the next test")
@@ -81,9 +92,14 @@ def test_certificate_must_be_pem_without_a_key(client_as, tmp_path) -> None:  # 
         response = client.post(URL, {"action": "certificate", "certificate": SimpleUploadedFile("x.pem", raw)})
         assert response.status_code == 400
     ca = make_ca(tmp_path)
-    response = client.post(URL, {"action": "certificate", "certificate": SimpleUploadedFile("broker-ca.pem", ca.ca_pem + ca.key.read_bytes())})
+    response = client.post(
+        URL,
+        {"action": "certificate", "certificate": SimpleUploadedFile("broker-ca.pem", ca.ca_pem + ca.key.read_bytes())},
+    )
     assert response.status_code == 400 and "private key" in response.content.decode()
-    response = client.post(URL, {"action": "certificate", "certificate": SimpleUploadedFile("broker-ca.pem", ca.ca_pem)})
+    response = client.post(
+        URL, {"action": "certificate", "certificate": SimpleUploadedFile("broker-ca.pem", ca.ca_pem)}
+    )
     assert response.status_code == 200 and "broker-ca.pem" in client.get(URL).content.decode()
     api = client.post(API + "certificate/", {"pem": "junk"}, content_type="application/json")
     assert api.status_code == 400
@@ -93,16 +109,40 @@ def test_rows_add_row_info_popup_and_clear(client_as, state) -> None:  # type: i
     client = client_as(Role.OPERATOR)
     client.post(URL, BROKER)
     device = BridgeSettings.objects.get().device_id
-    added = client.post(URL, {"action": "add_row", "local_topic": ["wbm/park"], "remote_topic": ["park"], "direction": ["out"]}, HTTP_HX_REQUEST="true")
+    added = client.post(
+        URL,
+        {"action": "add_row", "local_topic": ["wbm/park"], "remote_topic": ["park"], "direction": ["out"]},
+        HTTP_HX_REQUEST="true",
+    )
     assert added.content.decode().count('name="local_topic"') == 2
-    bad = client.post(URL, {"action": "rows", "local_topic": ["wbm/chargepoint/+/status"], "remote_topic": ["status"], "direction": ["out"]})
+    bad = client.post(
+        URL,
+        {
+            "action": "rows",
+            "local_topic": ["wbm/chargepoint/+/status"],
+            "remote_topic": ["status"],
+            "direction": ["out"],
+        },
+    )
     assert bad.status_code == 400 and not ForwardRow.objects.exists()
-    ok = client.post(URL, {"action": "rows", "local_topic": ["wbm/chargepoint/+/status", ""], "remote_topic": ["cp/+/status", ""], "direction": ["out", "out"]})
+    ok = client.post(
+        URL,
+        {
+            "action": "rows",
+            "local_topic": ["wbm/chargepoint/+/status", ""],
+            "remote_topic": ["cp/+/status", ""],
+            "direction": ["out", "out"],
+        },
+    )
     assert ok.status_code == 200 and ForwardRow.objects.count() == 1
     page = client.get(URL).content.decode()
     assert f"CHARX/ev3000/{device}/cp/+/status" in page and "data-copy=" in page
     assert f"topic +/status out 0 wbm/chargepoint/ CHARX/ev3000/{device}/cp/" in (state / "bridge.conf").read_text()
-    api = client.put(API + "topics/", {"topics": [{"local_topic": "wbm/park", "remote_topic": "park", "direction": "both"}]}, content_type="application/json")
+    api = client.put(
+        API + "topics/",
+        {"topics": [{"local_topic": "wbm/park", "remote_topic": "park", "direction": "both"}]},
+        content_type="application/json",
+    )
     assert api.status_code == 200 and api.json()["topics"][0]["full_remote_topic"] == f"CHARX/ev3000/{device}/park"
     client.post(URL, {"action": "clear"})
     stored = BridgeSettings.objects.get()

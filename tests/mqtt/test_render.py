@@ -46,7 +46,13 @@ def runs(proc: subprocess.Popen[bytes], seconds: float = 0.7) -> bool:
 def test_rendered_bridge_config_is_accepted_by_mosquitto_and_a_bad_one_is_not(state, tmp_path) -> None:  # type: ignore[no-untyped-def]
     ca = make_ca(tmp_path)
     services.bridge_settings_update(
-        data={"host": "127.0.0.1", "port": free_port(), "username": "station", "password": "S3cret!#x", "prefix": "CHARX"},
+        data={
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "username": "station",
+            "password": "S3cret!#x",
+            "prefix": "CHARX",
+        },
         actor=ACTOR,
     )
     services.bridge_certificate_upload(name="ca.pem", raw=ca.ca_pem, actor=ACTOR)
@@ -68,14 +74,17 @@ def test_rendered_bridge_config_is_accepted_by_mosquitto_and_a_bad_one_is_not(st
     assert not runs(bad), "mosquitto accepted a bad direction: the check would prove nothing"
 
 
-def test_a_real_mosquitto_bridge_with_the_rendered_config_forwards_like_the_agent(state, tmp_path, broker_factory, watchers) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_mosquitto_bridge_with_the_rendered_config_forwards_like_the_agent(
+    state, tmp_path, broker_factory, watchers
+) -> None:  # type: ignore[no-untyped-def]
     remote = broker_factory()
     services.bridge_settings_update(data={"host": "127.0.0.1", "port": remote.port, "prefix": "CHARX"}, actor=ACTOR)
     services.bridge_rows_replace(
-        rows=[{"local_topic": "wbm/chargepoint/+/status", "remote_topic": "cp/+/status", "direction": "out"}], actor=ACTOR
+        rows=[{"local_topic": "wbm/chargepoint/+/status", "remote_topic": "cp/+/status", "direction": "out"}],
+        actor=ACTOR,
     )
     device = bridge_settings_get().device_id
-    proc, port, log = start_with(tmp_path, (state / "bridge.conf").read_text())
+    proc, port, _log = start_with(tmp_path, (state / "bridge.conf").read_text())
     try:
         on_remote = watchers(remote.port, "CHARX/#")
         time.sleep(0.5)  # the bridge connects

@@ -108,7 +108,7 @@ def test_bad_configurations_are_refused(text: str, fragment: str) -> None:
 
 def test_shell_metacharacters_in_arguments_stay_inert_text() -> None:
     # arguments are never run: a value with ; | $() only ends up in the file as written
-    checked = config.check(GOOD.replace("verb 3", "pull-filter ignore \"route;reboot|$(id)\""))
+    checked = config.check(GOOD.replace("verb 3", 'pull-filter ignore "route;reboot|$(id)"'))
     assert checked.ok
     assert 'pull-filter ignore "route;reboot|$(id)"' in checked.text
 

@@ -44,10 +44,14 @@ def sent(monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
     return names
 
 
-def test_pasted_configuration_is_saved_0600_tap_changed_and_agent_told(client_as, state, sent, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_pasted_configuration_is_saved_0600_tap_changed_and_agent_told(
+    client_as, state, sent, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
     client = client_as(Role.OPERATOR)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(URL, {"action": "save", "config": GOOD.replace("dev tun", "dev tap"), "activation": "activated"})
+        response = client.post(
+            URL, {"action": "save", "config": GOOD.replace("dev tun", "dev tap"), "activation": "activated"}
+        )
     assert response.status_code == 200
     body = response.content.decode()
     assert "changed to “tun”" in body
@@ -64,7 +68,9 @@ def test_pasted_configuration_is_saved_0600_tap_changed_and_agent_told(client_as
 
 
 def test_refused_directive_is_named_with_its_line_and_nothing_is_written(client_as, state) -> None:  # type: ignore[no-untyped-def]
-    response = client_as(Role.OPERATOR).post(URL, {"action": "save", "config": GOOD.replace("verb 3", "up /bin/sh"), "activation": "activated"})
+    response = client_as(Role.OPERATOR).post(
+        URL, {"action": "save", "config": GOOD.replace("verb 3", "up /bin/sh"), "activation": "activated"}
+    )
     assert response.status_code == 400
     assert "Line 13" in response.content.decode() and "“up”" in response.content.decode()
     assert not state.exists()
@@ -75,13 +81,13 @@ def test_import_needs_the_pasted_text_deleted_first_and_then_shows_only_the_name
     client = client_as(Role.OPERATOR)
     services.vpn_settings_update(activation="deactivated", text=GOOD, actor=Actor.system())
     upload = SimpleUploadedFile("office.ovpn", GOOD.encode())
-    response = client.post(URL, {"action": "import", "file": upload, "activation": "activated"})
+    response = client.post(URL, {"action": "import", "import-file": upload, "import-activation": "activated"})
     assert response.status_code == 400
     assert "Delete the pasted configuration" in response.content.decode()
     client.post(URL, {"action": "delete"})
     assert not state.exists()
     upload = SimpleUploadedFile("C:\\Users\\me\\office.ovpn", GOOD.encode())
-    response = client.post(URL, {"action": "import", "file": upload, "activation": "activated"})
+    response = client.post(URL, {"action": "import", "import-file": upload, "import-activation": "activated"})
     assert response.status_code == 200, response.content.decode()[:2000]
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     page = client.get(URL).content.decode()
@@ -107,7 +113,9 @@ def test_import_needs_the_pasted_text_deleted_first_and_then_shows_only_the_name
     ],
 )
 def test_bad_files_are_refused(client_as, state, raw: bytes, fragment: str) -> None:  # type: ignore[no-untyped-def]
-    response = client_as(Role.OPERATOR).post(URL, {"action": "import", "file": SimpleUploadedFile("x.ovpn", raw), "activation": "activated"})
+    response = client_as(Role.OPERATOR).post(
+        URL, {"action": "import", "import-file": SimpleUploadedFile("x.ovpn", raw), "import-activation": "activated"}
+    )
     assert response.status_code == 400
     assert fragment in response.content.decode()
     assert not state.exists()
@@ -119,7 +127,9 @@ def test_test_connection_uses_the_unsaved_values_and_shows_a_log(client_as, stat
     body = response.content.decode()
     assert "Initialization Sequence Completed" in body and 'data-testid="vpn-test-log"' in body
     assert not state.exists()  # nothing saved
-    bad = client.post(URL, {"action": "test", "config": GOOD.replace("verb 3", "script-security 2"), "activation": "deactivated"})
+    bad = client.post(
+        URL, {"action": "test", "config": GOOD.replace("verb 3", "script-security 2"), "activation": "deactivated"}
+    )
     assert "Exiting due to fatal error" in bad.content.decode()
     api = client.post(API + "test/", {"config": GOOD}, content_type="application/json").json()
     assert api["connected"] is True and any("Initialization" in line for line in api["log"])
@@ -127,14 +137,22 @@ def test_test_connection_uses_the_unsaved_values_and_shows_a_log(client_as, stat
 
 def test_api_parity_put_import_delete(client_as, state, sent) -> None:  # type: ignore[no-untyped-def]
     client = client_as(Role.OPERATOR)
-    refused = client.put(API, {"activation": "activated", "config": GOOD.replace("verb 3", "setenv A b")}, content_type="application/json")
+    refused = client.put(
+        API,
+        {"activation": "activated", "config": GOOD.replace("verb 3", "setenv A b")},
+        content_type="application/json",
+    )
     assert refused.status_code == 400 and "setenv" in str(refused.json()["errors"])
     done = client.put(API, {"activation": "activated", "config": GOOD}, content_type="application/json").json()
     assert done["config_source"] == "paste" and done["config"].startswith("# a client")
     blocked = client.post(API + "import/", {"file_name": "x.ovpn", "content": GOOD}, content_type="application/json")
     assert blocked.status_code == 400
     client.delete(API)
-    done = client.post(API + "import/", {"file_name": "x.ovpn", "content": GOOD, "activation": "on_request"}, content_type="application/json").json()
+    done = client.post(
+        API + "import/",
+        {"file_name": "x.ovpn", "content": GOOD, "activation": "on_request"},
+        content_type="application/json",
+    ).json()
     assert done["import_name"] == "x.ovpn" and done["config"] is None and done["activation"] == "on_request"
     assert client_as(Role.USER).get(API).status_code == 403
 
