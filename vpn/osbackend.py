@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from vpn import config
 
@@ -122,18 +121,16 @@ class RenderedVpnBackend(VpnBackend):
         log = [f"{stamp} OpenVPN (simulated) --config client.conf --verb 3"]
         log += [f"{stamp} {note}" for note in checked.notes]
         if not checked.ok:
-            log += [f"{stamp} {_('Options error')}: {problem}" for problem in checked.problems]
-            log.append(f"{stamp} {_('Exiting due to fatal error')}")
+            log += [f"{stamp} Options error: {problem}" for problem in checked.problems]
+            log.append(f"{stamp} Exiting due to fatal error")
             return checked, log
         host, port, proto = checked.remotes[0]
-        log.append(
-            f"{stamp} {_('Options parsed')}: {checked.directives}, {_('inline blocks')}: {', '.join(checked.blocks) or '–'}"
-        )
-        log.append(f"{stamp} TCP/UDP: {_('Preparing socket')} [AF_INET] {host}:{port or 1194} ({proto or 'udp'})")
-        log.append(f"{stamp} TLS: {_('Initial packet from')} {host}:{port or 1194}")
-        log.append(f"{stamp} {_('TUN/TAP device tun0 opened')}")
+        log.append(f"{stamp} Options parsed: {checked.directives}, inline blocks: {', '.join(checked.blocks) or '–'}")
+        log.append(f"{stamp} TCP/UDP: Preparing socket [AF_INET] {host}:{port or 1194} ({proto or 'udp'})")
+        log.append(f"{stamp} TLS: Initial packet from {host}:{port or 1194}")
+        log.append(f"{stamp} TUN/TAP device tun0 opened")
         log.append(f"{stamp} net_addr_v4_add: {_private_ip(checked.text)}/24 dev tun0")
-        log.append(f"{stamp} {_('Initialization Sequence Completed')}")
+        log.append(f"{stamp} Initialization Sequence Completed")
         return checked, log
 
     def connect(self, text: str) -> VpnLink:
