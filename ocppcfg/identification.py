@@ -140,7 +140,7 @@ class Identification:
                 if info.get("parentIdTag") == tx.parent_id_tag and self._flag("PresentingRFIDEndCharging", "true"):
                     await self.stop_transaction(connector_id, "Local", id_tag=uid)
                     return
-        free = [c for c in targets if c not in self.active and not self.inoperative(c)]
+        free = [c for c in targets if self.startable(c)]
         if not free:
             return
         plugged = [c for c in free if self.vehicle_at(self.connectors[c])]
@@ -179,9 +179,16 @@ class Identification:
             parent = str(info.get("parentIdTag") or "")
         await self._start_or_wait(connector_id, id_tag, parent, reservation_id, rfid=False)
 
+    def startable(self, connector_id: int) -> bool:
+        """No transaction, not Inoperative, not Faulted or Unavailable (a lock that failed, TC_024)."""
+        if connector_id in self.active or connector_id not in self.connectors or self.inoperative(connector_id):
+            return False
+        state = self.state_of(connector_id)
+        return state is None or state.ocpp_status not in ("Faulted", "Unavailable")
+
     def free_connector(self) -> int | None:
         """RemoteStart without a connector: one with a vehicle and no transaction, else any free."""
-        free = [c for c in sorted(self.connectors) if c not in self.active and not self.inoperative(c)]
+        free = [c for c in sorted(self.connectors) if self.startable(c)]
         plugged = [c for c in free if self.vehicle_at(self.connectors[c])]
         chosen = plugged or free
         return chosen[0] if chosen else None

@@ -170,7 +170,8 @@ class TransactionFlow(Identification, RemoteOperations):
     async def start_transaction(
         self, connector_id: int, id_tag: str, *, parent_id_tag: str = "", reservation_id: int | None = None
     ) -> None:
-        if connector_id in self.active or connector_id not in self.connectors:
+        if not self.startable(connector_id):
+            log.info("ocpp: no transaction at connector %s: it is busy, faulted or unavailable", connector_id)
             return
         cp_id = self.connectors[connector_id]
         now = time.time()

@@ -133,6 +133,25 @@ def test_tc_030_unlock_failure(env: Env) -> None:
     assert env.csms.violations == []
 
 
+def test_tc_024_lock_failure_at_start_no_transaction(env: Env) -> None:
+    """The lock fails when the vehicle is there (the simulator's injected ConnectorLockFailure):
+    the connector reports Faulted with that error code, and a card starts no transaction."""
+    boot(env)
+    env.plug(0)
+    assert env.rt.call("sim.fault", cp=env.cps[0], code="ConnectorLockFailure", info="lock stuck")["ok"]
+    faulted = stepping(
+        env,
+        lambda: next((p for p in env.csms.calls("StatusNotification") if p["status"] == "Faulted"), None),
+        what="Faulted",
+    )
+    assert faulted["errorCode"] == "ConnectorLockFailure"
+    env.card("0A0B0C0E")
+    env.steps(3)
+    assert env.csms.calls("StartTransaction") == [] and not env.agent.active
+    assert env.csms.call(BOX, "RemoteStartTransaction", {"idTag": "R", "connectorId": 1})["status"] == "Rejected"
+    assert env.csms.violations == []
+
+
 # --- 2.9 Meter values ----------------------------------------------------------------------------
 
 PER_PHASE = "Current.Import,Voltage,Power.Active.Import,Energy.Active.Import.Register"
