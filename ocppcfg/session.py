@@ -110,6 +110,8 @@ class Connection:
     async def _connected(self, ws: ClientConnection, url: str, charge_box_id: str) -> None:
         self.ws, self.url_in_use = ws, url
         self.connected, self.since, self.last_error = True, time.time(), ""
+        if not self._reconnect.is_set():  # a reason asked for while disconnected is not this link's
+            self._reconnect_reason = ""
         self.frames.event("connected", safe_url(url))
         station = Station(
             charge_box_id, Tap(ws, self.frames), cast("OcppAgent", self), response_timeout=self.call_timeout
