@@ -61,11 +61,20 @@ def test_password_is_write_only_everywhere(client_as, state) -> None:  # type: i
     assert (state / "bridge.conf").stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("field", ["host", "username", "password", "added_prefix", "station_name", "location"])
-@pytest.mark.parametrize("bad", ["a\nb", "a\x00b", "x" * 300, "a\u202eb", 'pw "; reboot'])
+BAD_TEXT = ["a\nb", "a\x00b", "x" * 300, "a\u202eb", 'pw "; reboot']
+FREE_TEXT = ("station_name", "location")  # shell characters are stored inertly there: see the next test
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        (field, bad)
+        for field in ("host", "username", "password", "added_prefix", *FREE_TEXT)
+        for bad in BAD_TEXT
+        if not (field in FREE_TEXT and bad == 'pw "; reboot')
+    ],
+)
 def test_bad_input_in_every_text_field_is_refused(client_as, field: str, bad: str) -> None:  # type: ignore[no-untyped-def]
-    if field in ("station_name", "location") and bad == 'pw "; reboot':
-        pytest.skip("free text: stored inertly (JSON payload only), see the next test")
     response = client_as(Role.OPERATOR).post(URL, {**BROKER, field: bad})
     assert response.status_code == 400
     assert not BridgeSettings.objects.exists()
