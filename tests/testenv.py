@@ -19,3 +19,6 @@ os.environ.pop("REDIS_URL", None)
 os.environ.pop("DATABASE_URL", None)
 # Playwright's sync API keeps a loop running in the main thread; the ORM must still work there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# the MQTT publisher of every test runtime talks to no broker of this machine (port 9 discards):
+# tests that need a broker start their own and point the setting at it
+os.environ["WBM_MQTT_LOCAL_URL"] = "mqtt://127.0.0.1:9"
