@@ -3,7 +3,11 @@ park of 120 configured charge points, in a temporary state directory of its own:
 
 1. dashboard server time p50/p95, and its ratio to a bare view in the same server;
 2. state change in the runtime → WebSocket message at a client, p95;
-3. RSS of the server process idle, and after a while with every charge point changing each second.
+3. RSS of the server process idle, and after a while with every charge point changing each second;
+4. the fan-out to N dashboard browsers (issue 13): spread and latency of the last browser per
+   publish, bytes on the wire per browser and second (idle and busy park), server CPU;
+5. a big park (600 configured charge points in 50 stations): dashboard server time, the fan-out's
+   CPU with N browsers, RSS.
 
 Prints figures only; nothing here is a pass/fail test.
 """
@@ -31,13 +35,22 @@ from typing import Any
 import psutil
 from websockets.asyncio.client import connect as ws_connect
 
+from benchmarks import fanout
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CHARGEPOINTS = 4  # configured ones in the demo park (plus one unconfigured)
 
 BUDGET_DASHBOARD_P95_MS = 30.0
 BUDGET_DASHBOARD_RATIO = 3.0
-BUDGET_WS_P95_MS = 50.0
+BUDGET_WS_P95_MS = 10.0  # one browser, loopback (issue 13)
 BUDGET_RSS_IDLE_MB = 120.0
+BUDGET_SPREAD_P95_MS = 20.0  # first to last of N browsers, per publish
+BUDGET_LAST_P95_MS = 30.0  # runtime change -> frame at the last of N browsers
+BUDGET_BUSY_KIB_S = 8.0  # per dashboard browser, every charge point charging
+BUDGET_IDLE_KIB_S = 2.0  # per dashboard browser, idle park
+BUDGET_BIG_DASHBOARD_P95_MS = 30.0
+BUDGET_BIG_CPU_PERCENT = 50.0  # of one core, N browsers following the big park
+BUDGET_BIG_RSS_MB = 200.0
 
 CARD_RE = re.compile(r'<article id="cp-(\d+)" class="card st-(\w+)"')
 GENERATED_RE = re.compile(r'data-generated-at="([0-9.]+)"')
@@ -50,6 +63,9 @@ class Options:
     samples: int = 100
     duration_s: int = 300
     keep: bool = False
+    browsers: int = 50
+    fanout_s: int = 20
+    big: int = 600  # 0: no big park
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -222,6 +238,7 @@ def measure_pages(server: Server, requests: int) -> dict[str, dict[str, list[flo
                 if path == "/" and i == 20:
                     cards = body.count('<article id="cp-')
                     results[path]["cards"] = [float(cards)]
+                    results[path]["bytes"] = [float(len(body))]
     finally:
         conn.close()
     return results
@@ -365,6 +382,118 @@ def run(options: Options, out: Callable[[str], None]) -> None:
             out(f"kept {state_dir}")
         else:
             shutil.rmtree(state_dir, ignore_errors=True)
+    if options.big:
+        run_big(options, out)
+
+
+def run_big(options: Options, out: Callable[[str], None]) -> None:
+    """5. The big park: its own server with ``options.big`` configured charge points."""
+    state_dir = Path(tempfile.mkdtemp(prefix="wbm-bench-big-"))
+    server = Server(state_dir=state_dir)
+    try:
+        out("")
+        out(f"big park: {options.big} configured charge points, state directory {state_dir} …")
+        server.prepare(options.big)
+        server.start()
+        asyncio.run(_measure_big(server, options, out))
+    finally:
+        server.stop()
+        if options.keep:
+            out(f"kept {state_dir}")
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _plug_all(server: Server, ids: list[int]) -> None:
+    for cp in ids:
+        server.api("POST", f"/simulator/chargepoints/{cp}/plug_in/", {"phases": 3, "max_current_a": 16})
+
+
+def _fanout_rows(out: Callable[[str], None], label: str, f: fanout.FanoutFigures, kib_budget: float) -> None:
+    deflate = "permessage-deflate" if f.compressed else "uncompressed"
+    out(f"   {label}: {f.browsers} browsers, {f.seconds:.0f} s, {f.publishes} publishes seen by all, {deflate}")
+    if f.spread_ms:
+        _row(out, "  spread first→last browser p50", f"{percentile(f.spread_ms, 50):.1f} ms")
+        s95 = percentile(f.spread_ms, 95)
+        _row(
+            out,
+            "  spread first→last browser p95",
+            f"{s95:.1f} ms",
+            f"<= {BUDGET_SPREAD_P95_MS:.0f} ms",
+            verdict(s95, BUDGET_SPREAD_P95_MS),
+        )
+        _row(
+            out,
+            "  runtime → frame, first browser p50 / p95",
+            f"{percentile(f.first_latency_ms, 50):.1f} / {percentile(f.first_latency_ms, 95):.1f} ms",
+        )
+        l95 = percentile(f.last_latency_ms, 95)
+        _row(
+            out, f"  runtime → frame, last ({f.browsers}th) browser p50", f"{percentile(f.last_latency_ms, 50):.1f} ms"
+        )
+        _row(
+            out,
+            f"  runtime → frame, last ({f.browsers}th) browser p95",
+            f"{l95:.1f} ms",
+            f"<= {BUDGET_LAST_P95_MS:.0f} ms",
+            verdict(l95, BUDGET_LAST_P95_MS),
+        )
+    kib = max(f.kib_s) if f.kib_s else 0.0
+    _row(
+        out,
+        "  KiB/s per browser on the wire (the most of any)",
+        f"{kib:.2f} KiB/s",
+        f"<= {kib_budget:.0f} KiB/s",
+        verdict(kib, kib_budget),
+    )
+    _row(out, "  server CPU (of one core)", f"{f.cpu_percent:.0f} %")
+
+
+async def _measure_big(server: Server, options: Options, out: Callable[[str], None]) -> None:
+    loop = asyncio.get_running_loop()
+    park = server.api("GET", "/park/")
+    configured = [cp["id"] for cp in park["chargepoints"] if cp["configured"]]
+    stations = {cp["station_id"] for cp in park["chargepoints"] if cp["configured"]}
+    await asyncio.sleep(3)
+    rss_idle = server.rss_mb()
+    await loop.run_in_executor(None, _plug_all, server, configured)
+    await asyncio.sleep(2)
+    pages = await loop.run_in_executor(None, measure_pages, server, options.requests)
+    dash = pages["/"]
+    browsers = await fanout.open_browsers(server, options.browsers)
+    try:
+        figures = await fanout.follow(server, browsers, options.fanout_s)
+    finally:
+        await fanout.close_browsers(browsers)
+    rss = server.rss_mb()
+    out("")
+    out(f"5. Big park: {len(configured)} configured charge points in {len(stations)} stations, every vehicle charging")
+    d95 = percentile(dash["server"], 95)
+    _row(out, "dashboard server time p50", f"{percentile(dash['server'], 50):.2f} ms")
+    _row(
+        out,
+        "dashboard server time p95",
+        f"{d95:.2f} ms",
+        f"<= {BUDGET_BIG_DASHBOARD_P95_MS:.0f} ms",
+        verdict(d95, BUDGET_BIG_DASHBOARD_P95_MS),
+    )
+    _row(out, "dashboard page size", f"{dash['bytes'][0] / 1024:.0f} KiB")
+    _fanout_rows(out, "fan-out", figures, BUDGET_BUSY_KIB_S)
+    _row(
+        out,
+        f"server CPU with {figures.browsers} browsers",
+        f"{figures.cpu_percent:.0f} %",
+        f"< {BUDGET_BIG_CPU_PERCENT:.0f} %",
+        verdict(figures.cpu_percent, BUDGET_BIG_CPU_PERCENT - 0.001),
+    )
+    _row(out, "RSS idle (started, no vehicles, no client)", f"{rss_idle:.1f} MB")
+    _row(
+        out,
+        f"RSS after the fan-out ({figures.browsers} browsers)",
+        f"{rss:.1f} MB",
+        f"<= {BUDGET_BIG_RSS_MB:.0f} MB",
+        verdict(rss, BUDGET_BIG_RSS_MB),
+    )
 
 
 def _row(out: Callable[[str], None], label: str, value: str, budget: str = "", result: str = "") -> None:
@@ -388,6 +517,13 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
     d50, d95 = percentile(dash["server"], 50), percentile(dash["server"], 95)
     b50, b95 = percentile(bare["server"], 50), percentile(bare["server"], 95)
     ratio = max(d95 / b95, d50 / b50)
+
+    # 4a. fan-out on the idle park (no vehicle yet)
+    browsers = await fanout.open_browsers(server, options.browsers)
+    try:
+        fan_idle = await fanout.follow(server, browsers, max(5, options.fanout_s // 2))
+    finally:
+        await fanout.close_browsers(browsers)
 
     # 2. latency: an idle park (each sample plugs a vehicle in), then a busy one (pause/resume)
     async with Frames(server) as frames:
@@ -414,6 +550,13 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
                 else (cp, "vehicle", {"action": "start"}, "charging")
             )
         busy = await sample_changes(server, frames, changes)
+
+        # 4b. fan-out with every vehicle charging (the one browser above stays connected)
+        browsers = await fanout.open_browsers(server, options.browsers)
+        try:
+            fan_busy = await fanout.follow(server, browsers, options.fanout_s)
+        finally:
+            await fanout.close_browsers(browsers)
 
         # 3. memory under load, with one dashboard following live
         frames.frames = frames.cards = 0
@@ -523,3 +666,6 @@ async def _measure(server: Server, options: Options, out: Callable[[str], None])
     out("    RSS over that time: " + ", ".join(f"{t:.0f} s {mb:.1f} MB" for t, mb in trend[::step]))
     _row(out, "  WebSocket frames per second / cards per frame", f"{frames_per_s:.2f} / {cards_per_frame:.0f}")
     _row(out, "  CPU of the process during that time", f"{cpu_share:.0f} %")
+    out("4. Fan-out to many dashboard browsers (snapshot time of each publish → arrival at each browser):")
+    _fanout_rows(out, "idle park", fan_idle, BUDGET_IDLE_KIB_S)
+    _fanout_rows(out, f"all {len(configured)} charging", fan_busy, BUDGET_BUSY_KIB_S)

@@ -13,3 +13,4 @@ class ChargepointsConfig(AppConfig):
     wbm_api_urls = "chargepoints.api.urls"
     wbm_websocket_urls = "chargepoints.routing"
     wbm_menu = "chargepoints.menu.MENU"
+    wbm_station_names = "chargepoints.selectors.station_names"

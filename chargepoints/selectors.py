@@ -15,6 +15,11 @@ def station_list() -> QuerySet[Station]:
     return Station.objects.prefetch_related("chargepoints__config").order_by("id")
 
 
+def station_names() -> dict[int, str]:
+    """{station id: host name}: the dashboard groups its cards by station under these names."""
+    return dict(Station.objects.values_list("pk", "hostname"))
+
+
 def chargepoint_get(*, pk: int) -> ChargePoint:
     return ChargePoint.objects.select_related("station", "config").get(pk=pk)
 

@@ -45,6 +45,71 @@
     });
   }
 
+  // --- compact values (the dashboard) ---------------------------------------------------------
+  // Every frame's heartbeat carries the hub's sequence number (data-seq) and the values that
+  // changed (data-v: {"c": {cp id: {"p": power, "e": energy, "c"/"u": [seconds, counting]}},
+  // "P": total power}), already formatted in the page's language; they go into the elements
+  // marked data-live. Running times are counted on by the page between updates, from the
+  // snapshot time they were valid at (data-s at data-g), but never past what the indicator
+  // admits: once the page is not live they stay at the last frame's time. A gap in the sequence
+  // (a lost frame) asks the server for the whole picture, so the page converges on the next frame.
+  var lastSeq = null;
+  var lastG = 0;  // snapshot time (epoch s) of the latest frame
+  var lastArrival = 0;  // when that frame arrived (Date.now())
+
+  function duration(s) {  // as the server's |duration filter: 1:02:03
+    s = Math.max(0, Math.floor(s));
+    return Math.floor(s / 3600) + ":" + pad(Math.floor(s % 3600 / 60)) + ":" + pad(s % 60);
+  }
+
+  function countTimers(fresh) {
+    if (!lastG) { return; }
+    var now = lastG + (fresh ? Math.min(Date.now() - lastArrival, QUIET_MS) / 1000 : 0);
+    document.querySelectorAll("[data-live][data-g]").forEach(function (el) {
+      var s = parseInt(el.dataset.s, 10) + Math.max(0, Math.floor(now - parseFloat(el.dataset.g)));
+      var text = duration(s);
+      if (el.textContent !== text) { el.textContent = text; }
+    });
+  }
+
+  function setTimer(el, value, g) {
+    if (!el) { return; }
+    el.textContent = duration(value[0]);
+    if (value[1]) {
+      el.dataset.s = value[0];
+      el.dataset.g = g;
+    } else {
+      delete el.dataset.s;
+      delete el.dataset.g;
+    }
+  }
+
+  function applyValues(socket) {
+    var beat = document.getElementById("live-heartbeat");
+    if (!beat || !beat.dataset.seq) { return; }
+    var seq = parseInt(beat.dataset.seq, 10);
+    var gap = lastSeq !== null && seq > lastSeq + 1;
+    lastSeq = seq;
+    var g = parseFloat(beat.dataset.generatedAt);
+    if (g) { lastG = g; lastArrival = Date.now(); }
+    var values = beat.dataset.v ? JSON.parse(beat.dataset.v) : {};
+    if (values.P !== undefined) {
+      var total = document.querySelector('[data-live="total-power"]');
+      if (total) { total.textContent = values.P; }
+    }
+    Object.keys(values.c || {}).forEach(function (id) {
+      var card = document.getElementById("cp-" + id);
+      if (!card) { gap = true; return; }
+      var entry = values.c[id];
+      var field = function (key) { return card.querySelector('[data-live="' + key + '"]'); };
+      if (entry.p !== undefined && field("power")) { field("power").textContent = entry.p; }
+      if (entry.e !== undefined && field("energy")) { field("energy").textContent = entry.e; }
+      if (entry.c) { setTimer(field("charging"), entry.c, g); }
+      if (entry.u) { setTimer(field("plugin"), entry.u, g); }
+    });
+    if (gap && socket && socket.send) { socket.send(JSON.stringify({ resync: seq })); }
+  }
+
   function render() {
     var indicator = document.getElementById("live-indicator");
     var banner = document.getElementById("stale-banner");
@@ -78,9 +143,10 @@
     }
     if (banner) { showBanner(banner, reason, reason === "lost" ? lastMessage : rt.since); }
     document.body.dataset.live = fresh ? "live" : (stale ? "stale" : "connecting");
+    countTimers(!!fresh);
   }
 
-  document.addEventListener("htmx:wsOpen", function () { open = true; closedForLater = false; render(); });
+  document.addEventListener("htmx:wsOpen", function () { open = true; closedForLater = false; lastSeq = null; render(); });
   document.addEventListener("htmx:wsClose", function (ev) {
     open = false;
     render();
@@ -103,7 +169,8 @@
     lastMessage = Date.now();
     // more than the runtime state alone (which precedes a 4013): the server streams again
     var message = (ev.detail && ev.detail.message) || "";
-    if (message.indexOf('<span id="live-heartbeat"') !== 0) { laterRetries = 0; }
+    if (message.indexOf('<span id="live-heartbeat"') !== 0 || message.indexOf(" data-seq=") > 0) { laterRetries = 0; }
+    applyValues(ev.detail && ev.detail.socketWrapper);
     render();
   });
   setInterval(render, RENDER_EVERY_MS);

@@ -12,6 +12,12 @@ and per connection made the dashboard slow, so:
 
 The markup still comes from the partials in ``dashboard/index.html`` only; without this module
 ``{% partial card %}`` renders exactly the same card (tests/runtime/test_dashboard_cards.py).
+
+Live updates (wbm.dashboard.fanout) send a card only when its rest changes; its values travel
+as ``live_texts``/``live_timers``, which ``static/wbm/live.js`` writes into the elements marked
+``data-live``. The values part is rendered once per language with placeholders
+(``_values_skeleton``) and filled per card: the same markup, without a template render per card
+and tick (600 cards at every page request).
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.safestring import mark_safe
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from wbm.runtime.snapshot import ChargePointState, MeterReading
+from wbm.templatetags.wbm import duration, kw, kwh
 
 CARD_TEMPLATE = "dashboard/index.html#card"
 VALUES_TEMPLATE = "dashboard/index.html#card-values"
@@ -61,39 +69,119 @@ def _keep(memo: dict[tuple[Any, ...], str], key: tuple[Any, ...], html: str) -> 
     memo[key] = html
 
 
-def render_card(cp: ChargePointState, *, can: frozenset[str] | set[str], swap: str = "") -> str:
+def shell_key(cp: ChargePointState) -> tuple[Any, ...]:
+    """What the card shows apart from its ticking values: a change here sends the whole card."""
+    return _SHELL_KEY(cp)  # type: ignore[no-any-return]
+
+
+# the dashboard's statuses, in the order the filter offers them (DashboardStatus values)
+LIVE_STATUSES = ("available", "occupied", "charging", "reserved", "error")
+
+
+# --- the values that tick ---------------------------------------------------------------------
+# (key in the page's data-live, what the card shows); the page applies compact updates by key
+LIVE_TEXTS = ("power", "energy")
+LIVE_TIMERS = ("charging", "plugin")
+
+
+def live_texts(cp: ChargePointState) -> tuple[str, str]:
+    """Power and session energy as the card shows them, in the active language."""
+    power = kw(cp.power_w) if cp.meter_configured else "–"
+    energy = kwh(cp.session_energy_wh) if cp.meter_configured and cp.plugged_since else "–"
+    return power, energy
+
+
+def live_timers(cp: ChargePointState) -> tuple[tuple[int, bool], tuple[int, bool]]:
+    """(seconds, counting up) of the charging time and the plug-in duration: the page counts a
+    running one on by itself between updates."""
+    charging = cp.vehicle is not None and cp.iec_state in ("C", "D")
+    return (int(cp.charging_s), charging), (int(cp.plugin_s), cp.plugged_since is not None)
+
+
+def _timer_attrs(timer: tuple[int, bool], generated_at: float | None) -> str:
+    seconds, running = timer
+    if not running or not generated_at:
+        return ""
+    return f' data-s="{seconds}" data-g="{generated_at:.3f}"'
+
+
+def live_values(cp: ChargePointState, generated_at: float | None = None) -> dict[str, Any]:
+    """What the values part of a card shows (``v`` in ``#card-values``), in the active language;
+    with ``generated_at`` (the snapshot's time) the running timers carry what the page needs to
+    count them on."""
+    power, energy = live_texts(cp)
+    charging, plugin = live_timers(cp)
+    return {
+        "power": power,
+        "energy": energy,
+        "charging": duration(charging[0]),
+        "plugin": duration(plugin[0]),
+        "charging_attrs": mark_safe(_timer_attrs(charging, generated_at)),
+        "plugin_attrs": mark_safe(_timer_attrs(plugin, generated_at)),
+    }
+
+
+_SKELETON_KEYS = ("power", "energy", "charging", "plugin", "charging_attrs", "plugin_attrs")
+_skeletons: dict[str, list[str]] = {}
+
+
+def _values_skeleton() -> list[str]:
+    """``#card-values`` of the active language, split at its values: literal, key, literal, …"""
+    language = translation.get_language() or ""
+    parts = _skeletons.get(language)
+    if parts is None:
+        marks = {key: mark_safe(f"\x00{key}\x00") for key in _SKELETON_KEYS}
+        parts = render_to_string(VALUES_TEMPLATE, {"v": marks}).split("\x00")
+        _skeletons[language] = parts
+    return parts
+
+
+def render_values(cp: ChargePointState, generated_at: float | None = None) -> SafeString:
+    """``#card-values`` for ``cp`` in the active language (the skeleton, filled)."""
+    values = live_values(cp, generated_at)
+    parts = _values_skeleton()
+    out = []
+    for i, part in enumerate(parts):
+        out.append(part if i % 2 == 0 else conditional_escape(values[part]))
+    return mark_safe("".join(out))
+
+
+def render_card(
+    cp: ChargePointState, *, can: frozenset[str] | set[str], swap: str = "", generated_at: float | None = None
+) -> str:
     """The card of one charge point in the active language, as ``dashboard/index.html#card``
     renders it for a user who may do ``can``, with ``hx-swap-oob="<swap>"`` when given."""
-    return _render(cp, (translation.get_language(), frozenset(can), swap))
+    return _render(cp, (translation.get_language(), frozenset(can), swap), generated_at)
 
 
-def render_cards(cps: Iterable[ChargePointState], *, can: frozenset[str] | set[str], swap: str = "") -> str:
+def render_cards(
+    cps: Iterable[ChargePointState],
+    *,
+    can: frozenset[str] | set[str],
+    swap: str = "",
+    generated_at: float | None = None,
+) -> str:
     """All cards, joined (each as ``render_card`` gives it)."""
     variant = (translation.get_language(), frozenset(can), swap)
-    return "".join(_render(cp, variant) for cp in cps)
+    return "".join(_render(cp, variant, generated_at) for cp in cps)
 
 
-def _render(cp: ChargePointState, variant: tuple[str, frozenset[str], str]) -> str:
+def _render(cp: ChargePointState, variant: tuple[str, frozenset[str], str], generated_at: float | None) -> str:
     # variant: language, permissions (one set per role), swap
-    context: dict[str, Any] = {"cp": cp, "can": variant[1], "swap": variant[2]}
+    context: dict[str, Any] = {"cp": cp, "can": variant[1], "swap": variant[2], "generated_at": generated_at}
     try:
-        key = (card_key(cp), *variant)
-        html = _cards.get(key)
-        shell_key = (_SHELL_KEY(cp), *variant)
-        shell = _shells.get(shell_key)
+        key = (_SHELL_KEY(cp), *variant)
+        shell = _shells.get(key)
     except TypeError:  # an unhashable value (a list after a msgpack round trip): keep nothing
         return render_to_string(CARD_TEMPLATE, context)
-    if html is not None:
-        return html
     if shell is None:
         shell = render_to_string(CARD_TEMPLATE, {**context, "card_values": _VALUES_MARK})
-        _keep(_shells, shell_key, shell)
-    html = mark_safe(shell.replace(_VALUES_MARK, render_to_string(VALUES_TEMPLATE, context), 1))
-    _keep(_cards, key, html)
-    return html
+        _keep(_shells, key, shell)
+    return mark_safe(shell.replace(_VALUES_MARK, render_values(cp, generated_at), 1))
 
 
 def forget_rendered_cards() -> None:
     """Drop every kept card (tests; a changed template needs a restart anyway)."""
     _cards.clear()
     _shells.clear()
+    _skeletons.clear()

@@ -5,6 +5,7 @@ only to re-check their session (``wbm.accounts.sockets``)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any, ClassVar
@@ -26,12 +27,10 @@ from wbm.accounts.sockets import (
     socket_perms,
     user_group,
 )
-from wbm.dashboard.cards import card_key, render_card
+from wbm.dashboard.fanout import hub
 from wbm.dashboard.liveness import ALIVE, RuntimeView, scaled, unreachable_view, watch
-from wbm.dashboard.selectors import lm_banner_context
 from wbm.roles import Perm
-from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
-from wbm.runtime.snapshot import ChargePointState, ParkSnapshot, ParkSummary
+from wbm.runtime.bus import PARK_GROUP
 
 log = logging.getLogger(__name__)
 
@@ -226,53 +225,38 @@ class LiveConsumer(AsyncWebsocketConsumer):
         pass
 
 
+RESYNC_MIN_S = 1.0  # a page asks for the whole picture at most this often
+
+
 class DashboardConsumer(LiveConsumer):
+    """ws/dashboard/: follows the process's dashboard hub (``wbm.dashboard.fanout``), which
+    renders each update once per role and language and sends it to every dashboard socket."""
+
     required = Perm.DASHBOARD_VIEW
-    groups_to_join = (PARK_GROUP, SYSTEM_GROUP)  # agent states (load management's banner) travel with system updates
-
-    def _lm_banner(self, snapshot: ParkSnapshot | None) -> str:
-        """The "energy management offline" banner, when it changed."""
-        html = self.render("dashboard/index.html#lm-banner", lm_banner_context(snapshot))
-        if getattr(self, "_banner", "") == html:
-            return ""
-        self._banner = html
-        return html
-
-    async def system_update(self, event: dict[str, Any]) -> None:
-        html = self._lm_banner(read_snapshot())
-        if html:
-            await self.send(text_data=html)
+    groups_to_join = ()  # the hub is the process's member of the park and system groups
+    _resynced_at = 0.0
 
     async def send_full(self) -> None:
-        snapshot = read_snapshot()
-        if snapshot is None:
-            return
-        # what each card on the client shows, so an update sends only cards that look different
-        self.shown = {cp.id: card_key(cp) for cp in snapshot.configured}
-        self._banner = ""
-        html = [self.render("dashboard/index.html#summary", {"summary": snapshot.summary})]
-        html.append(self._lm_banner(snapshot))
-        html.append(self.render("dashboard/index.html#cards", {"cps": snapshot.configured}))
-        html.append(self.heartbeat(snapshot.generated_at))
-        await self.send(text_data="".join(html))
+        live = hub()
+        await live.join(self)
+        text = await live.full_picture((frozenset(self.can), self.language))
+        if text:
+            await self.send(text_data=text)
 
-    async def park_update(self, event: dict[str, Any]) -> None:
-        if not hasattr(self, "shown"):
-            await self.send_full()
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """``{"resync": <seq>}``: the page missed a frame (live.js saw a gap in the sequence)."""
+        try:
+            wanted = "resync" in json.loads(text_data or "{}")
+        except (ValueError, TypeError):
             return
-        html = [self.render("dashboard/index.html#summary", {"summary": ParkSummary(**event["summary"])})]
-        for data in event["changed"]:
-            cp = ChargePointState.from_dict(data)
-            if cp.configured:
-                key = card_key(cp)
-                if self.shown.get(cp.id) == key:
-                    continue  # only what a card does not show changed (the mains voltages)
-                swap = "true" if cp.id in self.shown else "beforeend:#cp-cards"
-                self.shown[cp.id] = key
-                with translation.override(self.language):
-                    html.append(render_card(cp, can=self.can, swap=swap))
-            elif cp.id in self.shown:
-                del self.shown[cp.id]
-                html.append(f'<div id="cp-{cp.id}" hx-swap-oob="delete"></div>')
-        html.append(self.heartbeat(event["generated_at"]))
-        await self.send(text_data="".join(html))
+        if wanted and time.monotonic() - self._resynced_at >= RESYNC_MIN_S:
+            self._resynced_at = time.monotonic()
+            await self.send_full()
+
+    async def disconnect(self, code: int) -> None:
+        hub().leave(self)
+        await super().disconnect(code)
+
+    async def _try_again_later(self, exc: BaseException) -> None:
+        hub().leave(self)
+        await super()._try_again_later(exc)

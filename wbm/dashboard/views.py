@@ -17,4 +17,6 @@ class DashboardView(RoleRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         # a state string that cannot be encoded (a lone surrogate) shows as U+FFFD, never a 500
-        return HttpResponse(encodable(render_to_string("dashboard/index.html", dashboard_context(), request)))
+        filters = {key: request.GET.get(key, "")[:100] for key in ("status", "station", "q")}
+        page = render_to_string("dashboard/index.html", dashboard_context(filters), request)
+        return HttpResponse(encodable(page))

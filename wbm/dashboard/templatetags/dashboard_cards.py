@@ -9,7 +9,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from wbm.dashboard.cards import render_cards
+from wbm.dashboard.cards import live_values, render_cards
 
 register = template.Library()
 
@@ -17,4 +17,18 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def dashboard_cards(context: template.Context, cps: Iterable[Any]) -> SafeString:
     # render_to_string's (escaped, safe) output, joined
-    return mark_safe(render_cards(cps, can=context.get("can") or frozenset(), swap=context.get("swap") or ""))
+    return mark_safe(
+        render_cards(
+            cps,
+            can=context.get("can") or frozenset(),
+            swap=context.get("swap") or "",
+            generated_at=context.get("generated_at"),
+        )
+    )
+
+
+@register.simple_tag(takes_context=True)
+def card_live(context: template.Context, cp: Any) -> dict[str, Any]:
+    """``{% card_live cp as v %}``: what the values part of a card shows (running times with the
+    snapshot's time, ``generated_at`` in the context, so the page can count them on)."""
+    return live_values(cp, context.get("generated_at"))

@@ -12,7 +12,8 @@ from benchmarks.live import Options, run
 class Command(BaseCommand):
     help = (
         "Start runwbm with a park of 120 charge points in a temporary state directory and print "
-        "dashboard server time, runtime→WebSocket latency and memory, each with its budget. "
+        "dashboard server time, runtime→WebSocket latency, memory and the fan-out to many browsers, "
+        "then the same for a park of 600 charge points, each with its budget. "
         "Not part of the test run."
     )
 
@@ -27,6 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--samples", type=int, default=100, help="WebSocket latency samples per park state")
         parser.add_argument("--chargepoints", type=int, default=120, help="configured charge points in the park")
         parser.add_argument("--keep", action="store_true", help="keep the temporary state directory (logs)")
+        parser.add_argument("--browsers", type=int, default=50, help="dashboard WebSockets for the fan-out figures")
+        parser.add_argument("--fanout", type=int, default=20, help="seconds each fan-out measurement runs")
+        parser.add_argument(
+            "--big", type=int, default=600, help="configured charge points of the big park (0: skip it)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         def out(line: str) -> None:
@@ -40,6 +46,9 @@ class Command(BaseCommand):
                 samples=options["samples"],
                 duration_s=options["duration"],
                 keep=options["keep"],
+                browsers=options["browsers"],
+                fanout_s=options["fanout"],
+                big=options["big"],
             ),
             out,
         )
