@@ -104,7 +104,7 @@ async def test_a_logged_in_user_follows_the_system_status(live_runtime):
     try:
         frame = await communicator.receive_from(timeout=5)
         assert '<section class="panel" id="agents" hx-swap-oob="true">' in frame
-        assert 'id="agent-controller"' in frame
+        assert 'id="app-controller"' in frame  # the manual's "Controller Agent" row
     finally:
         await communicator.disconnect()
 
