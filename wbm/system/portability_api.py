@@ -214,7 +214,7 @@ class RollbackApi(APIView):
     permission_classes = [HasPerm]
     required = Perm.SYSTEM_IMPORT_EXPORT
 
-    @extend_schema(request=RollbackIn, responses={200: dict, 400: dict})
+    @extend_schema(request=RollbackIn, responses={200: dict, 400: dict, 404: dict})
     def post(self, request: Request) -> Response:
         incoming = RollbackIn(data=request.data)
         incoming.is_valid(raise_exception=True)
