@@ -4,6 +4,7 @@ steps (check and show the changes per sub-register, then apply the chosen ones).
 from __future__ import annotations
 
 import secrets as token_source
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,9 @@ def _stash(request: HttpRequest, raw: bytes) -> None:
     old = request.session.get(SESSION_KEY)
     if old:
         (_upload_dir() / Path(str(old)).name).unlink(missing_ok=True)
+    for stale in _upload_dir().glob("*.zip"):  # previews nobody confirmed: gone after an hour
+        if stale.stat().st_mtime < time.time() - 3600:
+            stale.unlink(missing_ok=True)
     name = token_source.token_hex(16) + ".zip"
     path = _upload_dir() / name
     write_atomic(path, raw)
