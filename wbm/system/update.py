@@ -66,7 +66,7 @@ class BundleRefused(Exception):
         self.message = message
 
 
-def _t(text: str) -> str:
+def _(text: str) -> str:  # the gettext marker makemessages extracts
     """gettext when Django is set up (the page), the text itself in a bare process (tests)."""
     try:
         from django.utils.translation import gettext
@@ -165,22 +165,22 @@ def _inspect(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     infos = archive.infolist()
     names = [i.filename for i in infos]
     if len(infos) != len(MEMBERS) or set(names) != MEMBERS:
-        raise BundleRefused("members", _t("The bundle is not a software package of this device (unexpected contents)."))
+        raise BundleRefused("members", _("The bundle is not a software package of this device (unexpected contents)."))
     total = 0
     for info in infos:
         mode = info.external_attr >> 16
         if stat.S_IFMT(mode) not in (0, stat.S_IFREG) or info.is_dir():
-            raise BundleRefused("members", _t("The bundle contains a link or a folder."))
+            raise BundleRefused("members", _("The bundle contains a link or a folder."))
         if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise BundleRefused("members", _t("The bundle uses an unsupported zip feature."))
+            raise BundleRefused("members", _("The bundle uses an unsupported zip feature."))
         if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 1024 * 1024:
-            raise BundleRefused("bomb", _t("The bundle is compressed suspiciously well (a zip bomb?)."))
+            raise BundleRefused("bomb", _("The bundle is compressed suspiciously well (a zip bomb?)."))
         total += info.file_size
     by_name = {i.filename: i for i in infos}
     if by_name["manifest.json"].file_size > MAX_MANIFEST_BYTES or by_name["manifest.sig"].file_size > 1024:
-        raise BundleRefused("members", _t("The bundle's manifest is too large."))
+        raise BundleRefused("members", _("The bundle's manifest is too large."))
     if total > MAX_BUNDLE_BYTES:
-        raise BundleRefused("size", _t("The bundle is too large when unpacked."))
+        raise BundleRefused("size", _("The bundle is too large when unpacked."))
     return by_name
 
 
@@ -188,7 +188,7 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     with archive.open(info) as member:
         data = member.read(info.file_size + 1)
     if len(data) != info.file_size:
-        raise BundleRefused("damaged", _t("The bundle is damaged."))
+        raise BundleRefused("damaged", _("The bundle is damaged."))
     return data
 
 
@@ -197,12 +197,12 @@ def verify_bundle(path: Path, *, trusted: Iterable[Any], device_type: str, insta
     from cryptography.exceptions import InvalidSignature
 
     if path.stat().st_size > MAX_BUNDLE_BYTES:
-        raise BundleRefused("size", _t("The bundle is too large."))
+        raise BundleRefused("size", _("The bundle is too large."))
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError):
         raise BundleRefused(
-            "format", _t("The file is not a software package (not a zip archive, or truncated).")
+            "format", _("The file is not a software package (not a zip archive, or truncated).")
         ) from None
     with archive:
         try:
@@ -211,7 +211,7 @@ def verify_bundle(path: Path, *, trusted: Iterable[Any], device_type: str, insta
             signature = _read(archive, infos["manifest.sig"])
             keys = list(trusted)
             if not keys:
-                raise BundleRefused("no_key", _t("No trusted key is configured for software updates."))
+                raise BundleRefused("no_key", _("No trusted key is configured for software updates."))
             for key in keys:
                 try:
                     key.verify(signature, raw)
@@ -219,7 +219,7 @@ def verify_bundle(path: Path, *, trusted: Iterable[Any], device_type: str, insta
                 except InvalidSignature:
                     continue
             else:
-                raise BundleRefused("signature", _t("The bundle's signature is not valid for any trusted key."))
+                raise BundleRefused("signature", _("The bundle's signature is not valid for any trusted key."))
             try:
                 doc = json.loads(raw)
                 payload = doc["payload"]
@@ -235,33 +235,33 @@ def verify_bundle(path: Path, *, trusted: Iterable[Any], device_type: str, insta
                 )
                 fmt, fmt_version = doc["format"], doc["format_version"]
             except (ValueError, KeyError, TypeError):
-                raise BundleRefused("manifest", _t("The bundle's manifest is malformed.")) from None
+                raise BundleRefused("manifest", _("The bundle's manifest is malformed.")) from None
             if fmt != FORMAT or fmt_version != FORMAT_VERSION:
-                raise BundleRefused("format", _t("The bundle has a format this software cannot install."))
+                raise BundleRefused("format", _("The bundle has a format this software cannot install."))
             if manifest.device_type != device_type:
-                raise BundleRefused("device", _t("The bundle is for another device type."))
+                raise BundleRefused("device", _("The bundle is for another device type."))
             if not VERSION.match(manifest.version) or not set(manifest.components) <= COMPONENTS:
-                raise BundleRefused("manifest", _t("The bundle's manifest is malformed."))
+                raise BundleRefused("manifest", _("The bundle's manifest is malformed."))
             if version_tuple(manifest.version) <= version_tuple(installed):
-                raise BundleRefused("older", _t("The bundle is not newer than the installed version."))
+                raise BundleRefused("older", _("The bundle is not newer than the installed version."))
             info = infos["payload.bin"]
             if info.file_size != manifest.payload_size:
-                raise BundleRefused("payload", _t("The bundle's payload does not match its manifest."))
+                raise BundleRefused("payload", _("The bundle's payload does not match its manifest."))
             digest = hashlib.sha256()
             with archive.open(info) as member:
                 for chunk in iter(lambda: member.read(1 << 20), b""):
                     digest.update(chunk)
             if digest.hexdigest() != manifest.payload_sha256:
-                raise BundleRefused("payload", _t("The bundle's payload does not match its manifest."))
+                raise BundleRefused("payload", _("The bundle's payload does not match its manifest."))
         except (zipfile.BadZipFile, EOFError, OSError, RuntimeError):
-            raise BundleRefused("damaged", _t("The bundle is damaged.")) from None
+            raise BundleRefused("damaged", _("The bundle is damaged.")) from None
         except Exception as exc:
             if isinstance(exc, BundleRefused):
                 raise
             import zlib
 
             if isinstance(exc, zlib.error):
-                raise BundleRefused("damaged", _t("The bundle is damaged.")) from None
+                raise BundleRefused("damaged", _("The bundle is damaged.")) from None
             raise
     return manifest
 
@@ -352,7 +352,7 @@ class UpdateStore:
                 os.fsync(dst.fileno())
         if digest.hexdigest() != manifest.payload_sha256:  # the file changed since it was verified
             shutil.rmtree(staging, ignore_errors=True)
-            raise BundleRefused("payload", _t("The bundle's payload does not match its manifest."))
+            raise BundleRefused("payload", _("The bundle's payload does not match its manifest."))
         write_atomic(staging / "manifest.json", json.dumps(manifest.as_dict(), sort_keys=True).encode())
         # the old content of the inactive slot is of no use any more: out of the way, then in
         old = self.root / "slots" / f".{slot}.old"
