@@ -186,16 +186,17 @@ def ocpp_settings_update(
     return Saved(changed=True, told=told.error is None)
 
 
-def ocpp_variables_update(*, changes: Mapping[str, object], actor: Actor) -> dict[str, str]:
+def ocpp_variables_update(*, changes: Mapping[str, object], actor: Actor, origin: str = "web") -> dict[str, str]:
     """Change configuration keys from a page or the API, all or nothing: every key is checked
     (``VariablesInvalid`` with the errors of each bad one; nothing written), then
     ``variables.change`` writes them in one transaction and reloads the agent on commit. Secret
-    values are recorded as "****". Returns the stored (canonical) values."""
+    values are recorded as "****". Returns the stored (canonical) values. ``origin`` "backend":
+    the OCPP agent's own ChangeConfiguration (audited with the backend as actor, no reload)."""
     errors: dict[str, list[str]] = {}
     codes: dict[str, str] = {}
     for key, value in changes.items():
         try:
-            variables.validate({key: value}, origin="web")
+            variables.validate({key: value}, origin=origin)
         except variables.VariableError as exc:
             codes[str(key)[:50]] = exc.code
             errors[str(key)[:50]] = [str(_variable_message(exc))]
@@ -205,7 +206,7 @@ def ocpp_variables_update(*, changes: Mapping[str, object], actor: Actor) -> dic
         return {}
     shown = variables.visible_values()
     with transaction.atomic():
-        stored = variables.change(changes, origin="web", by=actor.username or actor.source)
+        stored = variables.change(changes, origin=origin, by=actor.username or actor.source)
         masked = {
             k: (variables.SECRET_SHOWN if variables.VARIABLES[k].secret else v) for k, v in sorted(stored.items())
         }
