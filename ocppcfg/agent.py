@@ -9,10 +9,13 @@ may start a transaction (``identification``, with ``authorization``), transactio
 claims (Source.OCPP) and controller commands. See docs and the contract for its surface.
 
 Timing: OCPP's intervals run on the real clock (the backend expects real seconds); the runtime's
-clock is used for nothing here. The system clock is never set from the backend's time: the
-offset is recorded (``time_offset_s``) and, with AvailabilityOnlyWhenTimeSynchronized, the
-connectors stay blocked (BLOCK key ``inoperative_time``) until a BootNotification or Heartbeat
-answer brought the time.
+clock is used for nothing here. Timestamps and expiry checks use the system clock
+(``wbm.runtime.clock.system_time``: the host's, or the time set on System Control → Time). The
+system clock is never set from the backend's time: the offset is recorded (``time_offset_s``;
+held back while a transaction runs unless AllowTimeSyncDuringSession) and, with
+AvailabilityOnlyWhenTimeSynchronized, the connectors stay blocked (BLOCK key ``inoperative_time``)
+until a BootNotification or Heartbeat answer brought the time or the system clock is
+synchronized (NTP).
 """
 
 from __future__ import annotations
@@ -33,20 +36,27 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import ChargePointErrorCode
 from websockets.asyncio.client import ClientConnection
 
-from ocppcfg import link, outbox, selectors, variables
+from ocppcfg import link, outbox, selectors, services, variables
 from ocppcfg.commands import OcppReload
 from ocppcfg.delivery import Delivery
 from ocppcfg.link import FrameLog, describe_failure, setting
-from ocppcfg.metering import ocpp_time
+from ocppcfg.metering import ocpp_time, system_now
 from ocppcfg.selectors import Setup
 from ocppcfg.session import Connection, safe_url
 from ocppcfg.station import Station
 from ocppcfg.transactions import ActiveTx, TransactionFlow
+from wbm.audit import Actor
+from wbm.roles import Role
 from wbm.runtime import events as ev
 from wbm.runtime.agent import Agent, DatabaseError
 from wbm.runtime.claims import Claim, ClaimRefused, Kind, Source
+from wbm.runtime.clock import system_time
+from wbm.system import osbackend
 
 log = logging.getLogger(__name__)
+
+# ChangeConfiguration of the backend, as the audit trail records it
+BACKEND_ACTOR = Actor(username="backend", role=Role.OPERATOR, source="ocpp")
 
 ERROR_CODES = frozenset(code.value for code in ChargePointErrorCode)
 INOPERATIVE = "inoperative"
@@ -105,7 +115,8 @@ class OcppAgent(Connection, TransactionFlow, Delivery, Agent):
         self.trial_url: str | None = None
         self.heartbeat_s = 300.0
         self.time_synced = False
-        self.time_offset_s = 0.0
+        self.time_offset_s = 0.0  # the backend's clock minus the system clock (seconds)
+        self.time_deferred_offset_s: float | None = None  # received during a session, not applied yet
         self.station: Station | None = None
         self.ws: ClientConnection | None = None
         self.frames = FrameLog()
@@ -128,6 +139,7 @@ class OcppAgent(Connection, TransactionFlow, Delivery, Agent):
         self._last_call = 0.0
         self._next_aligned: float | None = None
         self._init_transactions()
+        self.on_transaction_end(self.time_transaction_ended)
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def run(self) -> None:
@@ -292,7 +304,7 @@ class OcppAgent(Connection, TransactionFlow, Delivery, Agent):
             "connectorId": connector_id,
             "errorCode": code,
             "status": status,
-            "timestamp": ocpp_time(time.time()),
+            "timestamp": ocpp_time(system_time()),
         }
         if info:
             payload["info"] = info
@@ -329,8 +341,14 @@ class OcppAgent(Connection, TransactionFlow, Delivery, Agent):
             self.ctx.claims.sync(claim, ident)
 
     def apply_availability(self) -> None:
-        """The persisted Inoperative blocks, and the time block."""
-        unsynced = self.values.get("AvailabilityOnlyWhenTimeSynchronized") == "true" and not self.time_synced
+        """The persisted Inoperative blocks, and the time block: with
+        AvailabilityOnlyWhenTimeSynchronized the connectors wait for a synchronized time, the
+        backend's (BootNotification, Heartbeat) or the system's (NTP on System Control → Time)."""
+        unsynced = (
+            self.values.get("AvailabilityOnlyWhenTimeSynchronized") == "true"
+            and not self.time_synced
+            and not osbackend.time_synchronized()  # a file read, only while the key is on and no backend time came
+        )
         for connector_id, cp_id in self.connectors.items():
             self._sync(cp_id, Kind.BLOCK, INOPERATIVE, None, self.inoperative(connector_id))
             self._sync(cp_id, Kind.BLOCK, INOPERATIVE_TIME, None, unsynced)
@@ -358,7 +376,7 @@ class OcppAgent(Connection, TransactionFlow, Delivery, Agent):
                 self._apply_caps()
                 await self.tick_transactions()
                 self._status_wake.set()
-                now = datetime.now().astimezone()
+                now = system_now().astimezone()
                 for callback in list(self._tick_callbacks):
                     result = callback(now)
                     if asyncio.iscoroutine(result):
@@ -393,7 +411,9 @@ class OcppAgent(Connection, TransactionFlow, Delivery, Agent):
         except variables.VariableError as exc:
             return "NotSupported" if exc.code == "unknown" else "Rejected"
         try:
-            await self.ctx.db(variables.change, {key: value}, origin="backend", by="backend")
+            await self.ctx.db(
+                services.ocpp_variables_update, changes={key: value}, actor=BACKEND_ACTOR, origin="backend"
+            )
         except DatabaseError:
             return "Rejected"
         before = self.setup

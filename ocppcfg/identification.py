@@ -13,11 +13,11 @@ import inspect
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ocppcfg import authorization
 from ocppcfg.authorization import IdTagInfo, usable
+from ocppcfg.metering import system_now
 from wbm.runtime.agent import DatabaseError
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class Identification:
     async def authorize(self, id_tag: str) -> IdTagInfo:
         """The IdTagInfo for ``id_tag``: from the local list/cache where the rules allow it,
         else from the backend (Authorize), else by the offline rules."""
-        now = datetime.now(UTC)
+        now = system_now()
         local = await self._local_entry(id_tag)
         cached = None
         if self._flag("AuthorizationCacheEnabled", "true"):
@@ -148,7 +148,7 @@ class Identification:
 
     async def authorize_and_start(self, connector_id: int, id_tag: str, *, timeout_key: str = "") -> bool:
         info = await self.authorize(id_tag)
-        if not usable(info, datetime.now(UTC)):
+        if not usable(info, system_now()):
             log.info("ocpp: idTag %s refused at connector %s: %s", id_tag, connector_id, info.get("status"))
             return False
         parent = str(info.get("parentIdTag") or "")
@@ -174,7 +174,7 @@ class Identification:
         parent = ""
         if self._flag("AuthorizeRemoteTxRequests"):
             info = await self.authorize(id_tag)
-            if not usable(info, datetime.now(UTC)):
+            if not usable(info, system_now()):
                 return
             parent = str(info.get("parentIdTag") or "")
         await self._start_or_wait(connector_id, id_tag, parent, reservation_id, rfid=False)

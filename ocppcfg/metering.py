@@ -6,10 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from wbm.runtime.clock import system_time
 from wbm.runtime.snapshot import ChargePointState
 
 PHASES = ("L1", "L2", "L3")
 PHASES_N = ("L1-N", "L2-N", "L3-N")
+
+
+def system_now() -> datetime:
+    """The system clock (System Control → Time, which may be set by hand) as an aware UTC time:
+    OCPP timestamps and expiry checks use it, never the host's clock directly."""
+    return datetime.fromtimestamp(system_time(), UTC)
 
 
 def ocpp_time(epoch: float) -> str:

@@ -19,6 +19,7 @@ from ocppcfg import authorization, availability, link
 from ocppcfg.link import Backoff, Tap, describe_failure, open_connection, setting
 from ocppcfg.station import Station
 from wbm.runtime.agent import DatabaseError
+from wbm.runtime.clock import system_time
 
 if TYPE_CHECKING:
     from ocppcfg.agent import OcppAgent
@@ -43,6 +44,7 @@ class Connection:
         heartbeat_s: float
         time_synced: bool
         time_offset_s: float
+        time_deferred_offset_s: float | None
         station: Station | None
         ws: ClientConnection | None
         frames: link.FrameLog
@@ -223,13 +225,24 @@ class Connection:
         self.frames.event("url_changed", f"moved to {safe_url(url)}")
 
     def _time_from(self, value: object) -> None:
+        """The backend's time (BootNotification, Heartbeat) as the offset to the system clock.
+        AllowTimeSyncDuringSession false: a time that comes while a transaction runs waits until
+        the last one ended (``time_transaction_ended``); the first time of this run is taken at
+        once, as there is no time yet that could step."""
         when = authorization.parse_time(value)
         if when is None:
             return
+        offset = when.timestamp() - system_time()
         if self.active and self.values.get("AllowTimeSyncDuringSession") != "true" and self.time_synced:
-            return  # no time step during a charging session
-        self.time_offset_s = when.timestamp() - time.time()
+            self.time_deferred_offset_s = offset  # no time step during a charging session
+            return
+        self.time_offset_s, self.time_deferred_offset_s = offset, None
         self.time_synced = True
+
+    def time_transaction_ended(self, connector_id: int, tx: object) -> None:
+        """A transaction ended: the backend time held back during it applies once none runs."""
+        if self.time_deferred_offset_s is not None and not self.active:
+            self.time_offset_s, self.time_deferred_offset_s = self.time_deferred_offset_s, None
 
 
 def safe_url(url: str) -> str:

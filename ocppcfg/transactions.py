@@ -24,6 +24,7 @@ from ocppcfg.metering import energy_wh, measurand_list, meter_value, ocpp_time
 from ocppcfg.operations import RemoteOperations
 from wbm.runtime.agent import DatabaseError
 from wbm.runtime.claims import Kind, Source
+from wbm.runtime.clock import system_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -116,22 +117,24 @@ class TransactionFlow(Identification, RemoteOperations):
     # --- recovery ----------------------------------------------------------------------------
     async def recover(self, *, fresh: bool) -> None:
         """Open transactions from the database: after a restart of the process each is stopped
-        once (PowerLoss when the last run did not end cleanly, else Reboot); after a restart of
+        once (Reboot after REBOOT SYSTEM or a clean stop, else PowerLoss); after a restart of
         this agent alone they go on."""
         rows = await self.ctx.db(outbox.open_transactions)
-        reason = "Reboot" if self.ctx.previous_run_clean else "PowerLoss"
+        clean = bool(self.ctx.previous_run_reboot) or self.ctx.previous_run_clean
+        reason = "Reboot" if clean else "PowerLoss"
         for row in rows:
             if fresh or self.connectors.get(row.connector_id) != row.cp_id:
+                now = system_time()
                 payload = {
                     "meterStop": self._energy(row.cp_id),
-                    "timestamp": ocpp_time(time.time()),
+                    "timestamp": ocpp_time(now),
                     "reason": reason,
                 }
                 await self.ctx.db(
                     outbox.stop_transaction,
                     local_id=row.local_id,
                     meter_stop_wh=payload["meterStop"],
-                    stopped_at=datetime.now(UTC),
+                    stopped_at=datetime.fromtimestamp(now, UTC),
                     reason=reason,
                     stop_id_tag="",
                     payload=payload,
@@ -174,7 +177,7 @@ class TransactionFlow(Identification, RemoteOperations):
             log.info("ocpp: no transaction at connector %s: it is busy, faulted or unavailable", connector_id)
             return
         cp_id = self.connectors[connector_id]
-        now = time.time()
+        now = system_time()
         meter = self._energy(cp_id)
         payload: dict[str, Any] = {
             "connectorId": connector_id,
@@ -218,7 +221,7 @@ class TransactionFlow(Identification, RemoteOperations):
         tx = self.active.pop(connector_id, None)
         if tx is None:
             return False
-        now = time.time()
+        now = system_time()
         payload: dict[str, Any] = {"meterStop": self._energy(tx.cp_id), "timestamp": ocpp_time(now), "reason": reason}
         if id_tag:
             payload["idTag"] = id_tag[:20]
@@ -265,7 +268,7 @@ class TransactionFlow(Identification, RemoteOperations):
         cp_id = self.connectors.get(connector_id)
         if cp_id is None or not measurands:
             return
-        value = meter_value(self.state_of(connector_id), measurands, context, at or time.time(), self._energy(cp_id))
+        value = meter_value(self.state_of(connector_id), measurands, context, at or system_time(), self._energy(cp_id))
         if value is None:
             return
         tx = self.active.get(connector_id)
@@ -279,7 +282,7 @@ class TransactionFlow(Identification, RemoteOperations):
         await self.send(("MeterValues", payload))
 
     async def tick_transactions(self) -> None:
-        mono, now = time.monotonic(), time.time()
+        mono, now = time.monotonic(), system_time()  # clock-aligned data: on the system clock
         for connector_id, pending in list(self.pending.items()):
             if pending.deadline <= mono:
                 self.pending.pop(connector_id, None)

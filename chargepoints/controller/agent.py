@@ -586,8 +586,12 @@ class ControllerAgent(SimulatorHandlers, Agent):
     def _register(self, cp_id: int) -> float:
         return self.ctx.hardware.energy_registers().get(cp_id, 0.0)
 
-    def _open_session(self, cp_id: int, point: _Point, now: float) -> None:
-        session = _Session(key=uuid.uuid4().hex, started_at=point.plugged_since or now, meter_start_wh=0.0)
+    def _open_session(self, cp_id: int, point: _Point, now: float, *, started_at: float | None = None) -> None:
+        """``started_at``: when the session starts, if not at the plug-in (after a reboot ended the
+        vehicle's previous session)."""
+        session = _Session(
+            key=uuid.uuid4().hex, started_at=started_at or point.plugged_since or now, meter_start_wh=0.0
+        )
         hw = self.ctx.hardware.read(cp_id)
         meter = hw.meter
         session.meter_start_wh = meter.energy_wh if meter is not None else self._register(cp_id)
@@ -645,18 +649,23 @@ class ControllerAgent(SimulatorHandlers, Agent):
     async def _recover_sessions(self) -> None:
         """After a restart: a session whose vehicle is still there is resumed; one whose vehicle
         left while we were not running is closed (PowerLoss after a kill, Reboot after a clean
-        stop); a vehicle without a session gets a new one."""
+        stop); a vehicle without a session gets a new one. After REBOOT SYSTEM no session is
+        resumed: each open one ends with Reboot (the operator restarted the charging station, as
+        a backend's Reset does), and a vehicle still plugged gets a new session."""
         now = self.ctx.clock.time()
         try:
             open_sessions = await self.ctx.db(selectors.open_session_list)
         except DatabaseError:
             open_sessions = []
-        reason = StopReason.REBOOT if self.ctx.previous_run_clean else StopReason.POWER_LOSS
+        rebooted = bool(self.ctx.previous_run_reboot)
+        reason = StopReason.REBOOT if rebooted or self.ctx.previous_run_clean else StopReason.POWER_LOSS
+        ended_plugged: set[int] = set()
         for stored in open_sessions:
             point = self.points.get(stored.chargepoint_id)
             hw = self.ctx.hardware.read(stored.chargepoint_id) if point is not None else None
             same = (
-                hw is not None
+                not rebooted
+                and hw is not None
                 and hw.vehicle is not None
                 and (hw.vehicle_since is None or hw.vehicle_since <= stored.started_at + SAME_PLUG_IN_S)
             )
@@ -680,6 +689,8 @@ class ControllerAgent(SimulatorHandlers, Agent):
                 log.info("controller: resumed session %s at charge point %s", stored.pk, stored.chargepoint_id)
                 continue
             log.info("controller: closing session %s left open (%s)", stored.pk, reason)
+            if rebooted and hw is not None and hw.vehicle is not None:
+                ended_plugged.add(stored.chargepoint_id)  # its next session starts now, not at plug-in
             stop = self._register(stored.chargepoint_id) if point is not None else float(stored.meter_start_wh)
 
             async def close(pk: int = stored.pk, stop_wh: float = stop) -> None:
@@ -697,7 +708,7 @@ class ControllerAgent(SimulatorHandlers, Agent):
             hw = self.ctx.hardware.read(cp_id)
             if hw.vehicle is not None and point.session is None:
                 point.plugged_since = hw.vehicle_since or now
-                self._open_session(cp_id, point, now)
+                self._open_session(cp_id, point, now, started_at=now if cp_id in ended_plugged else None)
 
     # --- database queue ----------------------------------------------------------------------
     def _queue_db(self, what: str, job: Callable[[], Awaitable[None]]) -> None:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from django.conf import settings
 
+from ocppcfg.metering import system_now
+
 if TYPE_CHECKING:
     from wbm.runtime.agent import AgentContext
     from wbm.runtime.snapshot import ChargePointState
@@ -78,7 +80,8 @@ def key_int(agent: FeatureAgent, key: str, default: int) -> int:
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now on the system clock (System Control → Time): reservation, profile and list expiry."""
+    return system_now()
 
 
 def wire_time(value: datetime) -> str:

@@ -9,9 +9,10 @@ sees every step: Downloading, Downloaded | DownloadFailed, Installing, Installed
 InstallationFailed. Each step is written to ``FirmwareJob`` before it is reported, so a restart
 resumes a download that was waiting or running and reports the outcome of an "Installing".
 
-GetDiagnostics: a zip of the log files (``settings.LOG_DIR``, limited to startTime..stopTime by
-their modification time) and of the OCPP settings and configuration keys without secrets is
-uploaded to the location: Uploading, then Uploaded | UploadFailed.
+GetDiagnostics: System Control's support bundle (``wbm.system.bundle.diagnostics_write``: the log
+lines from startTime to stopTime, the configuration, the OCPP message log, the status of every
+service, the versions; every password, key, token and certificate redacted) is uploaded to the
+location: Uploading, then Uploaded | UploadFailed.
 
 The notifications go through the agent's outbox (``enqueue``): they arrive after an outage too.
 """
@@ -32,7 +33,8 @@ from django.conf import settings as django_settings
 from ocpp.v16 import call
 
 from ocppcfg.features import FeatureAgent, Tasks, publish, setting, transfer, utc_now, wire_time
-from ocppcfg.models import FirmwareJob, OcppSettings
+from ocppcfg.models import FirmwareJob
+from wbm.system.bundle import diagnostics_write
 
 log = logging.getLogger("ocppcfg.features.firmware")
 
@@ -190,19 +192,15 @@ class Firmware:
             log.warning("diagnostics upload to %s refused: %s", transfer.safe_location(job.location), exc)
             await self._notify(job, "UploadFailed")
             return
-        documents = await self.agent.ctx.db(_documents, dict(self.agent.connectors))
         directory = _diagnostics_dir()
         bundle = directory / job.file_name
         await asyncio.to_thread(_fresh_dir, directory)
-        await asyncio.to_thread(
-            transfer.build_bundle,
-            bundle,
-            log_dir=Path(django_settings.LOG_DIR),
-            documents=documents,
-            start=job.start,
-            stop=job.stop,
-            max_bytes=setting("WBM_OCPP_DIAGNOSTICS_MAX_BYTES", 32 * 1024 * 1024),
-        )
+        try:  # reads the database (the secrets to redact, the configuration): a database worker
+            await self.agent.ctx.db(diagnostics_write, bundle, start=job.start, stop=job.stop)
+        except Exception:  # logged by ctx.db; the backend learns it failed
+            log.warning("diagnostics bundle for %s not written", transfer.safe_location(job.location))
+            await self._notify(job, "UploadFailed")
+            return
         await self._notify(job, "Uploading")
         sent = await self._attempt(
             job,
@@ -376,27 +374,3 @@ def _save(job: Job) -> None:
 
 def _set_status(kind: str, status: str) -> None:
     FirmwareJob.objects.filter(kind=kind).update(status=status, updated_at=utc_now())
-
-
-def _documents(connectors: dict[int, int]) -> dict[str, str]:
-    """The OCPP settings and configuration keys for the bundle, without secrets."""
-    from ocppcfg.variables import visible_values
-
-    stored = OcppSettings.load()
-    doc = {
-        "generated_at": wire_time(utc_now()),
-        "settings": {
-            "protocol": stored.protocol,
-            "network_interface": stored.network_interface,
-            "backend_url": transfer.safe_location(stored.backend_url) if stored.backend_url else "",
-            "authorization_user": stored.authorization_user,
-            "authorization_key_set": bool(stored.authorization_key),
-            "ca_certificate_set": bool(stored.ca_certificate),
-            "model": stored.model,
-            "vendor": stored.vendor,
-            "serial_number": stored.serial_number,
-        },
-        "configuration": visible_values(),
-        "connectors": {str(c): cp for c, cp in sorted(connectors.items())},
-    }
-    return {"ocpp-settings.json": json.dumps(doc, indent=2, sort_keys=True)}

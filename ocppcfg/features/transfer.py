@@ -18,9 +18,7 @@ import ssl
 import urllib.error
 import urllib.request
 import uuid
-import zipfile
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
@@ -225,47 +223,3 @@ def _ftp_store(parts: SplitResult, path: Path, *, timeout_s: float) -> None:
         raise TransferError(f"FTP: {str(exc)[:200]}") from None
     finally:
         ftp.close()
-
-
-# --- the diagnostics bundle -----------------------------------------------------------------
-
-
-def build_bundle(
-    dest: Path,
-    *,
-    log_dir: Path,
-    documents: dict[str, str],
-    start: datetime | None,
-    stop: datetime | None,
-    max_bytes: int,
-) -> int:
-    """A zip of the log files in ``log_dir`` written to between ``start`` and ``stop`` (by their
-    modification time: a file last written before ``start`` holds nothing newer; one created after
-    ``stop`` nothing older; newest first until ``max_bytes`` of logs) plus ``documents`` (name ->
-    text). Returns the number of log files in it."""
-    files = sorted(_log_files(log_dir), key=lambda p: p.stat().st_mtime, reverse=True)
-    taken = 0
-    count = 0
-    part = dest.with_name(dest.name + ".part")
-    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        for name, text in documents.items():
-            bundle.writestr(name, text)
-        for path in files:
-            info = path.stat()
-            modified = datetime.fromtimestamp(info.st_mtime, UTC)
-            created = datetime.fromtimestamp(min(info.st_ctime, info.st_mtime), UTC)
-            if (start is not None and modified < start) or (stop is not None and created > stop):
-                continue
-            if taken + info.st_size > max_bytes:
-                continue
-            bundle.write(path, arcname=f"logs/{path.relative_to(log_dir)}")
-            taken += info.st_size
-            count += 1
-    os.replace(part, dest)
-    return count
-
-
-def _log_files(log_dir: Path) -> Iterable[Path]:
-    if not log_dir.is_dir():
-        return []
-    return [p for p in log_dir.rglob("*") if p.is_file() and not p.is_symlink()]

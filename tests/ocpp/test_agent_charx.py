@@ -18,7 +18,9 @@ from tests.factories import make_configured_chargepoint
 from tests.ocpp.agent_env import Env, boot, make_env, running, wait_until
 from tests.ocpp.csms import ThreadedCsms
 from tests.ocpp.test_octt_core import charging, statuses, stepping
+from wbm.runtime import clock
 from wbm.runtime.claims import Kind, Source
+from wbm.system import osbackend
 
 
 @pytest.fixture
@@ -130,6 +132,8 @@ def test_availability_only_when_time_synchronized(transactional_db, settings, mo
         self.silent(True)
 
     monkeypatch.setattr(ThreadedCsms, "start", start_silent)
+    settings.STATE_DIR = str(tmp_path)
+    osbackend.time_set(when=datetime.now(UTC), source="manual")  # set by hand: not synchronized (NTP off)
     keys = {"AvailabilityOnlyWhenTimeSynchronized": "true"}
     options = {"cp_response_timeout_s": 1.0}  # the agent's CALL timeout in tests is 2 s
     with running(settings, monkeypatch, tmp_path, keys=keys, csms_options=options) as env:
@@ -144,6 +148,7 @@ def test_availability_only_when_time_synchronized(transactional_db, settings, mo
         stepping(env, lambda: not blocked(), 15, what="the block to go with the backend's time")
         assert env.status()["registration"] == "Accepted"
         assert env.csms.violations == []
+    clock.forget_offset()  # no other test reads this one's clock
 
 
 def test_minimum_status_duration_holds_back_a_short_lived_status(env: Env) -> None:

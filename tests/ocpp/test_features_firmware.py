@@ -11,6 +11,7 @@ import socketserver
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -251,17 +252,23 @@ async def diagnostics_steps(fake, count: int) -> list[str]:
     return fake.statuses("DiagnosticsStatusNotification")
 
 
-async def test_tc_045_1_get_diagnostics_uploads_the_bundle_without_secrets(linked, http) -> None:
+async def test_tc_045_1_get_diagnostics_uploads_the_bundle_without_secrets(linked, http, state) -> None:
+    """The upload is System Control's support bundle: the log lines of the period asked for and
+    the configuration, with every planted secret redacted (by its stored value and by pattern)."""
     fake, backend = linked
     base, files = http
+    secret = "very-secret-key"
 
     def secrets() -> None:
         stored = OcppSettings.load()
-        stored.authorization_key = "very-secret-key"
+        stored.authorization_key = secret
         stored.backend_url = "wss://user:pw@csms.example/ocpp/CP_TEST"
         stored.save()
 
     await fake.ctx.db(secrets)
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    with (state / "logs" / "wbm.log").open("a") as log_file:  # the fixture's 2024 line is out of the period
+        log_file.write(f"{now},001 INFO ocppcfg.agent: connecting with key {secret}\n")
     answer = await backend.call(
         call.GetDiagnostics(location=f"{base}/upload/", start_time=wire(in_(-3600)), stop_time=wire(in_(60)))
     )
@@ -272,10 +279,13 @@ async def test_tc_045_1_get_diagnostics_uploads_the_bundle_without_secrets(linke
     assert answer.file_name.encode() in body
     raw = body[body.index(b"PK\x03\x04") : body.rindex(b"\r\n--")]
     with zipfile.ZipFile(io.BytesIO(raw)) as bundle:
-        assert set(bundle.namelist()) == {"ocpp-settings.json", "logs/wbm.log"}
-        text = bundle.read("ocpp-settings.json").decode()
-    assert "very-secret-key" not in text and "pw@" not in text
-    assert json.loads(text)["configuration"]["AuthorizationKey"] == "****"
+        names = set(bundle.namelist())
+        texts = {name: bundle.read(name).decode() for name in names}
+    assert {"README.txt", "logs/wbm.log", "services/ocpp.log", "configuration.json", "ocpp-messages.json"} <= names
+    assert texts["logs/wbm.log"] == f"{now},001 INFO ocppcfg.agent: connecting with key [REDACTED]\n"
+    assert not [name for name, text in texts.items() if secret in text or "pw@" in text]
+    [ocpp_settings] = json.loads(texts["configuration.json"])["ocppcfg.OcppSettings"]
+    assert ocpp_settings["authorization_key"] == "[REDACTED]"
 
 
 async def test_tc_045_2_get_diagnostics_upload_failed(linked, http) -> None:

@@ -76,6 +76,12 @@ class AgentContext:
         """False when the last run of the runtime ended without a clean stop (a kill, a power loss)."""
         return self._runtime.previous_run_clean
 
+    @property
+    def previous_run_reboot(self) -> str:
+        """Why the last run ended with REBOOT SYSTEM ('' when it did not): open charging sessions
+        and transactions end with the reason Reboot, also where the vehicle stayed plugged."""
+        return self._runtime.previous_run_reboot
+
     def snapshot(self) -> ParkSnapshot | None:
         return self._runtime.snapshot
 

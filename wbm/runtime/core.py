@@ -40,6 +40,7 @@ from wbm.runtime.commands import (
 from wbm.runtime.events import EventBus
 from wbm.runtime.snapshot import ChargePointState, ParkSnapshot
 from wbm.runtime.supervisor import Supervisor
+from wbm.system import reboot
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class Runtime:
         self.claims = ClaimBoard(known=lambda cp_id: cp_id in self.known_chargepoints, clock=self.clock.monotonic)
         self.snapshot: ParkSnapshot | None = None
         self.previous_run_clean = True
+        self.previous_run_reboot = ""  # why the last run ended with REBOOT SYSTEM ('' when not)
         self._parts: dict[str, Any] = {"chargepoints": (), "system": None, "recent_rfids": (), "recent_scans": ()}
         self._agent_states: dict[str, dict[str, Any]] = {}
         self._handlers: dict[type[Command], tuple[str, Handler]] = {}
@@ -151,6 +153,9 @@ class Runtime:
         self._publish_wanted = asyncio.Event()
         self._ready = asyncio.Event()
         self.previous_run_clean = self._mark_running()
+        # read (and removed) here, once per start: every agent sees the same answer, whichever
+        # starts first and however often one of them is restarted
+        self.previous_run_reboot = reboot.last_start_was_reboot(consume=True)
         self._publisher = self.loop.create_task(self._publish_loop(), name="runtime:publish")
         await self.supervisor.start_all()
         if any(a.provides_chargepoints for a in self.supervisor.classes()):
