@@ -10,6 +10,7 @@ import pytest
 from ocppcfg.models import AuthCacheEntry, ConnectorAvailability, OcppSettings
 from tests.ocpp.agent_env import BOX, Env, boot, make_env, wait_until
 from tests.ocpp.csms import CallErrorReceived
+from wbm.models import ChangeRecord
 
 
 @pytest.fixture
@@ -38,6 +39,10 @@ def test_tc_021_040_change_configuration(env: Env) -> None:
     )
     assert env.agent.values["MeterValueSampleInterval"] == "30"
     wait_until(lambda: env.status()["values_seq"] > seq, what="values_seq to grow")
+    # the audit trail says the backend changed it, from what to what
+    record = ChangeRecord.objects.get(action="ocpp.variables.update")
+    assert (record.username, record.source) == ("backend", "ocpp")
+    assert record.before == {"MeterValueSampleInterval": "60"} and record.after == {"MeterValueSampleInterval": "30"}
     assert env.csms.call(BOX, "ChangeConfiguration", {"key": "NoSuchKey", "value": "1"})["status"] == "NotSupported"
     assert env.csms.call(BOX, "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "abc"})["status"] == (
         "Rejected"
