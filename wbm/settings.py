@@ -95,7 +95,6 @@ WBM_OCPP_OUTBOX_MAX = int(os.environ.get("WBM_OCPP_OUTBOX_MAX", "10000"))  # the
 WBM_OCPP_FIRMWARE_DIR = Path(os.environ.get("WBM_OCPP_FIRMWARE_DIR", STATE_DIR / "firmware"))
 WBM_OCPP_DIAGNOSTICS_DIR = Path(os.environ.get("WBM_OCPP_DIAGNOSTICS_DIR", STATE_DIR / "diagnostics"))
 WBM_OCPP_FIRMWARE_MAX_BYTES = int(os.environ.get("WBM_OCPP_FIRMWARE_MAX_BYTES", str(64 * 1024 * 1024)))
-WBM_OCPP_DIAGNOSTICS_MAX_BYTES = int(os.environ.get("WBM_OCPP_DIAGNOSTICS_MAX_BYTES", str(32 * 1024 * 1024)))
 WBM_OCPP_TRANSFER_TIMEOUT_S = float(os.environ.get("WBM_OCPP_TRANSFER_TIMEOUT_S", "60"))
 WBM_OCPP_TRANSFER_ATTEMPTS = int(os.environ.get("WBM_OCPP_TRANSFER_ATTEMPTS", "3"))  # when the backend gives none
 WBM_OCPP_TRANSFER_RETRY_INTERVAL_S = float(os.environ.get("WBM_OCPP_TRANSFER_RETRY_INTERVAL_S", "30"))
