@@ -605,8 +605,12 @@ async def _first_dashboard_frame(headers: list[tuple[bytes, bytes]]) -> str:
     )
     connected, _ = await communicator.connect(timeout=5)
     assert connected
+    frames: list[str] = []
     try:
-        return await communicator.receive_from(timeout=5)
+        # the full picture may follow a first heartbeat-only frame: read until the cards came
+        while not any("data-testid" in frame for frame in frames):
+            frames.append(await communicator.receive_from(timeout=5))
+        return "".join(frames)
     finally:
         await communicator.disconnect()
 

@@ -296,7 +296,8 @@ async def test_a_live_socket_rejoins_its_groups_before_they_expire(live_runtime,
         await layer.group_send(
             bus.PARK_GROUP, {"type": "park.update", "generated_at": time.time(), "summary": summary, "changed": []}
         )
-        frame = await communicator.receive_from(timeout=3)
-        assert 'id="live-heartbeat"' in frame, "still a member of the park group"
+        frame = ""
+        while 'id="live-heartbeat"' not in frame:  # other parts of the page may come first
+            frame = await communicator.receive_from(timeout=3)  # times out: not a member any more
     finally:
         await communicator.disconnect()
