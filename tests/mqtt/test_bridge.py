@@ -107,7 +107,14 @@ def test_publisher_forwarding_both_ways_config_vpn_command_and_reconnect(runtime
         actor=ACTOR,
     )
     # the configuration with its three rows is in force, both sides subscribed
-    wait_for(lambda: bridge_state(rt).get("rows") == 3 and bridge_state(rt)["remote"]["connected"], timeout=15)
+    wait_for(
+        lambda: (
+            bridge_state(rt).get("rows") == 3
+            and bridge_state(rt)["remote"]["connected"]
+            and bridge_state(rt)["local"]["connected"]
+        ),
+        timeout=15,
+    )
     on_remote = watchers(remote.port, f"{base}/#")
     config = json.loads(on_remote.wait_for(f"{base}/config")[1])
     assert config == {"device-type": "ev3000", "id": device_id, "name": "Test station", "location": "Blomberg"}
