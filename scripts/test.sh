@@ -17,7 +17,10 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== mypy"
 .venv/bin/mypy .
+# two pytest workers (pytest-xdist): the suite waits on subprocesses, servers and browsers much of
+# the time, so two workers halve it on a 2-core machine; WBM_TEST_WORKERS=0 runs it in one process
+workers=(-n "${WBM_TEST_WORKERS:-2}")
 echo "== tests"
-.venv/bin/python -m pytest -m "not e2e" -q "$@"
+.venv/bin/python -m pytest -m "not e2e" -q "${workers[@]}" "$@"
 echo "== browser tests"
-.venv/bin/python -m pytest -m e2e -q "$@"
+.venv/bin/python -m pytest -m e2e -q "${workers[@]}" "$@"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -22,8 +23,15 @@ def wrap(page: Page, field: str):
 
 
 def htmx_ready(page: Page) -> None:
-    """htmx is loaded deferred: wait for it before changing a select that re-renders the form."""
-    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
+    """htmx is loaded deferred: wait for it before changing a select that re-renders the form.
+
+    Polled from here: ``page.wait_for_function`` evaluates its predicate inside the page once the
+    first check fails, which the page's policy (no 'unsafe-eval') forbids."""
+    page.wait_for_load_state("load")
+    deadline = time.monotonic() + 10
+    while not page.evaluate("window.htmx !== undefined && document.readyState === 'complete'"):
+        assert time.monotonic() < deadline, "htmx did not load within 10 s"
+        page.wait_for_timeout(50)
 
 
 def test_configure_a_charge_point_then_import_a_file_to_two(
