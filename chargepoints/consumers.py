@@ -13,7 +13,7 @@ from chargepoints.rfidboard import RFIDBOARD_GROUP, BoardInfo, board_live
 from chargepoints.status import DeviceInfo, device_info, status_context
 from wbm.dashboard.consumers import LiveConsumer
 from wbm.roles import Perm
-from wbm.runtime.bus import PARK_GROUP, read_snapshot
+from wbm.runtime.bus import PARK_GROUP, changed_states, read_snapshot
 from wbm.runtime.snapshot import ChargePointState, ParkSnapshot
 
 STATUS_TEMPLATE = "chargepoints/status.html"
@@ -60,9 +60,9 @@ class ChargePointConsumer(LiveConsumer):
 
     async def park_update(self, event: dict[str, Any]) -> None:
         html = ""
-        for data in event["changed"]:
-            if data["id"] == self.device.pk:
-                html = self._render_state(ChargePointState.from_dict(data))
+        for cp in changed_states(event):
+            if cp.id == self.device.pk:
+                html = self._render_state(cp)
         await self.send(text_data=html + self.heartbeat(event["generated_at"]))
 
 
@@ -129,7 +129,7 @@ class OverviewConsumer(LiveConsumer):
         await self.send(text_data=cells + self.heartbeat(snapshot.generated_at))
 
     async def park_update(self, event: dict[str, Any]) -> None:
-        cells = "".join(self._cells(ChargePointState.from_dict(data)) for data in event["changed"])
+        cells = "".join(self._cells(cp) for cp in changed_states(event))
         await self.send(text_data=cells + self.heartbeat(event["generated_at"]))
 
 
@@ -155,5 +155,5 @@ class SimulatorConsumer(LiveConsumer):
         await self.send(text_data=self._state(snapshot.chargepoint(self.pk)) + self.heartbeat(snapshot.generated_at))
 
     async def park_update(self, event: dict[str, Any]) -> None:
-        html = "".join(self._state(ChargePointState.from_dict(d)) for d in event["changed"] if d["id"] == self.pk)
+        html = "".join(self._state(cp) for cp in changed_states(event) if cp.id == self.pk)
         await self.send(text_data=html + self.heartbeat(event["generated_at"]))

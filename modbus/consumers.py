@@ -12,7 +12,7 @@ from modbus import viewer
 from modbus.views import TEMPLATE, server_context
 from wbm.dashboard.consumers import LiveConsumer
 from wbm.roles import Perm
-from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
+from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, changed_states, read_snapshot
 
 
 class ModbusConsumer(LiveConsumer):
@@ -57,7 +57,7 @@ class ModbusConsumer(LiveConsumer):
 
     async def park_update(self, event: dict[str, Any]) -> None:
         html = ""
-        if self.source is not None and any(d.get("id") == self.source.chargepoint for d in event["changed"]):
+        if self.source is not None and any(cp.id == self.source.chargepoint for cp in changed_states(event)):
             html = self._registers()
         await self.send(text_data=html + self.heartbeat(event["generated_at"]))
 

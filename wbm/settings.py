@@ -234,7 +234,7 @@ if SCALED:
             "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         },
     }
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 500}}}
+CHANNEL_LAYERS = {"default": {"BACKEND": "wbm.runtime.layers.LocalChannelLayer", "CONFIG": {"capacity": 500}}}
 if SCALED:
     from redis.asyncio.retry import Retry as AsyncRetry
 

@@ -40,7 +40,7 @@ from wbm import redis_errors
 from wbm.dashboard.cards import live_texts, live_timers, render_card, shell_key
 from wbm.dashboard.liveness import ALIVE, watch
 from wbm.dashboard.selectors import lm_banner_context, station_groups, station_names
-from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, read_snapshot
+from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, changed_states, read_snapshot
 from wbm.runtime.snapshot import ChargePointState, summarize
 
 if TYPE_CHECKING:
@@ -256,8 +256,7 @@ class DashboardHub:
         cards: dict[int, ChargePointState] = {}  # whole cards to send (what they show changed)
         moved: list[ChargePointState] = []  # changed values of cards that stay
         layout = False  # a card came or went: the whole cards section
-        for data in event["changed"]:
-            cp = ChargePointState.from_dict(data)
+        for cp in changed_states(event):
             old = self.cps.get(cp.id)
             self.cps[cp.id] = cp
             if not cp.configured:
