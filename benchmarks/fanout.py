@@ -85,13 +85,14 @@ class FanoutFigures:
     compressed: bool
 
 
-async def open_browsers(server: Server, n: int) -> list[Browser]:
-    url = f"ws://127.0.0.1:{server.port}/ws/dashboard/"
+async def open_browsers(server: Server, n: int, ports: list[int] | None = None) -> list[Browser]:
+    """``n`` dashboard WebSockets, to ``server.port`` or in turn to each of ``ports``."""
     browsers = []
-    for _ in range(n):
+    for i in range(n):
+        port = ports[i % len(ports)] if ports else server.port
         ws = await ws_connect(
-            url,
-            origin=f"http://127.0.0.1:{server.port}",  # type: ignore[arg-type]
+            f"ws://127.0.0.1:{port}/ws/dashboard/",
+            origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
             max_size=None,
             open_timeout=20,
             create_connection=CountingConnection,

@@ -170,6 +170,9 @@ class MqttBridgeAgent(Agent):
                     async for message in mqtt.messages:
                         await self._from_local(cfg, message)
             except aiomqtt.MqttError as exc:
+                client.raise_if_cancelled()
+                if gen != self.generation:
+                    return  # an earlier configuration's: never connect again
                 self._link(gen, "local", None, client.explain(exc))
                 await asyncio.sleep(backoff.next())
             finally:
@@ -202,6 +205,9 @@ class MqttBridgeAgent(Agent):
                     async for message in mqtt.messages:
                         await self._from_remote(cfg, message)
             except (aiomqtt.MqttError, ssl.SSLError, OSError) as exc:
+                client.raise_if_cancelled()
+                if gen != self.generation:
+                    return  # an earlier configuration's: never connect again
                 self._link(gen, "remote", None, client.explain(exc))
                 log.info("MQTT bridge: remote broker %s:%s: %s", cfg.host, cfg.port, exc)
                 await asyncio.sleep(backoff.next())

@@ -3,6 +3,7 @@ translation of a broker's refusal into a sentence for the page."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -56,6 +57,17 @@ class Backoff:
 
     def reset(self) -> None:
         self.wait_s = BACKOFF_FIRST_S
+
+
+def raise_if_cancelled() -> None:
+    """Re-raise a cancellation that aiomqtt turned into an ``MqttError``: a client leaving its
+    ``async with`` because its task was cancelled waits for the disconnection, and an error of
+    that disconnection replaces the ``CancelledError``. A loop that caught it as a broker error
+    and connected again lived on beside its successor: the same client id on one broker, each
+    connection closing the other's many times a second."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def explain(exc: BaseException) -> str:

@@ -62,6 +62,7 @@ def test_pages_go_through_nginx_to_both_web_processes(stack):
         assert status == 200
         assert "P1-01" in body and "Visitor-01" in body
     ports = {f"{HOST}:{port}" for port in stack.web_ports.values()}
+    wait_until("both web processes in nginx's access log", lambda: upstreams_seen(stack, "/") >= ports, timeout_s=5)
     assert upstreams_seen(stack, "/") == ports, "nginx spreads the requests over both Daphne processes"
 
 
@@ -76,6 +77,8 @@ def test_nginx_serves_the_collected_static_files_itself(stack):
     assert answer.headers["content-type"] == "text/css"
     assert "default-src 'self'" in answer.headers["content-security-policy"]
     assert answer.headers["x-content-type-options"] == "nosniff"
+    # nginx writes the access log line after the answer: under load the test reads it first
+    wait_until("nginx's access log line", lambda: upstreams_seen(stack, css.group(1)), timeout_s=5)
     assert upstreams_seen(stack, css.group(1)) == {"-"}, "answered by nginx, not by a web process"
 
 

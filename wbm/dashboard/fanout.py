@@ -37,7 +37,7 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 
 from wbm import redis_errors
-from wbm.dashboard.cards import live_texts, live_timers, render_card, shell_key
+from wbm.dashboard.cards import live_texts, live_timers, render_card, render_cards_section, shell_key
 from wbm.dashboard.liveness import ALIVE, watch
 from wbm.dashboard.selectors import lm_banner_context, station_groups, station_names
 from wbm.runtime.bus import PARK_GROUP, SYSTEM_GROUP, changed_states, read_snapshot
@@ -240,7 +240,9 @@ class DashboardHub:
                 banner = self.banners[lang] = self._banner(lang, read_snapshot())
             html.append(banner)
             html.append(
-                render_to_string(f"{TEMPLATE}#cards", {**context, "cps": cps, "stations": station_groups(cps, names)})
+                render_cards_section(
+                    cps, station_groups(cps, names), can=can, oob=True, generated_at=self.generated_at or None
+                )
             )
             html.append(self._heartbeat(None))
         text = "".join(html)

@@ -356,7 +356,10 @@ class Runtime:
         previous = self._published
         if previous is None:
             return list(snapshot.chargepoints), True
-        changed = [cp for cp in snapshot.chargepoints if previous.chargepoint(cp.id) != cp]
+        # a state that did not change is the same (frozen) object: no field-wise comparison
+        changed = [
+            cp for cp in snapshot.chargepoints if (before := previous.chargepoint(cp.id)) is not cp and before != cp
+        ]
         system_changed = (
             snapshot.agents != previous.agents
             or snapshot.system is not previous.system

@@ -33,6 +33,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--big", type=int, default=600, help="configured charge points of the big park (0: skip it)"
         )
+        parser.add_argument(
+            "--scaled",
+            action="store_true",
+            help="then scaled mode: two Daphne processes and runcontroller behind Redis and PostgreSQL",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         def out(line: str) -> None:
@@ -52,3 +57,16 @@ class Command(BaseCommand):
             ),
             out,
         )
+        if options["scaled"]:
+            from benchmarks.scaled import run_scaled
+
+            run_scaled(
+                Options(
+                    chargepoints=options["chargepoints"],
+                    requests=options["requests"],
+                    samples=options["samples"],
+                    browsers=options["browsers"],
+                    fanout_s=options["fanout"],
+                ),
+                out,
+            )
