@@ -19,8 +19,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from wbm import wscompression  # noqa: E402
 from wbm.middleware import RequireContentLengthASGI, ServerTimingASGI  # noqa: E402
 from wbm.routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
+
+wscompression.enable()  # before Daphne builds its WebSocket factory
 
 application = ProtocolTypeRouter(
     {

@@ -157,7 +157,6 @@ class Command(BaseCommand):
             application_close_timeout=10,
             ready_callable=announce,
         )
-        reactor.callWhenRunning(_accept_deflate, server)
         server.run()
         if server.listen_failure is not None:
             # Taken between our check and Twisted's listen: Twisted wraps the socket's OSError.
@@ -176,20 +175,3 @@ class Command(BaseCommand):
         self.stderr.write(line)
         self.stderr.flush()
         sys.exit(1)
-
-
-def _accept_deflate(server: Any) -> None:
-    """WebSocket compression (permessage-deflate, RFC 7692): Daphne's autobahn factory supports it
-    but Daphne does not switch it on; the live pages' frames are repetitive text (a dashboard
-    update shrinks to about a fifth). Small windows: about 16 KB of zlib state per socket."""
-    from autobahn.websocket.compress import PerMessageDeflateOffer, PerMessageDeflateOfferAccept
-
-    def accept(offers: list[Any]) -> PerMessageDeflateOfferAccept | None:
-        for offer in offers:
-            if isinstance(offer, PerMessageDeflateOffer):
-                return PerMessageDeflateOfferAccept(
-                    offer, window_bits=11 if offer.accept_max_window_bits else None, mem_level=4
-                )
-        return None
-
-    server.ws_factory.setProtocolOptions(perMessageCompressionAccept=accept)
