@@ -177,6 +177,26 @@ def test_a_simulator_command_travels_to_the_runtime_and_the_update_reaches_the_w
     assert state["code"] == "already_plugged"
 
 
+def test_the_dashboard_socket_follows_every_publish_not_in_bursts(stack):
+    """The web process's dashboard hub receives every publish while the process's consumers
+    receive on their own channels too (a hub channel of its own prefix got nothing while a
+    consumer held channels_redis's receive loop: frames came in bursts, seconds apart)."""
+    with ws_frames(stack) as ws, ws_frames(stack) as other:
+        ws.recv(timeout=15)
+        other.recv(timeout=15)
+        gaps: list[float] = []
+        last = time.monotonic()
+        deadline = last + 6
+        while time.monotonic() < deadline:
+            frame = ws.recv(timeout=5)
+            if "data-seq=" in frame:  # an update of the hub (a tick is 0.5 s here)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+        assert len(gaps) >= 6, gaps
+        assert max(gaps) < 2.0, gaps
+
+
 def test_restarting_the_controller_agent_keeps_the_web_answering(stack):
     def controller() -> dict[str, Any]:
         status, agents = stack.api("GET", "/system/agents/")

@@ -90,7 +90,10 @@ class DashboardHub:
         self.members.setdefault(group, set()).add(consumer)
         if self.task is None or self.task.done():
             layer = get_channel_layer()
-            self.channel = await layer.new_channel(prefix="dashboard-hub.")
+            # the default prefix: channels_redis reads every process-local channel through one
+            # Redis list named after it, so a channel of another prefix ("dashboard-hub.")
+            # received nothing while any other consumer of the process was receiving
+            self.channel = await layer.new_channel()
             self.task = self.loop.create_task(self._run(layer), name="wbm-dashboard-hub")
         await self._join_groups(raise_errors=True)
         if self.cps is None:
