@@ -44,29 +44,18 @@ class Command(BaseCommand):
             self.stdout.write(line)
             self.stdout.flush()
 
-        run(
-            Options(
-                chargepoints=options["chargepoints"],
-                requests=options["requests"],
-                samples=options["samples"],
-                duration_s=options["duration"],
-                keep=options["keep"],
-                browsers=options["browsers"],
-                fanout_s=options["fanout"],
-                big=options["big"],
-            ),
-            out,
+        chosen = Options(
+            chargepoints=options["chargepoints"],
+            requests=options["requests"],
+            samples=options["samples"],
+            duration_s=options["duration"],
+            keep=options["keep"],
+            browsers=options["browsers"],
+            fanout_s=options["fanout"],
+            big=options["big"],
         )
+        run(chosen, out)
         if options["scaled"]:
             from benchmarks.scaled import run_scaled
 
-            run_scaled(
-                Options(
-                    chargepoints=options["chargepoints"],
-                    requests=options["requests"],
-                    samples=options["samples"],
-                    browsers=options["browsers"],
-                    fanout_s=options["fanout"],
-                ),
-                out,
-            )
+            run_scaled(chosen, out)
