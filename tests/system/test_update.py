@@ -249,6 +249,16 @@ base, bundle, key, device = Path(sys.argv[1]), Path(sys.argv[2]), load_public_ke
 payload = None
 manifest = verify_bundle(bundle, trusted=[key], device_type=device, installed="1.0.0")
 random.seed(11)
+# how long one whole install takes here (a loaded machine: much longer): the kills fall within it
+probe = base / "probe"
+UpdateStore(probe).save(UpdateStore(probe).state())
+started = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    UpdateStore(probe).install(bundle, manifest)
+    os._exit(0)
+os.waitpid(pid, 0)
+window = 0.9 * (time.monotonic() - started)
 outcomes = []
 for trial in range(20):
     root = base / f"t{trial}"
@@ -257,7 +267,7 @@ for trial in range(20):
     if pid == 0:
         UpdateStore(root).install(bundle, manifest)
         os._exit(0)
-    time.sleep(random.uniform(0.0, 0.06))
+    time.sleep(random.uniform(0.0, window))
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     store = UpdateStore(root)
