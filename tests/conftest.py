@@ -109,8 +109,12 @@ class RuntimeThread:
         return self.run(execute_wire(self.runtime, name, args))
 
     def close(self) -> None:
-        self.run(self.runtime.stop())
-        self._end_loop()
+        try:
+            self.run(self.runtime.stop())
+        finally:  # a stop that fails must not leave this runtime as the process's for later tests
+            self._end_loop()
+            if local.get() is self.runtime:
+                local.set_current(None)
 
     def kill(self) -> None:
         """As ``kill -9``: the loop stops where it is, nothing is saved or closed. The dead loop is

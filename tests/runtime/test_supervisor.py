@@ -196,3 +196,33 @@ async def test_an_agent_that_keeps_crashing_is_shown_as_failed_between_attempts(
 async def test_an_unknown_agent_name_is_an_error(sup):
     with pytest.raises(LookupError):
         await sup.restart("teapot")
+
+
+@pytest.mark.asyncio
+async def test_an_agent_that_swallows_its_cancellation_does_not_hold_up_the_stop(counter, monkeypatch, caplog):
+    """A library that turns the cancellation into an error the agent catches (aiomqtt did) keeps
+    the agent's task alive; stopping gives up on it after STOP_TIMEOUT_S and says so."""
+    monkeypatch.setattr(supervisor_module, "STOP_TIMEOUT_S", 0.2)
+    release = asyncio.Event()
+
+    class Stubborn(Worker):
+        name: ClassVar[str] = "stubborn"
+        title: ClassVar[str] = "Stubborn"
+
+        async def run(self) -> None:
+            counter.runs["stubborn"] = 1
+            while not release.is_set():
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    await release.wait()  # the cancellation is lost here
+
+    sup = Supervisor()
+    sup.register(Stubborn, lambda: Stubborn(counter))
+    await sup.start("stubborn")
+    await until(lambda: counter.runs.get("stubborn") == 1)
+    async with asyncio.timeout(3):
+        await sup.stop("stubborn")
+    assert agent(sup, "stubborn").state == "stopped"
+    assert "agent stubborn did not end within 0.2 s of being stopped" in caplog.text
+    release.set()  # let the left-behind task end with the test

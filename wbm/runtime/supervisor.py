@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 READY_TIMEOUT_S = 10.0  # how long starting an agent waits for it to say it is ready
+# how long stopping an agent waits for its task to end after cancelling it: an agent whose
+# library swallows the cancellation (aiomqtt did, see mqttbridge.client.raise_if_cancelled) must
+# not hold up the runtime's stop, a reboot or a restart of the other agents
+STOP_TIMEOUT_S = 5.0
 STABLE_AFTER_S = 60.0  # an agent that ran this long before failing starts its back-off anew
 
 
@@ -114,10 +118,15 @@ class Supervisor:
     async def stop(self, name: str) -> None:
         slot = self._slot(name)
         slot.wanted = False
-        if slot.task is not None:
-            slot.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await slot.task
+        task = slot.task
+        if task is not None:
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+            if done:
+                with contextlib.suppress(asyncio.CancelledError):
+                    task.result()
+            else:
+                log.error("agent %s did not end within %g s of being stopped; left behind", name, STOP_TIMEOUT_S)
         slot.task = None
         slot.state = "stopped"
         slot.started_at = None
